@@ -1,0 +1,50 @@
+# radiogx: two commands do all the set-up on a fresh Debian machine with Python 3.11.
+#   make demo   installs what is missing, then runs `radiogx demo` on the bundled real data
+#   make test   installs what is missing, then runs the test suite (Python and R)
+# Every step is idempotent: a second run installs nothing and only re-runs the job.
+
+SHELL       := /bin/bash
+PYTHON      ?= python3.11
+VENV        := .venv
+VPY         := $(VENV)/bin/python
+TORCH_PIN   := torch==2.13.0
+R_DEBS      := r-base-core r-base-dev r-cran-testthat r-cran-survival r-bioc-summarizedexperiment \
+               r-bioc-singlecellexperiment r-bioc-limma r-cran-knitr r-cran-rmarkdown
+SHARED_DATA := $(abspath ../shared/data)
+export RADIOGX_DATASETDIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
+export MPLBACKEND := Agg
+
+.PHONY: demo test setup r-deps py-deps clean-venv
+
+demo: setup
+	$(VENV)/bin/radiogx demo
+
+test: setup
+	$(VPY) -m pytest
+	$(MAKE) --no-print-directory r-test
+
+setup: r-deps py-deps
+
+# Debian's R and the Bioconductor packages the R side and the rpy2 export need (design.md).
+r-deps: .make/r-deps.stamp
+.make/r-deps.stamp:
+	@mkdir -p .make
+	@missing=$$(for p in $(R_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
+# The venv: torch pinned first (a plain `torch` requirement would pull several GB of CUDA packages), then radiogx.
+py-deps: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q "$(TORCH_PIN)"
+	$(VPY) -m pip install -q -e ".[r,dask,dev]" "$(TORCH_PIN)"
+	@touch $@
+
+clean-venv:
+	rm -rf $(VENV) .make

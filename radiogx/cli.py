@@ -1,0 +1,84 @@
+"""The ``radiogx`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+import pandas as pd
+
+from . import __version__
+from ._settings import settings
+
+__all__ = ["main"]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Load the bundled real cohorts, encode their imaging traits and clinical data, and print a summary."""
+    from . import datasets, pp
+
+    t0 = time.perf_counter()
+    print(f"radiogx {__version__} demo: real data from {settings.datasetdir}\n")
+    rows = []
+    verhaak = datasets.verhaak2010()
+    rows.append(("verhaak2010", f"{verhaak.n_obs} x {verhaak.n_vars}",
+                 ", ".join(f"{k} {v}" for k, v in verhaak.obs["subtype"].value_counts().sort_index().items())))
+    for name in ("phillips2006", "freije2004", "cancersubtypes_gbm", "iclusterplus_gbm"):
+        ad = getattr(datasets, name)()
+        rows.append((name, f"{ad.n_obs} x {ad.n_vars}", ", ".join(list(ad.obs.columns[:4]) + list(ad.obsm.keys())) or "-"))
+    clinical = datasets.tcga_gbm_clinical()
+    rows.append(("tcga_gbm_clinical", f"{len(clinical)} patients",
+                 f"{int(clinical['os_event'].sum())} deaths, median OS {clinical['os_days'].median():.0f} days"))
+    subtypes = datasets.tcga_glioma_subtypes()
+    rows.append(("tcga_glioma_subtypes", f"{len(subtypes)} GBM patients", f"G-CIMP {int(subtypes['gcimp'].sum())}"))
+    volumes = datasets.tcga_gbm_volumetrics()
+    rows.append(("tcga_gbm_volumetrics", f"{len(volumes)} GBM patients", "ET/NET/ED/TC/WT volumes"))
+    vasari = datasets.vasari_demo()
+    rows.append(("vasari_demo", f"{len(vasari)} patients", ", ".join(c.split(".")[0] for c in vasari.columns if c[:1] == "f")))
+    for name in datasets.GENE_SET_COLLECTIONS:
+        gs = datasets.gene_sets(name)
+        rows.append((f"gene_sets({name!r})", f"{len(gs)} sets", f"{sum(map(len, gs.values()))} gene entries"))
+    print(pd.DataFrame(rows, columns=["data set", "size", "contents"]).to_string(index=False))
+
+    # The imaging cohort: Verhaak patients with volumetric traits, VASARI where annotated, and survival.
+    cohort = verhaak.copy()
+    pp.volumetric_traits(cohort, volumes)
+    pp.encode_vasari(cohort, vasari)
+    pp.add_clinical(cohort, clinical, columns=["os_days", "os_event", "age", "gender", "kps"])
+    print("\nVerhaak patients with imaging traits (volumetric, VASARI) and survival:")
+    traits = ["enhancing", "ncet_necrosis", "edema", "f5", "f6", "f7", "f9", "f10", "f14"]
+    summary = pd.DataFrame(
+        {t: cohort.obs[t].value_counts().reindex(cohort.obs[t].cat.categories).tolist() + [int(cohort.obs[t].isna().sum())]
+         for t in traits},
+        index=["negative", "positive", "missing"],
+    ).T
+    print(summary.to_string())
+    print(f"\nsurvival joined for {int(cohort.obs['os_days'].notna().sum())} of {cohort.n_obs} patients; "
+          f"done in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``radiogx`` command."""
+    parser = argparse.ArgumentParser(prog="radiogx", description="Transcriptomic drivers of imaging traits.")
+    parser.add_argument("--version", action="version", version=f"radiogx {__version__}")
+    parser.add_argument("--quiet", action="store_true", help="only warnings and errors, no progress bars")
+    parser.add_argument("--datasetdir", help="folder with the data files (default: $RADIOGX_DATASETDIR or ../shared/data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="run the analysis on the bundled real data")
+    args = parser.parse_args(argv)
+    if args.quiet:
+        settings.verbosity = 1
+    if args.datasetdir:
+        settings.datasetdir = args.datasetdir
+    try:
+        return {"demo": _demo}[args.command](args)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"radiogx: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Tidy tables of radiogx results."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Plots of radiogx results."""
+
+__all__: list[str] = []

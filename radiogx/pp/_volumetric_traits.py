@@ -1,0 +1,112 @@
+"""VASARI-like binary imaging traits from segmented tumour volumes (Bakas et al. 2017 labels)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from .. import __version__
+from .._logging import logger
+from .._validation import check_adata, check_unique, patient_barcode, preview
+from ._utils import adata_patients, check_new_columns, report_unmatched
+
+__all__ = ["volumetric_traits", "VOLUMETRIC_TRAITS"]
+
+#: trait -> (numerator volume, denominator volume, the VASARI feature it stands in for)
+VOLUMETRIC_TRAITS = {
+    "enhancing": ("VOLUME_ET", "VOLUME_TC", "f5 proportion enhancing"),
+    "ncet_necrosis": ("VOLUME_NET", "VOLUME_TC", "f6/f7 proportion nCET and necrosis"),
+    "edema": ("VOLUME_ED", "VOLUME_WT", "f14 proportion edema"),
+}
+
+
+def _label(threshold: float) -> str:
+    frac = Fraction(threshold).limit_denominator(12)
+    return f"{frac.numerator}/{frac.denominator}" if abs(float(frac) - threshold) < 1e-9 else f"{threshold:g}"
+
+
+def volumetric_traits(
+    adata: AnnData,
+    volumetrics: pd.DataFrame,
+    *,
+    threshold: float = 1 / 3,
+    key_added: str = "volumetric_traits",
+    overwrite: bool = False,
+    copy: bool = False,
+) -> AnnData | None:
+    """Binary imaging traits from tumour sub-region volumes, the continuous analogues of VASARI f5, f6/f7 and f14.
+
+    ``enhancing`` = ET / TC, ``ncet_necrosis`` = NET / TC (necrosis and non-enhancing tumour), ``edema`` = ED / WT
+    (ET enhancing tumour, NET necrotic and non-enhancing core, ED edema, TC tumour core, WT whole tumour). A patient is
+    positive when the fraction is above ``threshold``; categories follow the paper's VASARI binarisation
+    (``["Less than 1/3", "More than 1/3"]`` at the default threshold). Patients without volumes, or with a zero
+    denominator, are missing and counted.
+
+    Parameters
+    ----------
+    adata
+        Patients x genes, ``obs_names`` TCGA barcodes.
+    volumetrics
+        Indexed by patient with ``VOLUME_ET``, ``VOLUME_NET``, ``VOLUME_ED``, ``VOLUME_TC`` and ``VOLUME_WT``
+        (:func:`radiogx.datasets.tcga_gbm_volumetrics`).
+    threshold
+        Fraction above which a patient is positive (0 < threshold < 1).
+    key_added
+        Key in ``adata.uns`` for the parameters and counts.
+    overwrite
+        Replace existing obs columns of the same names.
+    copy
+        Return a changed copy instead of changing ``adata`` in place.
+
+    Returns
+    -------
+    ``None``, or the changed copy with ``copy=True``. Writes ``adata.obs[trait]`` (categorical, positive second) and
+    ``adata.obs[f"{trait}_fraction"]`` (float) for each trait, and ``adata.uns[key_added]``.
+    """
+    check_adata(adata, finite=False)
+    if not isinstance(volumetrics, pd.DataFrame):
+        raise TypeError(f"volumetrics must be a DataFrame indexed by patient, got {type(volumetrics).__name__}")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold < 1:
+        raise ValueError(f"threshold must be a fraction strictly between 0 and 1, got {threshold!r}")
+    needed = sorted({v for num, den, _ in VOLUMETRIC_TRAITS.values() for v in (num, den)})
+    missing_cols = [c for c in needed if c not in volumetrics.columns]
+    if missing_cols:
+        raise ValueError(f"volumetric_traits: the table lacks {missing_cols}; it has {preview(volumetrics.columns)}")
+    new_cols = [c for t in VOLUMETRIC_TRAITS for c in (t, f"{t}_fraction")]
+    check_new_columns(adata, new_cols, overwrite=overwrite, func="volumetric_traits")
+    vol = volumetrics[needed].apply(pd.to_numeric, errors="coerce")
+    if (vol < 0).any().any():
+        bad = vol.index[(vol < 0).any(axis=1)]
+        raise ValueError(f"volumetric_traits: negative volumes for patients {preview(bad)}")
+    vol.index = patient_barcode(vol.index, what="volumetrics index")
+    check_unique(vol.index, "patients in the volumetrics table")
+    patients = adata_patients(adata)
+    report_unmatched("volumetric_traits", patients, vol.index, "volumetric measurement")
+    vol = vol.reindex(patients)
+
+    label = _label(float(threshold))
+    cats = [f"Less than {label}", f"More than {label}"]
+    out: dict[str, pd.Series | pd.Categorical] = {}
+    counts = {}
+    for trait, (num, den, _) in VOLUMETRIC_TRAITS.items():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = (vol[num] / vol[den]).where(vol[den] > 0)
+        klass = np.where(frac.isna(), None, np.where(frac > threshold, cats[1], cats[0]))
+        out[trait] = pd.Categorical(klass, categories=cats)
+        out[f"{trait}_fraction"] = frac.to_numpy(dtype=float)
+        counts[trait] = {"positive": int((frac > threshold).sum()), "negative": int((frac <= threshold).sum()),
+                         "missing": int(frac.isna().sum())}
+        logger.info(f"volumetric_traits: {trait} = {num}/{den} > {label}: {counts[trait]}")
+
+    target = adata.copy() if copy else adata
+    for col, values in out.items():
+        target.obs[col] = values
+    target.uns[key_added] = {
+        "params": {"threshold": float(threshold), "definitions": {t: f"{n}/{d}" for t, (n, d, _) in VOLUMETRIC_TRAITS.items()},
+                   "radiogx_version": __version__},
+        "counts": counts,
+    }
+    return target if copy else None
