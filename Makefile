@@ -14,14 +14,17 @@ SHARED_DATA := $(abspath ../shared/data)
 export RADIOGX_DATASETDIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 export MPLBACKEND := Agg
 
-.PHONY: demo test setup r-deps py-deps clean-venv
+RLIB        := .Rlib
+
+.PHONY: demo test setup r-deps py-deps r-install r-test clean-venv
 
 demo: setup
 	$(VENV)/bin/radiogx demo
 
+# R's testthat suite first, so that pytest's summary closes the output.
 test: setup
-	$(VPY) -m pytest
 	$(MAKE) --no-print-directory r-test
+	$(VPY) -m pytest
 
 setup: r-deps py-deps
 
@@ -46,5 +49,13 @@ $(VENV)/.installed: pyproject.toml
 	$(VPY) -m pip install -q -e ".[r,dask,dev]" "$(TORCH_PIN)"
 	@touch $@
 
+# The R package of this repository, installed into a library inside it, and its testthat suite.
+r-install: r-deps
+	@mkdir -p $(RLIB)
+	R CMD INSTALL --no-multiarch --library=$(RLIB) . >/dev/null
+
+r-test: r-install
+	R_LIBS=$(abspath $(RLIB)) Rscript -e 'library(testthat); library(radiogx); res <- test_dir("tests/testthat", reporter = "summary", stop_on_failure = TRUE)'
+
 clean-venv:
-	rm -rf $(VENV) .make
+	rm -rf $(VENV) .make $(RLIB)

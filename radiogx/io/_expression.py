@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
 import os
 import re
 from pathlib import Path
@@ -25,7 +27,7 @@ def collapse_duplicate_genes(frame: pd.DataFrame, *, rule: Duplicates = "max_mea
 
     Rules: ``"max_mean"`` keeps, for each symbol, the row with the highest mean expression (the MaxMean rule of
     WGCNA's ``collapseRows``, usual for probe-to-gene collapsing); ``"mean"`` averages the rows; ``"first"`` keeps the
-    first row; ``"error"`` refuses duplicates. Returns the collapsed frame and the number of rows dropped.
+    first row; ``"error"`` refuses duplicates. Each symbol keeps the position of its first occurrence. Returns the collapsed frame and the number of rows dropped.
     """
     dup = frame.index.duplicated(keep=False)
     if not dup.any():
@@ -38,16 +40,20 @@ def collapse_duplicate_genes(frame: pd.DataFrame, *, rule: Duplicates = "max_mea
     elif rule == "mean":
         out = frame.groupby(level=0, sort=False).mean()
     elif rule == "max_mean":
-        means = frame.mean(axis=1).to_numpy()
-        order = np.lexsort((np.arange(len(frame)), -means))  # highest mean first, file order breaks ties
-        keep = ~frame.index[order].duplicated(keep="first")
-        kept_rows = np.sort(order[keep])
-        out = frame.iloc[kept_rows]
+        means = pd.Series(frame.mean(axis=1).to_numpy())
+        best = means.groupby(frame.index.to_numpy(), sort=False).idxmax()  # first row on ties; first-occurrence order
+        out = frame.iloc[best.to_numpy()]
     else:
         raise ValueError(f"duplicates must be 'max_mean', 'mean', 'first' or 'error', got {rule!r}")
     dropped = len(frame) - len(out)
     logger.warning(f"{what}: {len(names)} gene symbols were duplicated {preview(names)}; rule {rule!r} dropped {dropped} rows")
     return out, dropped
+
+
+def _raw_header(path: Path, sep: str) -> list[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", newline="") as fh:
+        return next(csv.reader(fh, delimiter=sep), [])
 
 
 def _looks_like_samples(labels: pd.Index) -> float:
@@ -101,6 +107,9 @@ def read_expression(
         orientation = "genes_x_samples" if orientation == "auto" else orientation
     else:
         df = pd.read_csv(path, sep=sep, index_col=0)
+        header = _raw_header(path, sep)[1:]
+        if len(header) == df.shape[1]:  # pandas renames repeated column names ("S1.1"): check the file's own header
+            check_unique(pd.Index(header).str.strip(), f"column names in {path.name}")
     if df.empty or df.shape[1] == 0:
         raise ValueError(f"{path} holds no expression values (read {df.shape[0]} rows x {df.shape[1]} columns)")
     df.index = df.index.astype(str).str.strip()
@@ -125,6 +134,13 @@ def read_expression(
     elif orientation not in ("genes_x_samples", "samples_x_genes"):
         raise ValueError(f"orientation must be 'auto', 'genes_x_samples' or 'samples_x_genes', got {orientation!r}")
     genes_x_samples = df if orientation == "genes_x_samples" else df.T
+    finite = np.isfinite(genes_x_samples.to_numpy(dtype=float))
+    if not finite.all():
+        gene_i, sample_i = (int(i[0]) for i in np.nonzero(~finite))
+        raise ValueError(
+            f"{path}: {int((~finite).sum())} missing or infinite values, the first for gene "
+            f"{genes_x_samples.index[gene_i]!r} in sample {genes_x_samples.columns[sample_i]!r}; impute or drop them first"
+        )
     check_unique(genes_x_samples.columns, f"sample names in {path.name}")
     genes_x_samples, dropped = collapse_duplicate_genes(genes_x_samples, rule=duplicates, what=path.name)
     values = genes_x_samples.to_numpy(dtype=dtype).T

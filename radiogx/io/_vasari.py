@@ -47,7 +47,7 @@ def read_vasari(path: str | os.PathLike, *, patient_col: str | None = None, shee
         raise FileNotFoundError(f"no VASARI file at {path}")
     suffix = "".join(path.suffixes[-2:]).lower()
     if suffix.endswith((".xlsx", ".xls")):
-        df = pd.read_excel(path, sheet_name=sheet_name, dtype=str)
+        df = pd.read_excel(path, sheet_name=sheet_name, dtype=str, keep_default_na=False, na_values=["", "NA"])
     elif suffix.endswith(".csv"):
         df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=["", "NA"])
     elif suffix.endswith((".tsv", ".txt")):

@@ -1,0 +1,43 @@
+"""Shared fixtures. The real data must be present: a missing folder fails the run rather than skipping tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import radiogx as rg
+
+DATA = Path(rg.settings.datasetdir)
+
+
+def pytest_sessionstart(session):
+    if not (DATA / "verhaak2010").is_dir():
+        raise pytest.UsageError(
+            f"the real data are not at {DATA}; set RADIOGX_DATASETDIR to the shared data folder (make test does this)"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _restore_settings():
+    """Each test starts from the same settings and leaves them as it found them."""
+    saved = (rg.settings.verbosity, rg.settings.seed, rg.settings.n_jobs, rg.settings.device, rg.settings.datasetdir,
+             rg.settings.progress)
+    yield
+    (rg.settings.verbosity, rg.settings.seed, rg.settings.n_jobs, rg.settings.device, rg.settings.datasetdir,
+     rg.settings.progress) = saved
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def verhaak():
+    return rg.datasets.verhaak2010()
+
+
+@pytest.fixture
+def small_synthetic():
+    return rg.datasets.synthetic(n_obs=120, n_vars=400, n_traits=2, module_size=15, n_decoys=5, seed=3)

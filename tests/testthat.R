@@ -1,0 +1,3 @@
+library(testthat)
+library(radiogx)
+test_check("radiogx")
