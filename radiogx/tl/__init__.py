@@ -1,3 +1,5 @@
-"""Tools: models, attributions, enrichment and survival (the later issues fill this namespace)."""
+"""Tools: radiogenomic models and their evaluation (attributions, enrichment and survival follow)."""
 
-__all__: list[str] = []
+from ._train import train
+
+__all__ = ["train"]

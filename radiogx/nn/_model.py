@@ -1,0 +1,159 @@
+"""The trained-model object: network weights with everything needed to use them on new data (scvi-tools' pattern)."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from anndata import AnnData
+
+from .. import __version__
+from .._settings import settings
+from .._validation import check_adata, preview
+from ._fit import NetworkConfig, predict_logits, probabilities
+from ._modules import RadiogenomicNetwork
+
+__all__ = ["RadiogenomicModel", "register", "lookup"]
+
+_REGISTRY: dict[str, RadiogenomicModel] = {}
+_FORMAT = "radiogx.RadiogenomicModel/1"
+
+
+def register(model: RadiogenomicModel) -> str:
+    """Keep ``model`` in this session's registry; return its id (what ``adata.uns`` records)."""
+    _REGISTRY[model.model_id] = model
+    return model.model_id
+
+
+def lookup(model_id: str) -> RadiogenomicModel | None:
+    return _REGISTRY.get(model_id)
+
+
+class RadiogenomicModel:
+    """A radiogenomic network for one trait, with its scaler, gene order, class labels, settings and fold models.
+
+    Made by :func:`radiogx.tl.train`. ``predict_proba`` scales an AnnData's expression with the training scaler (in
+    the training gene order) and returns class probabilities. The fold models (nested protocol) are the networks
+    trained without each outer fold's patients; interpretation tools use them to score each patient out of fold.
+
+    Attributes
+    ----------
+    trait, genes, classes, config, settings, cv_folds
+        The trait, the gene order, the class labels (positive class last for binary traits), the network
+        configuration, the training settings, and per fold the held-out patients with that fold's scaler and weights.
+    """
+
+    def __init__(self, *, trait: str, genes, classes, mean: np.ndarray, scale: np.ndarray, config: NetworkConfig,
+                 state: dict, folds: list[dict] | None = None, settings_used: dict | None = None,
+                 model_id: str | None = None) -> None:
+        self.trait = str(trait)
+        self.genes = pd.Index([str(g) for g in genes])
+        self.classes = [str(c) for c in classes]
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.scale = np.asarray(scale, dtype=np.float32)
+        self.config = config
+        self.state = state
+        self.cv_folds = folds or []
+        self.settings = settings_used or {}
+        self.model_id = model_id or uuid.uuid4().hex
+        self.path: str | None = None
+        self._records: list[dict] = []
+
+    # networks --------------------------------------------------------------------------------------------------
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def network(self, fold: int | None = None, *, device=None) -> RadiogenomicNetwork:
+        """The final network (``fold=None``) or outer fold ``fold``'s network, in eval mode."""
+        state = self.state if fold is None else self.cv_folds[fold]["state"]
+        net = RadiogenomicNetwork(len(self.genes), 1 if self.n_classes == 2 else self.n_classes, self.config.hidden,
+                                  activation=self.config.activation, dropout=self.config.dropout)
+        net.load_state_dict(state)
+        return net.to(device or settings.torch_device()).eval()
+
+    def _matrix(self, adata: AnnData) -> np.ndarray:
+        check_adata(adata)
+        missing = self.genes.difference(adata.var_names)
+        if len(missing):
+            raise ValueError(
+                f"the model for {self.trait!r} was trained on {len(self.genes)} genes; adata lacks {len(missing)} of them "
+                f"{preview(missing)}. Subset or reorder to the model's genes (model.genes) first."
+            )
+        x = adata[:, self.genes].X
+        return np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float32)
+
+    def scaled(self, adata: AnnData, *, fold: int | None = None) -> np.ndarray:
+        """Expression of ``adata`` in the model's gene order, z-scored with the final (or a fold's) training scaler."""
+        x = self._matrix(adata)
+        mean, scale = (self.mean, self.scale) if fold is None else (self.cv_folds[fold]["mean"], self.cv_folds[fold]["scale"])
+        return (x - mean) / scale
+
+    def predict_logits(self, adata: AnnData, *, fold: int | None = None) -> np.ndarray:
+        """Logits (patients x 1 for binary traits, patients x classes for multiclass)."""
+        device = settings.torch_device()
+        return predict_logits(self.network(fold, device=device), self.scaled(adata, fold=fold), device=device)
+
+    def predict_proba(self, adata: AnnData, *, fold: int | None = None) -> pd.DataFrame:
+        """Class probabilities, a DataFrame of patients x classes."""
+        probs = probabilities(self.predict_logits(adata, fold=fold), self.n_classes)
+        return pd.DataFrame(probs, index=adata.obs_names.copy(), columns=self.classes)
+
+    # persistence -----------------------------------------------------------------------------------------------
+    def _meta(self) -> dict:
+        return {"format": _FORMAT, "radiogx_version": __version__, "model_id": self.model_id, "trait": self.trait,
+                "genes": list(self.genes), "classes": self.classes, "config": self.config.as_dict(),
+                "settings": self.settings,
+                "folds": [{"test": list(f["test"]), "best_epoch": int(f.get("best_epoch", 0))} for f in self.cv_folds]}
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Save to one file (torch tensors and JSON metadata); the AnnData records that ran ``train`` learn the path."""
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+        payload = {
+            "meta": json.dumps(self._meta()),
+            "mean": torch.from_numpy(self.mean), "scale": torch.from_numpy(self.scale), "state": self.state,
+            "folds": [{"mean": torch.from_numpy(np.asarray(f["mean"])), "scale": torch.from_numpy(np.asarray(f["scale"])),
+                       "state": f["state"]} for f in self.cv_folds],
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.part")
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+        self.path = str(path.resolve())
+        for record in self._records:
+            record["path"] = self.path
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, adata: AnnData | None = None) -> RadiogenomicModel:
+        """Load a saved model; with ``adata``, check that it holds every gene of the model (naming the missing ones)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no saved model at {path}")
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(payload, dict) or "meta" not in payload:
+            raise ValueError(f"{path} is not a saved radiogx model")
+        meta = json.loads(payload["meta"])
+        if meta.get("format") != _FORMAT:
+            raise ValueError(f"{path} is not a saved radiogx model (format {meta.get('format')!r})")
+        folds = [{"test": np.asarray(m["test"], dtype=object), "best_epoch": m["best_epoch"], "mean": f["mean"].numpy(),
+                  "scale": f["scale"].numpy(), "state": f["state"]} for m, f in zip(meta["folds"], payload["folds"])]
+        model = cls(trait=meta["trait"], genes=meta["genes"], classes=meta["classes"], mean=payload["mean"].numpy(),
+                    scale=payload["scale"].numpy(), config=NetworkConfig.from_dict(meta["config"]), state=payload["state"],
+                    folds=folds, settings_used=meta["settings"], model_id=meta["model_id"])
+        model.path = str(path.resolve())
+        if adata is not None:
+            model._matrix(adata)
+        register(model)
+        return model
+
+    def __repr__(self) -> str:
+        return (f"RadiogenomicModel(trait={self.trait!r}, classes={self.classes}, genes={len(self.genes)}, "
+                f"hidden={list(self.config.hidden)}, folds={len(self.cv_folds)}, id={self.model_id[:8]})")
