@@ -12,6 +12,7 @@ DATA = Path(rg.settings.datasetdir)
 
 
 def pytest_sessionstart(session):
+    rg.settings.progress = False  # progress bars are for people; the test log stays readable
     if not (DATA / "verhaak2010").is_dir():
         raise pytest.UsageError(
             f"the real data are not at {DATA}; set RADIOGX_DATASETDIR to the shared data folder (make test does this)"

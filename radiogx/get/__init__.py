@@ -1,3 +1,5 @@
 """Tidy tables of radiogx results."""
 
-__all__: list[str] = []
+from ._model_tables import bootstrap_df, compare_df, cv_df
+
+__all__ = ["cv_df", "compare_df", "bootstrap_df"]

@@ -13,7 +13,7 @@ from torch import nn
 
 from ._modules import RadiogenomicNetwork, TranscriptomeAutoencoder
 
-__all__ = ["NetworkConfig", "FitResult", "fit_network", "predict_logits", "probabilities", "score_auc", "score_pr_auc",
+__all__ = ["NetworkConfig", "FitResult", "fit_network", "predict_logits", "probabilities", "score_auc", "score_pr_auc", "logit_scores",
            "fit_autoencoder", "reconstruction_r2", "DEFAULT_CONFIG"]
 
 #: Defaults of a network configuration (``rg.tl.train`` arguments and ``param_grid`` keys).
@@ -92,23 +92,28 @@ class FitResult:
     val_logits: np.ndarray | None = None
 
 
-def score_auc(y: np.ndarray, logits: np.ndarray, n_classes: int) -> float:
-    """ROC-AUC of logits: binary, or macro one-vs-rest for multiclass (NaN when a class is absent)."""
+def score_auc(y: np.ndarray, scores: np.ndarray, n_classes: int) -> float:
+    """ROC-AUC of ranking scores: binary (one column), or the macro mean of one-vs-rest AUCs over the classes present
+    (scikit-learn's ``multi_class="ovr", average="macro"``). NaN with a single class."""
+    scores = np.asarray(scores)
     if len(np.unique(y)) < 2:
         return float("nan")
     if n_classes == 2:
-        return float(roc_auc_score(y, logits.ravel()))
-    present = np.unique(y)
-    if len(present) < n_classes:
-        return float(np.mean([roc_auc_score(y == k, logits[:, k]) for k in present]))
-    return float(roc_auc_score(y, probabilities(logits, n_classes), multi_class="ovr", average="macro"))
+        return float(roc_auc_score(y, scores.ravel()))
+    return float(np.mean([roc_auc_score(y == k, scores[:, k]) for k in np.unique(y)]))
 
 
-def score_pr_auc(y: np.ndarray, logits: np.ndarray, n_classes: int) -> float:
-    """Average precision: binary, or the macro mean over classes one-vs-rest."""
+def score_pr_auc(y: np.ndarray, scores: np.ndarray, n_classes: int) -> float:
+    """Average precision of ranking scores: binary, or the macro mean over the classes present, one-vs-rest."""
+    scores = np.asarray(scores)
     if n_classes == 2:
-        return float(average_precision_score(y, logits.ravel()))
-    return float(np.mean([average_precision_score(y == k, logits[:, k]) for k in range(n_classes) if (y == k).any()]))
+        return float(average_precision_score(y, scores.ravel()))
+    return float(np.mean([average_precision_score(y == k, scores[:, k]) for k in np.unique(y)]))
+
+
+def logit_scores(logits: np.ndarray, n_classes: int) -> np.ndarray:
+    """Ranking scores of network logits: the logit itself (binary) or the softmax probabilities (multiclass)."""
+    return logits if n_classes == 2 else probabilities(logits, n_classes)
 
 
 def probabilities(logits: np.ndarray, n_classes: int) -> np.ndarray:
@@ -204,7 +209,7 @@ def fit_network(
         if x_val is None:
             continue
         val_logits = predict_logits(model, x_val, device=device)
-        auc = score_auc(y_val, val_logits, n_classes)
+        auc = score_auc(y_val, logit_scores(val_logits, n_classes), n_classes)
         result.val_auc.append(auc)
         if monitor == "auc":
             score = auc

@@ -1,3 +1,6 @@
-"""Plots of radiogx results."""
+"""Plots of radiogx results: ``rg.pl.*(adata, ..., ax=None, show=None, return_fig=False)``."""
 
-__all__: list[str] = []
+from ._compare import compare
+from ._roc import roc
+
+__all__ = ["roc", "compare"]

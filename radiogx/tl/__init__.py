@@ -1,5 +1,8 @@
-"""Tools: radiogenomic models and their evaluation (attributions, enrichment and survival follow)."""
+"""Tools: radiogenomic models and their honest evaluation (attributions, enrichment and survival follow)."""
 
+from ._bootstrap import bootstrap
+from ._compare import compare
+from ._pretrain import pretrain
 from ._train import train
 
-__all__ = ["train"]
+__all__ = ["pretrain", "train", "compare", "bootstrap"]

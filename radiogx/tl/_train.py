@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from .._logging import logger
 from .._settings import settings
-from ..nn._fit import NetworkConfig, fit_network, predict_logits, probabilities, score_auc, score_pr_auc
+from ..nn._fit import NetworkConfig, fit_network, logit_scores, predict_logits, probabilities, score_auc, score_pr_auc
 from ..nn._model import RadiogenomicModel, register
 from ..nn._modules import RadiogenomicNetwork, TranscriptomeAutoencoder
 from ._trait import child_seed, outer_folds, trait_data
@@ -217,17 +217,19 @@ def train(
             oof_logits[folds == r["fold"]] = r["val_logits"][final_cfg]
         epochs_final = [r["best_epoch"][final_cfg] for r in results]
 
+    oof_scores = logit_scores(oof_logits, n_out)
     rows = []
     for r in results:
         k = r["fold"]
         test = folds == k
         c = chosen[k]
         rows.append({"fold": k, "n_train": int((~test).sum()), "n_test": int(test.sum()),
-                     "roc_auc": score_auc(data.y[test], oof_logits[test], n_out),
-                     "pr_auc": score_pr_auc(data.y[test], oof_logits[test], n_out),
+                     "roc_auc": score_auc(data.y[test], oof_scores[test], n_out),
+                     "pr_auc": score_pr_auc(data.y[test], oof_scores[test], n_out),
                      "best_epoch": int(r["best_epoch"][c]), "config": int(c),
                      "selection_score": float(r["scores"][c])})
     cv_table = pd.DataFrame(rows)
+    pooled = score_auc(data.y, oof_scores, n_out)
 
     # Final model: all labelled patients, the chosen configuration, the median chosen epoch.
     cfg = configs[final_cfg]
@@ -252,7 +254,6 @@ def train(
                        index=pd.Index(data.obs_names, dtype=str))
     for i, c in enumerate(data.classes):
         oof[f"p_{c}"] = probs[:, i]
-    pooled = score_auc(data.y, oof_logits, n_out)
     summary = {"roc_auc_mean": float(cv_table["roc_auc"].mean()), "roc_auc_sd": float(cv_table["roc_auc"].std(ddof=1)),
                "pr_auc_mean": float(cv_table["pr_auc"].mean()), "roc_auc_pooled": pooled, "selected_config": int(final_cfg),
                "final_epochs": final_epochs, "n_patients": int(len(data.y)),

@@ -1,0 +1,59 @@
+"""Out-of-fold ROC curves of the network and the baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+from anndata import AnnData
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from ._utils import finish, new_axes
+
+__all__ = ["roc"]
+
+
+def _curves(y: np.ndarray, scores: np.ndarray, classes: list[str]):
+    """Binary: the positive class's curve. Multiclass: the micro-average of the one-vs-rest curves."""
+    if len(classes) == 2:
+        return roc_curve(y, scores.ravel())[:2], roc_auc_score(y, scores.ravel())
+    onehot = (y[:, None] == np.arange(len(classes))[None, :]).ravel()
+    flat = scores.ravel()
+    return roc_curve(onehot, flat)[:2], roc_auc_score(onehot, flat)
+
+
+def roc(adata: AnnData, trait: str, *, key: str = "radiogx", compare_key: str = "radiogx_compare", ax=None,
+        show: bool | None = None, return_fig: bool = False):
+    """Out-of-fold ROC curve of each model for ``trait`` (micro-averaged one-vs-rest for multiclass traits).
+
+    Every patient is scored by the model of the fold that held it out (:func:`radiogx.tl.train`,
+    :func:`radiogx.tl.compare`). Does not modify ``adata``.
+
+    Returns
+    -------
+    The axes (or the figure with ``return_fig=True``; ``None`` when shown).
+    """
+    record = adata.uns.get(key, {}).get(trait)
+    comp = adata.uns.get(compare_key, {}).get(trait)
+    if record is None and comp is None:
+        raise ValueError(f"no out-of-fold predictions for {trait!r}: run rg.tl.train(adata, {trait!r}) first")
+    fig, ax = new_axes(ax)
+    if record is not None:
+        oof = record["oof"]
+        classes = list(record["classes"])
+        y = oof["label"].cat.codes.to_numpy()
+        probs = oof[[f"p_{c}" for c in classes]].to_numpy()
+        scores = probs[:, 1:] if len(classes) == 2 else probs
+        (fpr, tpr), auc = _curves(y, scores, classes)
+        ax.plot(fpr, tpr, lw=2.2, color="black", label=f"network ({auc:.3f})")
+    if comp is not None:
+        classes = list(comp["classes"])
+        oofc = comp["oof"]
+        labels = adata.obs.loc[oofc.index, trait].astype(str).map({c: i for i, c in enumerate(classes)}).to_numpy()
+        for m in comp["params"]["models"]:
+            cols = [m] if len(classes) == 2 else [f"{m}_{c}" for c in classes]
+            (fpr, tpr), auc = _curves(labels, oofc[cols].to_numpy(), classes)
+            ax.plot(fpr, tpr, lw=1.2, label=f"{m} ({auc:.3f})")
+    ax.plot([0, 1], [0, 1], ls=":", color="grey", lw=1)
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1.01),
+           title=f"{trait}: out-of-fold ROC" + (" (micro-averaged)" if len(classes) > 2 else ""))
+    ax.legend(title="model (AUC)", fontsize=8, loc="lower right")
+    return finish(fig, ax, show=show, return_fig=return_fig)
