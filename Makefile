@@ -19,7 +19,7 @@ RLIB        := .Rlib
 .PHONY: demo test setup r-deps py-deps r-install r-test clean-venv
 
 demo: setup
-	$(VENV)/bin/radiogx demo
+	$(VENV)/bin/radiogx demo --out demo_output
 
 # R's testthat suite first, so that pytest's summary closes the output.
 test: setup

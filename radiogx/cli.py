@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -55,9 +56,45 @@ def _demo(args: argparse.Namespace) -> int:
         index=["negative", "positive", "missing"],
     ).T
     print(summary.to_string())
-    print(f"\nsurvival joined for {int(cohort.obs['os_days'].notna().sum())} of {cohort.n_obs} patients; "
-          f"done in {time.perf_counter() - t0:.1f} s")
+    print(f"\nsurvival joined for {int(cohort.obs['os_days'].notna().sum())} of {cohort.n_obs} patients "
+          f"({time.perf_counter() - t0:.1f} s)")
+    if args.skip_models:
+        return 0
+    _demo_models(verhaak, cohort, Path(args.out), n_jobs=args.n_jobs)
+    print(f"\ndone in {time.perf_counter() - t0:.0f} s; results in {args.out}/")
     return 0
+
+
+def _demo_models(verhaak, cohort, out: Path, *, n_jobs: int) -> None:
+    """Subtype and imaging-trait networks with nested 5-fold CV, each beside the five baselines on the same folds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from . import get, pl, tl
+
+    out.mkdir(parents=True, exist_ok=True)
+    print("\n== Verhaak subtypes: network vs baselines, nested 5-fold CV (macro one-vs-rest ROC-AUC) ==")
+    tl.train(verhaak, "subtype", hidden=(512, 256), dropout=0.4, epochs=100, patience=15, cv=5, seed=0, n_jobs=n_jobs)
+    tl.compare(verhaak, "subtype", n_jobs=n_jobs)
+    print(get.compare_df(verhaak).round(3).to_string(index=False))
+    jobs = [(verhaak, "subtype")]
+    print("\n== Imaging traits from segmented MRI volumes (Verhaak patients with volumes) ==")
+    for trait in ("enhancing", "ncet_necrosis", "edema"):
+        counts = cohort.obs[trait].value_counts()
+        if counts.min() < 5:
+            print(f"{trait}: skipped, {counts.to_dict()} leaves fewer than 5 patients in a class for 5-fold CV")
+            continue
+        tl.train(cohort, trait, hidden=(256, 128), dropout=0.4, epochs=100, patience=15, cv=5, seed=0, n_jobs=n_jobs)
+        tl.compare(cohort, trait, n_jobs=n_jobs)
+        print(get.compare_df(cohort, trait=trait).round(3).to_string(index=False))
+        jobs.append((cohort, trait))
+    for adata, trait in jobs:
+        for name, plot in (("roc", pl.roc), ("compare", pl.compare)):
+            fig = plot(adata, trait, return_fig=True)
+            fig.savefig(out / f"{name}_{trait}.png", dpi=120)
+            matplotlib.pyplot.close(fig)
+    verhaak.write_h5ad(out / "verhaak_subtypes.h5ad")
+    cohort.write_h5ad(out / "imaging_cohort.h5ad")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,10 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors, no progress bars")
     parser.add_argument("--datasetdir", help="folder with the data files (default: $RADIOGX_DATASETDIR or ../shared/data)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="run the analysis on the bundled real data")
+    demo = sub.add_parser("demo", help="run the analysis on the bundled real data")
+    demo.add_argument("--out", default="radiogx_demo", help="folder for figures and .h5ad results (default: radiogx_demo)")
+    demo.add_argument("--n-jobs", type=int, default=-1, help="parallel jobs (default: all cores); results do not depend on it")
+    demo.add_argument("--skip-models", action="store_true", help="only load and summarise the data")
     args = parser.parse_args(argv)
     if args.quiet:
         settings.verbosity = 1
+        settings.progress = False
     if args.datasetdir:
         settings.datasetdir = args.datasetdir
     try:

@@ -24,7 +24,7 @@ def test_version():
 
 def test_demo_summarises_the_real_cohorts():
     env = {**os.environ, "RADIOGX_DATASETDIR": str(rg.settings.datasetdir)}
-    out = _run("demo", env=env)
+    out = _run("demo", "--skip-models", env=env)
     assert out.returncode == 0, out.stderr
     assert "verhaak2010        173 x 840 Classical 38, Mesenchymal 56, Neural 26, Proneural 53" in out.stdout
     assert "tcga_gbm_clinical     548 patients" in out.stdout

@@ -46,7 +46,7 @@ def test_subtype_network_reaches_macro_auc_with_baselines_on_the_same_folds(subt
 def test_macro_auc_matches_scikit_learn(subtype_run):
     adata, _ = subtype_run
     oof = adata.uns["radiogx"]["subtype"]["oof"]
-    probs = oof[[f"p_{c}" for c in ["Classical", "Mesenchymal", "Neural", "Proneural"]]].to_numpy()
+    probs = oof[[f"p_{i}" for i in range(4)]].to_numpy()
     y = oof["label"].cat.codes.to_numpy()
     for k in range(5):
         test = (oof["fold"] == k).to_numpy()
@@ -218,3 +218,18 @@ def test_missing_trait_values_are_dropped_and_counted(small_synthetic, caplog):
     assert "10 patients without a value are left out (110 used)" in caplog.text
     assert len(adata.uns["radiogx"]["trait_0"]["oof"]) == 110
     assert adata.obs["trait_0"].isna().sum() == 10
+
+
+def test_class_names_with_slashes_survive_h5ad_without_warnings(verhaak, tmp_path):
+    import warnings
+
+    adata = verhaak.copy()
+    rg.pp.volumetric_traits(adata, rg.datasets.tcga_gbm_volumetrics())
+    rg.tl.train(adata, "ncet_necrosis", hidden=(8,), epochs=3, patience=2, cv=3, seed=0)
+    rg.tl.compare(adata, "ncet_necrosis", models=["logit_l2"], param_grids=TINY_GRIDS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        adata.write_h5ad(tmp_path / "slash.h5ad")
+    back = ad.read_h5ad(tmp_path / "slash.h5ad")
+    assert list(back.uns["radiogx"]["ncet_necrosis"]["classes"]) == ["Less than 1/3", "More than 1/3"]
+    pd.testing.assert_frame_equal(back.uns["radiogx"]["ncet_necrosis"]["oof"], adata.uns["radiogx"]["ncet_necrosis"]["oof"])

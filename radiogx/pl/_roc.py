@@ -12,20 +12,28 @@ __all__ = ["roc"]
 
 
 def _curves(y: np.ndarray, scores: np.ndarray, classes: list[str]):
-    """Binary: the positive class's curve. Multiclass: the micro-average of the one-vs-rest curves."""
+    """Binary: the positive class's curve. Multiclass: the macro average of the one-vs-rest curves (their TPRs
+    averaged on a common FPR grid) with the macro AUC, since decision values of different classes (an SVM's, say)
+    are not comparable and must not be pooled."""
     if len(classes) == 2:
         return roc_curve(y, scores.ravel())[:2], roc_auc_score(y, scores.ravel())
-    onehot = (y[:, None] == np.arange(len(classes))[None, :]).ravel()
-    flat = scores.ravel()
-    return roc_curve(onehot, flat)[:2], roc_auc_score(onehot, flat)
+    grid = np.linspace(0, 1, 201)
+    tprs, aucs = [], []
+    for k in np.unique(y):
+        fpr, tpr, _ = roc_curve(y == k, scores[:, k])
+        tprs.append(np.interp(grid, fpr, tpr))
+        aucs.append(roc_auc_score(y == k, scores[:, k]))
+    return (grid, np.mean(tprs, axis=0)), float(np.mean(aucs))
 
 
 def roc(adata: AnnData, trait: str, *, key: str = "radiogx", compare_key: str = "radiogx_compare", ax=None,
         show: bool | None = None, return_fig: bool = False):
-    """Out-of-fold ROC curve of each model for ``trait`` (micro-averaged one-vs-rest for multiclass traits).
+    """Out-of-fold ROC curve of each model for ``trait`` (macro average of the one-vs-rest curves for multiclass).
 
     Every patient is scored by the model of the fold that held it out (:func:`radiogx.tl.train`,
-    :func:`radiogx.tl.compare`). Does not modify ``adata``.
+    :func:`radiogx.tl.compare`), and the curve pools all patients; its AUC can be lower than the mean of the per-fold
+    AUCs (``rg.get.compare_df``) when the fold models' scores are on different scales (an SVM's decision values,
+    say). Does not modify ``adata``.
 
     Returns
     -------
@@ -40,7 +48,7 @@ def roc(adata: AnnData, trait: str, *, key: str = "radiogx", compare_key: str = 
         oof = record["oof"]
         classes = list(record["classes"])
         y = oof["label"].cat.codes.to_numpy()
-        probs = oof[[f"p_{c}" for c in classes]].to_numpy()
+        probs = oof[[f"p_{i}" for i in range(len(classes))]].to_numpy()
         scores = probs[:, 1:] if len(classes) == 2 else probs
         (fpr, tpr), auc = _curves(y, scores, classes)
         ax.plot(fpr, tpr, lw=2.2, color="black", label=f"network ({auc:.3f})")
@@ -49,11 +57,11 @@ def roc(adata: AnnData, trait: str, *, key: str = "radiogx", compare_key: str = 
         oofc = comp["oof"]
         labels = adata.obs.loc[oofc.index, trait].astype(str).map({c: i for i, c in enumerate(classes)}).to_numpy()
         for m in comp["params"]["models"]:
-            cols = [m] if len(classes) == 2 else [f"{m}_{c}" for c in classes]
+            cols = [m] if len(classes) == 2 else [f"{m}_{j}" for j in range(len(classes))]
             (fpr, tpr), auc = _curves(labels, oofc[cols].to_numpy(), classes)
             ax.plot(fpr, tpr, lw=1.2, label=f"{m} ({auc:.3f})")
     ax.plot([0, 1], [0, 1], ls=":", color="grey", lw=1)
     ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1.01),
-           title=f"{trait}: out-of-fold ROC" + (" (micro-averaged)" if len(classes) > 2 else ""))
-    ax.legend(title="model (AUC)", fontsize=8, loc="lower right")
+           title=f"{trait}: out-of-fold ROC" + (" (macro one-vs-rest)" if len(classes) > 2 else ""))
+    ax.legend(title="model (pooled out-of-fold AUC)", fontsize=8, title_fontsize=8, loc="lower right")
     return finish(fig, ax, show=show, return_fig=return_fig)

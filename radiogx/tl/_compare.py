@@ -122,7 +122,8 @@ def compare(
         Where :func:`radiogx.tl.train` recorded the network.
     key_added
         ``adata.uns[key_added][trait]`` receives ``folds`` (DataFrame: ``model``, ``fold``, ``roc_auc``, ``pr_auc``,
-        ``best_params``, ``inner_score``), ``oof`` (out-of-fold scores per model) and ``params``.
+        ``best_params``, ``inner_score``), ``oof`` (out-of-fold scores: a column per model for binary traits, ``<model>_<j>``
+        for class ``j`` of ``classes`` otherwise), ``classes`` and ``params``.
     """
     record = adata.uns.get(key, {}).get(trait)
     if seed is None:
@@ -166,8 +167,8 @@ def compare(
         if width == 1:
             oof_df[m] = oof[m][:, 0]
         else:
-            for j, c in enumerate(data.classes):
-                oof_df[f"{m}_{c}"] = oof[m][:, j]
+            for j in range(len(data.classes)):
+                oof_df[f"{m}_{j}"] = oof[m][:, j]  # class j of "classes"; names may hold "/", which h5ad keys may not
     adata.uns.setdefault(key_added, {})[trait] = {
         "folds": pd.DataFrame(rows),
         "oof": oof_df,

@@ -164,8 +164,8 @@ def train(
     ``adata.uns[key_added][trait]``: ``model_id`` (resolves to the in-memory model), ``path`` (set when the model is
     saved), ``classes``, ``params``, ``cv`` (DataFrame per fold: ``fold``, ``n_train``, ``n_test``, ``roc_auc``,
     ``pr_auc``, ``best_epoch``, ``config``, ``selection_score``: the inner (nested) or held-out-fold (paper) score
-    that chose them), ``oof`` (DataFrame per patient: ``fold``, ``label`` and the out-of-fold
-    probability of each class), ``configs`` (the grid) and ``summary`` (mean and sd of the fold AUCs, the pooled
+    that chose them), ``oof`` (DataFrame per patient: ``fold``, ``label`` and ``p_<i>``, the
+    out-of-fold probability of class ``i`` of ``classes``), ``configs`` (the grid) and ``summary`` (mean and sd of the fold AUCs, the pooled
     out-of-fold AUC, the selected configuration).
     """
     seed = settings.seed if seed is None else int(seed)
@@ -253,11 +253,11 @@ def train(
     oof = pd.DataFrame({"fold": folds, "label": pd.Categorical([data.classes[i] for i in data.y], categories=data.classes)},
                        index=pd.Index(data.obs_names, dtype=str))
     for i, c in enumerate(data.classes):
-        oof[f"p_{c}"] = probs[:, i]
+        oof[f"p_{i}"] = probs[:, i]  # class i of "classes"; names may hold "/", which h5ad keys may not
     summary = {"roc_auc_mean": float(cv_table["roc_auc"].mean()), "roc_auc_sd": float(cv_table["roc_auc"].std(ddof=1)),
                "pr_auc_mean": float(cv_table["pr_auc"].mean()), "roc_auc_pooled": pooled, "selected_config": int(final_cfg),
                "final_epochs": final_epochs, "n_patients": int(len(data.y)),
-               "class_counts": {c: int((data.y == i).sum()) for i, c in enumerate(data.classes)}}
+               "class_counts": np.bincount(data.y, minlength=n_out).astype(np.int64)}
     record = {"model_id": model.model_id, "path": "", "classes": list(data.classes), "params": params, "cv": cv_table,
               "oof": oof, "configs": pd.DataFrame([{"config": i, **{k: json.dumps(v) for k, v in c.as_dict().items()}}
                                                    for i, c in enumerate(configs)]),
