@@ -233,3 +233,17 @@ def test_class_names_with_slashes_survive_h5ad_without_warnings(verhaak, tmp_pat
     back = ad.read_h5ad(tmp_path / "slash.h5ad")
     assert list(back.uns["radiogx"]["ncet_necrosis"]["classes"]) == ["Less than 1/3", "More than 1/3"]
     pd.testing.assert_frame_equal(back.uns["radiogx"]["ncet_necrosis"]["oof"], adata.uns["radiogx"]["ncet_necrosis"]["oof"])
+
+
+def test_dask_cluster_gives_the_same_results(small_synthetic):
+    """Distributed runs: joblib's dask backend on a LocalCluster spreads the folds and changes nothing."""
+    from dask.distributed import Client, LocalCluster
+    from joblib import parallel_config
+
+    local, spread = small_synthetic.copy(), small_synthetic.copy()
+    kwargs = {"hidden": (16,), "epochs": 5, "patience": 3, "cv": 3, "seed": 1}
+    rg.tl.train(local, "trait_0", n_jobs=1, **kwargs)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster):
+        with parallel_config(backend="dask"):
+            rg.tl.train(spread, "trait_0", n_jobs=-1, **kwargs)
+    pd.testing.assert_frame_equal(local.uns["radiogx"]["trait_0"]["oof"], spread.uns["radiogx"]["trait_0"]["oof"])
