@@ -1,5 +1,6 @@
 """Tidy tables of radiogx results."""
 
+from ._interpretation_tables import masking_df, saliency_df
 from ._model_tables import bootstrap_df, compare_df, cv_df
 
-__all__ = ["cv_df", "compare_df", "bootstrap_df"]
+__all__ = ["cv_df", "compare_df", "bootstrap_df", "masking_df", "saliency_df"]

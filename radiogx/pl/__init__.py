@@ -1,6 +1,7 @@
 """Plots of radiogx results: ``rg.pl.*(adata, ..., ax=None, show=None, return_fig=False)``."""
 
 from ._compare import compare
+from ._interpretation import masking, saliency
 from ._roc import roc
 
-__all__ = ["roc", "compare"]
+__all__ = ["roc", "compare", "masking", "saliency"]

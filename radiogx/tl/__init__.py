@@ -2,7 +2,9 @@
 
 from ._bootstrap import bootstrap
 from ._compare import compare
+from ._gene_masking import gene_masking
 from ._pretrain import pretrain
+from ._saliency import saliency
 from ._train import train
 
-__all__ = ["pretrain", "train", "compare", "bootstrap"]
+__all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency"]

@@ -1,0 +1,56 @@
+"""Tidy tables of the interpretation results (gene masking, saliency)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+__all__ = ["masking_df", "saliency_df"]
+
+
+def masking_df(adata: AnnData, *, key: str = "gene_masking", trait: str | None = None, target: str | None = None,
+               sort_by: str = "loglik") -> pd.DataFrame:
+    """Gene-masking scores from :func:`radiogx.tl.gene_masking`, best first within each trait and target.
+
+    Returns
+    -------
+    DataFrame with ``trait``, ``gene_set``, ``target``, ``n_genes``, ``auc``, ``pr_auc``, ``loglik``, ``pval``,
+    ``padj`` (and the null's ``null_mean``, ``null_sd``, ``pval_method``).
+    """
+    if key not in adata.uns or "results" not in adata.uns[key]:
+        raise ValueError(f"no gene-masking results in adata.uns[{key!r}]: run rg.tl.gene_masking(adata, gene_sets) first")
+    df = adata.uns[key]["results"].copy()
+    for name, value in (("trait", trait), ("target", target)):
+        if value is not None:
+            if value not in set(df[name]):
+                raise ValueError(f"no masking results for {name} {value!r}; available: {sorted(set(df[name]))}")
+            df = df[df[name] == value]
+    cols = ["trait", "gene_set", "target", "n_genes", "auc", "pr_auc", "loglik", "pval", "padj", "null_mean", "null_sd",
+            "pval_method"]
+    return df[cols].sort_values(["trait", "target", sort_by], ascending=[True, True, False]).reset_index(drop=True)
+
+
+def saliency_df(adata: AnnData, *, key_added: str = "saliency", trait: str | None = None, n_top: int | None = None) -> pd.DataFrame:
+    """Cohort-level attributions from :func:`radiogx.tl.saliency` in long form, highest first.
+
+    Returns
+    -------
+    DataFrame with ``trait``, ``target``, ``gene``, ``attribution`` (mean over patients), ``rank``.
+    """
+    store = adata.uns.get(key_added, {})
+    if not store:
+        raise ValueError(f"no saliency results in adata.uns[{key_added!r}]: run rg.tl.saliency(adata) first")
+    rows = []
+    for t, rec in store.items():
+        if trait is not None and t != trait:
+            continue
+        for target, col in zip(rec["targets"], rec["keys"]):
+            values = adata.var[col].dropna().sort_values(ascending=False)
+            if n_top is not None:
+                values = values.iloc[:n_top]
+            rows.append(pd.DataFrame({"trait": t, "target": str(target), "gene": values.index.astype(str),
+                                      "attribution": values.to_numpy(), "rank": np.arange(1, len(values) + 1)}))
+    if not rows:
+        raise ValueError(f"no saliency results for trait {trait!r}; available: {list(store)}")
+    return pd.concat(rows, ignore_index=True)

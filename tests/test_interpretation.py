@@ -1,0 +1,257 @@
+"""Gene masking and gene saliency: the engine's properties, the scores against scikit-learn, and the validation on real
+subtypes and planted synthetic sets."""
+
+from __future__ import annotations
+
+import logging
+
+import anndata as ad
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy.stats import false_discovery_control, hypergeom
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+import radiogx as rg
+from radiogx.nn._masking_engine import FoldedNetwork, dense_masked_logits, masked_logits
+from radiogx.nn._modules import RadiogenomicNetwork
+from radiogx.tl._scores import benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
+
+matplotlib.use("Agg")
+SUBTYPE_NET = {"hidden": (512, 256), "dropout": 0.4, "epochs": 100, "patience": 15, "cv": 5, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def subtypes():
+    adata = rg.datasets.verhaak2010()
+    rg.tl.train(adata, "subtype", **SUBTYPE_NET)
+    return adata
+
+
+@pytest.fixture(scope="module")
+def folded():
+    torch.manual_seed(0)
+    net = RadiogenomicNetwork(60, 3, (16, 8), dropout=0.2)
+    net.train()
+    for _ in range(3):
+        net(torch.randn(32, 60))  # BatchNorm running statistics that differ from the identity
+    return net.eval()
+
+
+# the engine ---------------------------------------------------------------------------------------------------------
+
+def test_engine_matches_dense_reference_and_the_two_extremes(folded):
+    x = torch.randn(25, 60)
+    rng = np.random.default_rng(0)
+    sets = [np.arange(60), np.array([], dtype=np.int64), *[rng.choice(60, k, replace=False) for k in (1, 5, 30)]]
+    fast = masked_logits(FoldedNetwork(folded), x, sets)
+    torch.testing.assert_close(fast, dense_masked_logits(folded, x, sets), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fast[0], folded(x), atol=1e-5, rtol=1e-5)      # all genes: the unmasked prediction
+    assert torch.all(fast[1] == fast[1][0])                                   # no gene: one constant prediction
+    for rows in (25, 50, 1000):                                               # chunking changes nothing
+        torch.testing.assert_close(masked_logits(FoldedNetwork(folded), x, sets, max_rows=rows), fast, atol=0, rtol=0)
+    bf16 = masked_logits(FoldedNetwork(folded, dtype=torch.bfloat16), x, sets)
+    assert (bf16 - fast).abs().max() < 0.05
+
+
+def test_vectorised_scores_match_scikit_learn():
+    rng = np.random.default_rng(1)
+    y = rng.random(40) < 0.4
+    scores = np.round(rng.random((6, 40)), 1)  # many ties
+    scores[0] = 0.5                            # all tied
+    for row, s in enumerate(scores):
+        assert rows_auc(scores, y)[row] == pytest.approx(roc_auc_score(y, s))
+        assert rows_average_precision(scores, y)[row] == pytest.approx(average_precision_score(y, s))
+        assert rows_loglik(scores.clip(0.01, 0.99), y)[row] == pytest.approx(
+            np.mean(np.where(y, np.log(s.clip(0.01, 0.99)), np.log(1 - s.clip(0.01, 0.99)))))
+    p = rng.random(30) ** 3
+    np.testing.assert_allclose(benjamini_hochberg(p), false_discovery_control(p, method="bh"))
+
+
+# validation on real subtypes ------------------------------------------------------------------------------------------
+
+def test_verhaak_own_signature_is_the_best_masked_set(subtypes):
+    rg.tl.gene_masking(subtypes, "verhaak", n_null=200)
+    table = rg.get.masking_df(subtypes)
+    best = table.loc[table.groupby("target")["loglik"].idxmax()].set_index("target")["gene_set"]
+    print("\nbest masked signature per subtype (out-of-fold log-likelihood):", best.to_dict())
+    assert best.to_dict() == rg.datasets.VERHAAK_SIGNATURES
+
+
+def test_verhaak_single_gene_masking_top_genes(subtypes):
+    adata = subtypes.copy()
+    rg.tl.gene_masking(adata, "single", n_null=100, key_added="single")
+    table = rg.get.masking_df(adata, key="single")
+    own = {}
+    for target, group in table.groupby("target"):
+        top = group.nlargest(20, "loglik")["gene_set"]
+        own[target] = int((adata.var.loc[top, "signature"].astype(str) == rg.datasets.VERHAAK_SIGNATURES[target]).sum())
+    print("\nown-signature genes among the 20 best single genes:", own)
+    assert sum(v > 10 for v in own.values()) >= 3
+
+
+def test_verhaak_signed_saliency_top_genes_are_the_own_signature(subtypes):
+    adata = subtypes.copy()
+    rg.tl.saliency(adata, abs=False)
+    signature = adata.var["signature"].astype(str)
+    pvals = {}
+    for subtype, code in rg.datasets.VERHAAK_SIGNATURES.items():
+        top = adata.var[f"saliency_subtype_{subtype}"].nlargest(100).index
+        k = int((signature[top] == code).sum())
+        pvals[subtype] = (k, hypergeom.sf(k - 1, adata.n_vars, int((signature == code).sum()), 100))
+    print("\nown-signature genes among the top 100 by mean signed saliency (count, hypergeometric p):", pvals)
+    assert all(p < 1e-3 for _, p in pvals.values())
+
+
+def test_phillips_own_signature_beats_other_signatures_and_random_sets():
+    ph = rg.datasets.phillips2006()
+    adata = ph[ph.obs["Subtype.svm"].notna()].copy()
+    adata.obs["subtype"] = adata.obs["Subtype.svm"].astype(str).astype("category")
+    assert adata.shape == (76, 12703)
+    rg.tl.train(adata, "subtype", hidden=(256, 128), dropout=0.4, epochs=100, patience=15, cv=5, seed=0)
+    rg.tl.gene_masking(adata, "verhaak", n_null=500)
+    table = rg.get.masking_df(adata)
+    wins = 0
+    for subtype in ("Classical", "Mesenchymal", "Proneural"):
+        rows = table[table["target"] == subtype].set_index("gene_set")
+        own = rg.datasets.VERHAAK_SIGNATURES[subtype]
+        print(f"\n{subtype}: own {own} loglik {rows.loc[own, 'loglik']:.3f} padj {rows.loc[own, 'padj']:.2e}; "
+              f"others {rows.drop(own)['loglik'].round(3).to_dict()}")
+        wins += bool(rows["loglik"].idxmax() == own and rows.loc[own, "padj"] < 0.05)
+    assert wins == 3
+
+
+# known truth -----------------------------------------------------------------------------------------------------------
+
+SYN_NET = {"hidden": (64, 32), "activation": "relu", "dropout": 0.3, "epochs": 100, "patience": 15, "cv": 5}
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return rg.datasets.synthetic(n_obs=300, n_vars=500, n_traits=2, kinds=["linear", "linear"], module_size=20,
+                                 n_decoys=15, noise=0.3, seed=0)
+
+
+def test_planted_sets_rank_first_and_are_significant(planted):
+    adata = planted.copy()
+    for trait in ("trait_0", "trait_1"):
+        rg.tl.train(adata, trait, seed=0, **SYN_NET)
+    rg.tl.gene_masking(adata, adata.uns["synthetic"]["gene_sets"], n_null=300)
+    for trait, info in adata.uns["synthetic"]["traits"].items():
+        table = rg.get.masking_df(adata, trait=trait)
+        assert table["gene_set"].iloc[0] == info["sets"][0]
+        assert table["padj"].iloc[0] < 0.05
+
+
+def test_permuted_trait_calls_at_most_five_percent_of_sets(planted):
+    rng = np.random.default_rng(1)
+    called = []
+    for i in range(5):
+        adata = planted.copy()
+        adata.obs["permuted"] = pd.Categorical(rng.permutation(adata.obs["trait_0"].to_numpy()), categories=["negative", "positive"])
+        rg.tl.train(adata, "permuted", seed=i, **SYN_NET)
+        rg.tl.gene_masking(adata, adata.uns["synthetic"]["gene_sets"], n_null=300, seed=i)
+        called.append(float((rg.get.masking_df(adata)["padj"] < 0.05).mean()))
+    print(f"\nfraction of sets with padj < 0.05 under 5 permutations: {called}")
+    assert np.mean(called) <= 0.05
+
+
+def test_masking_is_seeded_and_in_sample_option(planted):
+    adata = planted.copy()
+    rg.tl.train(adata, "trait_0", hidden=(16,), epochs=10, patience=3, cv=3, seed=0)
+    sets = adata.uns["synthetic"]["gene_sets"]
+    rg.tl.gene_masking(adata, sets, n_null=50, seed=3, key_added="a")
+    rg.tl.gene_masking(adata, sets, n_null=50, seed=3, key_added="b", batch_size=7)
+    pd.testing.assert_frame_equal(adata.uns["a"]["results"], adata.uns["b"]["results"], atol=1e-9)
+    rg.tl.gene_masking(adata, sets, n_null=0, patients="all", key_added="c")
+    assert adata.uns["c"]["results"]["pval"].isna().all()
+
+
+# saliency ---------------------------------------------------------------------------------------------------------------
+
+def test_saliency_equals_finite_differences_and_batch_size_does_not_matter(planted):
+    adata = planted.copy()
+    model = rg.tl.train(adata, "trait_0", hidden=(16, 8), activation="tanh", epochs=10, patience=3, cv=3, seed=0)
+    rg.tl.saliency(adata, abs=False, batch_size=7)
+    grad = adata.layers["saliency_trait_0"]
+    x = model.scaled(adata).astype(np.float64)
+    net = model.network(device="cpu").double()
+    eps = 1e-6
+    for gene in (0, 17, 250):
+        up, down = x.copy(), x.copy()
+        up[:, gene] += eps
+        down[:, gene] -= eps
+        with torch.no_grad():
+            fd = (net(torch.from_numpy(up)) - net(torch.from_numpy(down))).numpy().ravel() / (2 * eps)
+        np.testing.assert_allclose(grad[:, gene], fd, rtol=1e-3, atol=1e-5)
+    again = adata.copy()
+    rg.tl.saliency(again, abs=False, batch_size=1000)
+    np.testing.assert_allclose(again.layers["saliency_trait_0"], grad, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(adata.var["saliency_trait_0"], grad.mean(axis=0), rtol=1e-5)
+
+
+def test_saliency_multiclass_targets_methods_and_h5ad(subtypes, tmp_path):
+    adata = subtypes.copy()
+    rg.tl.saliency(adata, normalize="minmax")
+    layers = [f"saliency_subtype_{c}" for c in ("Classical", "Mesenchymal", "Neural", "Proneural")]
+    assert all(name in adata.layers and name in adata.var for name in layers)
+    mat = adata.layers["saliency_subtype_Neural"]
+    np.testing.assert_allclose(mat.min(axis=1), 0)
+    np.testing.assert_allclose(mat.max(axis=1), 1)
+    for method in ("integrated_gradients", "deeplift", "input_x_gradient"):
+        rg.tl.saliency(adata, method=method, target="Proneural", abs=False, key_added=method)
+        assert list(adata.uns[method]["subtype"]["targets"]) == ["Proneural"]
+    ixg = adata.layers["input_x_gradient_subtype_Proneural"]
+    rg.tl.saliency(adata, target="Proneural", abs=False, key_added="grad")
+    model = rg.tl._trait.resolve_model(adata, "subtype")
+    np.testing.assert_allclose(ixg, adata.layers["grad_subtype_Proneural"] * model.scaled(adata), rtol=1e-4, atol=1e-6)
+    fig = rg.pl.saliency(adata, "subtype", target="Proneural", return_fig=True)
+    assert len(fig.axes) == 3
+    adata.write_h5ad(tmp_path / "s.h5ad")
+    back = ad.read_h5ad(tmp_path / "s.h5ad")
+    np.testing.assert_array_equal(back.layers["saliency_subtype_Neural"], mat)
+    assert list(back.uns["saliency"]["subtype"]["keys"]) == layers
+
+
+def test_masking_table_plot_and_h5ad(subtypes, tmp_path):
+    adata = subtypes.copy()
+    rg.tl.gene_masking(adata, "verhaak", n_null=50)
+    fig = rg.pl.masking(adata, return_fig=True)
+    assert fig.axes[0].get_title().startswith("gene masking")
+    adata.write_h5ad(tmp_path / "m.h5ad")
+    pd.testing.assert_frame_equal(rg.get.masking_df(ad.read_h5ad(tmp_path / "m.h5ad")), rg.get.masking_df(adata))
+
+
+# bad input ---------------------------------------------------------------------------------------------------------------
+
+def test_gene_sets_without_overlap_show_both_sides(planted):
+    adata = planted.copy()
+    rg.tl.train(adata, "trait_0", hidden=(8,), epochs=3, patience=2, cv=3, seed=0)
+    before = set(adata.uns)
+    with pytest.raises(ValueError, match=r"share no gene with the data: sets list \['ENSG1', 'ENSG2'\].*the data has \['G00001'"):
+        rg.tl.gene_masking(adata, {"A": ["ENSG1"], "B": ["ENSG2"]})
+    assert set(adata.uns) == before
+
+
+def test_case_only_matches_are_warned_and_used(planted, caplog):
+    adata = planted.copy()
+    rg.tl.train(adata, "trait_0", hidden=(8,), epochs=3, patience=2, cv=3, seed=0)
+    with caplog.at_level(logging.WARNING, logger="radiogx"):
+        rg.tl.gene_masking(adata, {"A": ["g00001", "G00002"]}, n_null=0)
+    assert "1 gene symbols matched only when ignoring case" in caplog.text and "'g00001->G00001'" in caplog.text
+    assert rg.get.masking_df(adata)["n_genes"].tolist() == [2]
+
+
+def test_model_from_other_genes_and_missing_model_are_refused(planted):
+    adata = planted.copy()
+    model = rg.tl.train(adata, "trait_0", hidden=(8,), epochs=3, patience=2, cv=3, seed=0)
+    other = adata[:, 10:].copy()
+    with pytest.raises(ValueError, match=r"adata lacks 10 of them \['G00001'"):
+        rg.tl.gene_masking(other, {"A": ["G00020"]}, model=model)
+    with pytest.raises(ValueError, match=r"no model for trait 'trait_1' in adata.uns\['radiogx'\]: run rg.tl.train"):
+        rg.tl.saliency(adata, trait="trait_1")
+    with pytest.raises(ValueError, match=r"score must be one of \('loglik', 'auc', 'pr_auc'\), got 'f1'"):
+        rg.tl.gene_masking(adata, {"A": ["G00020"]}, score="f1")
+    assert "gene_masking" not in adata.uns and "saliency" not in adata.uns
