@@ -50,8 +50,8 @@ def test_engine_matches_dense_reference_and_the_two_extremes(folded):
     torch.testing.assert_close(fast, dense_masked_logits(folded, x, sets), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(fast[0], folded(x), atol=1e-5, rtol=1e-5)      # all genes: the unmasked prediction
     assert torch.all(fast[1] == fast[1][0])                                   # no gene: one constant prediction
-    for rows in (25, 50, 1000):                                               # chunking changes nothing
-        torch.testing.assert_close(masked_logits(FoldedNetwork(folded), x, sets, max_rows=rows), fast, atol=0, rtol=0)
+    for rows in (25, 50, 1000):  # chunking changes nothing beyond float32 rounding (BLAS kernels depend on the rows)
+        torch.testing.assert_close(masked_logits(FoldedNetwork(folded), x, sets, max_rows=rows), fast, atol=1e-6, rtol=1e-6)
     bf16 = masked_logits(FoldedNetwork(folded, dtype=torch.bfloat16), x, sets)
     assert (bf16 - fast).abs().max() < 0.05
 

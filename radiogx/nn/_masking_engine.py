@@ -18,32 +18,44 @@ from ._modules import RadiogenomicNetwork
 
 __all__ = ["FoldedNetwork", "masked_logits"]
 
+_INPLACE = {  # activations applied in place: they are memory-bound, and a copy costs as much as the function
+    nn.Tanh: torch.tanh_,
+    nn.ReLU: torch.relu_,
+    nn.Sigmoid: torch.sigmoid_,
+    nn.ELU: lambda t: nn.functional.elu(t, inplace=True),
+}
+
 
 class FoldedNetwork:
     """An eval-mode :class:`RadiogenomicNetwork` as plain (weight, bias, activation) layers, BatchNorm folded in."""
 
     def __init__(self, net: RadiogenomicNetwork, *, dtype: torch.dtype = torch.float32) -> None:
         self.dtype = dtype
-        layers = []
+        raw = []
         for block in net.blocks:
             linear, bn, act = block[0], block[1], block[2]
             scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
             w = linear.weight.detach() * scale[:, None]
             b = (linear.bias.detach() - bn.running_mean) * scale + bn.bias.detach()
-            layers.append((w.T.contiguous().to(dtype), b.to(dtype), act))
-        self.first_weight_t, self.first_bias, self.first_act = layers[0]  # genes x hidden1
-        self.rest = layers[1:]
-        self.head_w = net.head.weight.detach().T.contiguous().to(dtype)
-        self.head_b = net.head.bias.detach().to(dtype)
+            raw.append((w.double(), b.double(), type(act)))
+        raw.append((net.head.weight.detach().double(), net.head.bias.detach().double(), None))
+        # (A tanh computed as a centred sigmoid runs 2x faster in bfloat16 but loses absolute precision near 0, where
+        # bfloat16 sigmoid outputs sit at 0.5: masked AUCs moved by up to 0.01 instead of 0.002. Measured, not used.)
+        layers = [(w.to(dtype).contiguous(), b.to(dtype), _INPLACE.get(kind)) for w, b, kind in raw]
+        first_w, self.first_bias, self.first_act = layers[0]
+        self.first_weight_t = first_w.T.contiguous()  # genes x hidden1: a set's rows are gathered from it
+        self.rest = layers[1:-1]  # (out x in) weights for F.linear, measured fastest for these shapes
+        self.head_w, self.head_b, _ = layers[-1]
         self.n_genes = self.first_weight_t.shape[0]
         self.width = self.first_weight_t.shape[1]
+        self.n_outputs = self.head_w.shape[0]
 
     def from_first(self, pre: torch.Tensor) -> torch.Tensor:
-        """Logits (float32) from first-layer pre-activations (rows x hidden1)."""
+        """Logits (float32) from first-layer pre-activations (rows x hidden1; overwritten)."""
         h = self.first_act(pre)
         for w, b, act in self.rest:
-            h = act(torch.addmm(b, h, w))
-        return torch.addmm(self.head_b, h, self.head_w).float()
+            h = act(nn.functional.linear(h, w, b))
+        return nn.functional.linear(h, self.head_w, self.head_b).float()
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -82,7 +94,7 @@ def masked_logits(
     itemsize = torch.finfo(net.dtype).bits // 8
     max_rows = max_rows or max(n_pat, int(256e6 // (net.width * itemsize)))
     per_chunk = max(1, max_rows // n_pat)
-    out = torch.empty((n_sets, n_pat, net.head_w.shape[1]), dtype=torch.float32)
+    out = torch.empty((n_sets, n_pat, net.n_outputs), dtype=torch.float32)
     for start in range(0, n_sets, per_chunk):
         chunk = sets[start:start + per_chunk]
         pre = net.first_bias.expand(len(chunk), n_pat, net.width).clone()
