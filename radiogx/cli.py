@@ -70,7 +70,7 @@ def _demo_models(verhaak, cohort, out: Path, *, n_jobs: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from . import get, pl, tl
+    from . import datasets, get, pl, tl
 
     out.mkdir(parents=True, exist_ok=True)
     print("\n== Verhaak subtypes: network vs baselines, nested 5-fold CV (macro one-vs-rest ROC-AUC) ==")
@@ -93,6 +93,31 @@ def _demo_models(verhaak, cohort, out: Path, *, n_jobs: int) -> None:
             fig = plot(adata, trait, return_fig=True)
             fig.savefig(out / f"{name}_{trait}.png", dpi=120)
             matplotlib.pyplot.close(fig)
+
+    print("\n== Interpretation: out-of-fold gene masking (size-matched null, BH) and saliency ==")
+    collections = {f"verhaak.{k}": v for k, v in datasets.gene_sets("verhaak").items()}
+    for name in ("hallmark", "ivygap"):
+        collections.update({f"{name}.{k}": v for k, v in datasets.gene_sets(name).items()})
+    for adata, _ in ((verhaak, None), (cohort, None)):
+        traits = [t for a, t in jobs if a is adata]
+        if not traits:
+            continue
+        tl.gene_masking(adata, collections, min_size=5, n_null=1000)
+        table = get.masking_df(adata)
+        best = table.groupby(["trait", "target"], sort=False).head(3)
+        print(best[["trait", "target", "gene_set", "n_genes", "loglik", "auc", "padj"]].round(4).to_string(index=False))
+        tl.saliency(adata, abs=False)
+        fig = pl.masking(adata, return_fig=True)
+        fig.savefig(out / f"masking_{'_'.join(traits)}.png", dpi=120)
+        matplotlib.pyplot.close(fig)
+        for trait in traits:
+            fig = pl.saliency(adata, trait, return_fig=True)
+            fig.savefig(out / f"saliency_{trait}.png", dpi=120)
+            matplotlib.pyplot.close(fig)
+    sig = verhaak.var["signature"].astype(str)
+    hits = {s: int((sig[get.saliency_df(verhaak, n_top=100).query("target == @s")["gene"]] == code).sum())
+            for s, code in datasets.VERHAAK_SIGNATURES.items()}
+    print(f"own-signature genes among each subtype's 100 most salient genes (signed): {hits}")
     verhaak.write_h5ad(out / "verhaak_subtypes.h5ad")
     cohort.write_h5ad(out / "imaging_cohort.h5ad")
 

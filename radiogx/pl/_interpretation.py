@@ -73,6 +73,14 @@ def saliency(adata: AnnData, trait: str, *, key_added: str = "saliency", target:
         mat = adata.layers[layer][np.ix_(order, cols)].T
         im = axes[1].imshow(mat, aspect="auto", cmap="magma", interpolation="nearest")
         axes[1].set_yticks(range(len(cols)), top["gene"], fontsize=7)
-        axes[1].set(xlabel=f"patients (ordered by {trait})", title="per-patient attribution")
+        if trait in adata.obs:
+            groups = adata.obs[trait].astype(str).to_numpy()[order]
+            edges = np.flatnonzero(groups[1:] != groups[:-1]) + 1
+            for e in edges:
+                axes[1].axvline(e - 0.5, color="white", lw=1)
+            starts = np.r_[0, edges]
+            ends = np.r_[edges, len(groups)]
+            axes[1].set_xticks((starts + ends - 1) / 2, [groups[a] for a in starts], fontsize=7, rotation=30, ha="right")
+        axes[1].set(xlabel=f"patients (grouped by {trait})", title="per-patient attribution")
         fig.colorbar(im, ax=axes[1], shrink=0.8)
     return finish(fig, axes, show=show, return_fig=return_fig)
