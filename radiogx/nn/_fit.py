@@ -154,6 +154,17 @@ def _batches(n: int, batch_size: int, generator: torch.Generator):
             yield idx
 
 
+def _run_epoch(module: nn.Module, opt: torch.optim.Optimizer, n: int, batch_size: int, generator: torch.Generator,
+               batch_loss) -> None:
+    """One epoch of mini-batch training: ``batch_loss(index)`` returns the loss of the patients in ``index``."""
+    module.train()
+    for idx in _batches(n, batch_size, generator):
+        loss = batch_loss(idx)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+
 def fit_network(
     x: np.ndarray,
     y: np.ndarray,
@@ -204,12 +215,7 @@ def fit_network(
     result = FitResult(state={}, best_epoch=cfg.epochs)
     best, best_state, since = -np.inf, None, 0
     for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        for idx in _batches(len(xt), cfg.batch_size, generator):
-            loss = loss_of(model(xt[idx]), yt[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+        _run_epoch(model, opt, len(xt), cfg.batch_size, generator, lambda idx: loss_of(model(xt[idx]), yt[idx]))
         if x_val is None:
             continue
         val_logits = predict_logits(model, x_val, device=device)
@@ -265,12 +271,7 @@ def fit_autoencoder(
     history: list[float] = []
     best, best_state, best_epoch, since = -np.inf, None, epochs, 0
     for epoch in range(1, epochs + 1):
-        ae.train()
-        for idx in _batches(len(xt), batch_size, generator):
-            loss_value = loss_fn(ae(xt[idx]), xt[idx])
-            opt.zero_grad(set_to_none=True)
-            loss_value.backward()
-            opt.step()
+        _run_epoch(ae, opt, len(xt), batch_size, generator, lambda idx: loss_fn(ae(xt[idx]), xt[idx]))
         if x_val is None:
             continue
         r2 = reconstruction_r2(ae, x_val, device=device)

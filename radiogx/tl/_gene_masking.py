@@ -21,7 +21,7 @@ from ..nn._masking_engine import FoldedNetwork, masked_logits
 from ..nn._model import RadiogenomicModel
 from ._gene_sets import match_gene_sets, resolve_collection
 from ._scores import benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
-from ._trait import child_seed, resolve_model, trained_traits
+from ._trait import child_seed, models_to_explain
 
 __all__ = ["gene_masking"]
 
@@ -171,15 +171,7 @@ def gene_masking(
         raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
     if isinstance(n_null, bool) or not isinstance(n_null, int | np.integer) or n_null < 0:
         raise ValueError(f"n_null must be a non-negative integer, got {n_null!r}")
-    if model is not None:
-        if not isinstance(model, RadiogenomicModel):
-            raise TypeError(f"model must be a RadiogenomicModel, got {type(model).__name__}")
-        models = [model]
-    else:
-        traits = [trait] if trait is not None else trained_traits(adata, key)
-        if not traits:
-            raise ValueError(f"no model for any trait in adata.uns[{key!r}]: run rg.tl.train(adata, trait) first")
-        models = [resolve_model(adata, t, key) for t in traits]
+    models = models_to_explain(adata, model, trait, key)
 
     frames = []
     for m in models:

@@ -18,7 +18,7 @@ from .._logging import logger
 from .._settings import settings
 from .._validation import check_adata
 from ..nn._model import RadiogenomicModel
-from ._trait import resolve_model, trained_traits
+from ._trait import models_to_explain
 
 __all__ = ["saliency", "attribution_key"]
 
@@ -90,15 +90,7 @@ def saliency(
         raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
     if normalize not in (None, "minmax"):
         raise ValueError(f"normalize must be None or 'minmax', got {normalize!r}")
-    if model is not None:
-        if not isinstance(model, RadiogenomicModel):
-            raise TypeError(f"model must be a RadiogenomicModel, got {type(model).__name__}")
-        models = [model]
-    else:
-        traits = [trait] if trait is not None else trained_traits(adata, key)
-        if not traits:
-            raise ValueError(f"no model for any trait in adata.uns[{key!r}]: run rg.tl.train(adata, trait) first")
-        models = [resolve_model(adata, t, key) for t in traits]
+    models = models_to_explain(adata, model, trait, key)
     outputs = {}
     for m in models:
         if m.n_classes == 2:

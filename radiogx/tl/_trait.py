@@ -11,7 +11,7 @@ from .._logging import logger
 from .._validation import check_adata, preview
 from ..nn._model import RadiogenomicModel, lookup
 
-__all__ = ["TraitData", "trait_data", "outer_folds", "child_seed", "resolve_model", "trained_traits"]
+__all__ = ["TraitData", "trait_data", "outer_folds", "child_seed", "resolve_model", "trained_traits", "models_to_explain"]
 
 
 class TraitData:
@@ -94,3 +94,15 @@ def resolve_model(adata: AnnData, trait: str, key: str = "radiogx") -> Radiogeno
                              "save models with model.save(path) to use them after a restart, or train again")
         model = RadiogenomicModel.load(path)
     return model
+
+
+def models_to_explain(adata: AnnData, model: RadiogenomicModel | None, trait: str | None, key: str) -> list[RadiogenomicModel]:
+    """The model given, else the recorded model of ``trait``, else the recorded models of every trained trait."""
+    if model is not None:
+        if not isinstance(model, RadiogenomicModel):
+            raise TypeError(f"model must be a RadiogenomicModel, got {type(model).__name__}")
+        return [model]
+    traits = [trait] if trait is not None else trained_traits(adata, key)
+    if not traits:
+        raise ValueError(f"no model for any trait in adata.uns[{key!r}]: run rg.tl.train(adata, trait) first")
+    return [resolve_model(adata, t, key) for t in traits]
