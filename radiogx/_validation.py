@@ -52,13 +52,19 @@ def check_finite(x, what: str) -> None:
         )
 
 
-def check_adata(adata, *, finite: bool = True, what: str = "adata") -> None:
-    """Check that ``adata`` is a non-empty AnnData with unique names and (by default) finite numeric ``X``."""
+def check_adata(adata, *, finite: bool = True, expression: bool = True, what: str = "adata") -> None:
+    """Check that ``adata`` is a non-empty AnnData with unique names and (by default) finite numeric ``X``.
+
+    ``expression=False`` is for functions that only use ``obs`` (clinical joins, trait encoding, survival): ``adata``
+    then needs patients but may hold no genes.
+    """
     if not isinstance(adata, AnnData):
         raise TypeError(f"{what} must be an AnnData (patients x genes), got {type(adata).__name__}")
-    if adata.n_obs == 0 or adata.n_vars == 0:
+    if adata.n_obs == 0 or (expression and adata.n_vars == 0):
         raise ValueError(f"{what} is empty ({adata.n_obs} patients x {adata.n_vars} genes)")
     check_unique(adata.obs_names, f"patient names in {what}.obs_names")
+    if not expression:
+        return
     check_unique(adata.var_names, f"gene names in {what}.var_names")
     if adata.X is None:
         raise ValueError(f"{what}.X is missing; radiogx needs expression in X")

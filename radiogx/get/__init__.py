@@ -2,5 +2,6 @@
 
 from ._interpretation_tables import masking_df, saliency_df
 from ._model_tables import bootstrap_df, compare_df, cv_df
+from ._survival_tables import survival_df
 
-__all__ = ["cv_df", "compare_df", "bootstrap_df", "masking_df", "saliency_df"]
+__all__ = ["cv_df", "compare_df", "bootstrap_df", "masking_df", "saliency_df", "survival_df"]

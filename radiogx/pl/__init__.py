@@ -3,5 +3,6 @@
 from ._compare import compare
 from ._interpretation import masking, saliency
 from ._roc import roc
+from ._survival import forest, km
 
-__all__ = ["roc", "compare", "masking", "saliency"]
+__all__ = ["roc", "compare", "masking", "saliency", "km", "forest"]

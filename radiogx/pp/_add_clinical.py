@@ -48,7 +48,7 @@ def add_clinical(
     ``None``, or the changed copy with ``copy=True``. Writes the columns to ``adata.obs`` (strings as categoricals)
     and ``adata.uns[key_added]`` (``params``, ``n_matched``, ``n_unmatched``).
     """
-    check_adata(adata, finite=False)
+    check_adata(adata, expression=False)
     if not isinstance(clinical, pd.DataFrame):
         raise TypeError(f"clinical must be a DataFrame indexed by patient, got {type(clinical).__name__}")
     if clinical.empty:

@@ -129,7 +129,7 @@ def encode_vasari(
         An answer that is not a known VASARI answer (naming the column, the value and the patient), no feature
         column, or existing trait columns without ``overwrite``.
     """
-    check_adata(adata, finite=False)
+    check_adata(adata, expression=False)
     if scheme not in ("paper", "ordinal"):
         raise ValueError(f"scheme must be 'paper' or 'ordinal', got {scheme!r}")
     if isinstance(vasari, str | os.PathLike):

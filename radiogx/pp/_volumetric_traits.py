@@ -66,7 +66,7 @@ def volumetric_traits(
     ``None``, or the changed copy with ``copy=True``. Writes ``adata.obs[trait]`` (categorical, positive second) and
     ``adata.obs[f"{trait}_fraction"]`` (float) for each trait, and ``adata.uns[key_added]``.
     """
-    check_adata(adata, finite=False)
+    check_adata(adata, expression=False)
     if not isinstance(volumetrics, pd.DataFrame):
         raise TypeError(f"volumetrics must be a DataFrame indexed by patient, got {type(volumetrics).__name__}")
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold < 1:

@@ -5,6 +5,7 @@ from ._compare import compare
 from ._gene_masking import gene_masking
 from ._pretrain import pretrain
 from ._saliency import saliency
+from ._survival import survival
 from ._train import train
 
-__all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency"]
+__all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency", "survival"]

@@ -1,0 +1,74 @@
+"""Kaplan-Meier curves with numbers at risk, and a Cox forest plot."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from anndata import AnnData
+
+from ..get._survival_tables import survival_df
+from ._utils import finish
+
+__all__ = ["km", "forest"]
+
+
+def km(adata: AnnData, feature: str, *, key: str = "survival", times: int = 5, ax=None, show: bool | None = None,
+       return_fig: bool = False):
+    """Kaplan-Meier curves of ``feature``'s groups (with 95% bands), the log-rank p-value, and the numbers at risk
+    at ``times`` evenly spaced times below the axis. Does not modify ``adata``.
+
+    Returns
+    -------
+    The axes (or the figure with ``return_fig=True``; ``None`` when shown).
+    """
+    record = adata.uns.get(key, {})
+    table = record.get("km")
+    if table is None or feature not in set(table["feature"]):
+        raise ValueError(f"no Kaplan-Meier estimates for {feature!r} in adata.uns[{key!r}]: run rg.tl.survival with it "
+                         "(categorical or boolean features get curves)")
+    sub = table[table["feature"] == feature]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4.5), layout="constrained")
+    fig = ax.figure
+    horizon = float(sub["time"].max())
+    ticks = np.linspace(0, horizon, times)
+    rows = []
+    for i, (group, g) in enumerate(sub.groupby("group", sort=False)):
+        color = f"C{i}"
+        ax.step(g["time"], g["survival"], where="post", color=color, label=f"{group} (n={int(g['at_risk'].iloc[0])})")
+        ax.fill_between(g["time"], g["ci_lower"], g["ci_upper"], step="post", color=color, alpha=0.15, lw=0)
+        # patients still followed at t: the number at risk at the first recorded (event or censoring) time >= t
+        at_risk = [int(g.loc[g["time"] >= t, "at_risk"].iloc[0]) if (g["time"] >= t).any() else 0 for t in ticks]
+        rows.append((group, at_risk, color))
+    res = record["results"].set_index("feature").loc[[feature]].iloc[0]
+    ax.set(xlabel=record["params"]["duration"], ylabel="survival probability", ylim=(0, 1.02), xlim=(0, horizon),
+           title=f"{feature}: log-rank p = {res['logrank_pval']:.2g}")
+    ax.legend(fontsize=8, loc="upper right")
+    for r, (group, at_risk, color) in enumerate(rows):
+        for t, n in zip(ticks, at_risk):
+            ax.annotate(str(n), (t, 0), xytext=(0, -38 - 11 * r), textcoords="offset points", ha="center",
+                        fontsize=7, color=color, annotation_clip=False)
+    ax.annotate("at risk", (0, 0), xytext=(-40, -38), textcoords="offset points", fontsize=7, annotation_clip=False)
+    return finish(fig, ax, show=show, return_fig=return_fig)
+
+
+def forest(adata: AnnData, *, key: str = "survival", multivariable: bool = False, ax=None, show: bool | None = None,
+           return_fig: bool = False):
+    """Forest plot of the Cox hazard ratios with 95% intervals (log scale). Does not modify ``adata``.
+
+    Returns
+    -------
+    The axes (or the figure with ``return_fig=True``; ``None`` when shown).
+    """
+    df = survival_df(adata, key=key, multivariable=multivariable)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 0.4 * len(df) + 1.3), layout="constrained")
+    fig = ax.figure
+    y = np.arange(len(df))[::-1]
+    ax.errorbar(df["hazard_ratio"], y, xerr=[df["hazard_ratio"] - df["ci_lower"], df["ci_upper"] - df["hazard_ratio"]],
+                fmt="s", color="black", ecolor="grey", capsize=3)
+    ax.axvline(1, ls=":", color="grey")
+    ax.set_xscale("log")
+    ax.set_yticks(y, [f"{t}  (p={p:.2g})" for t, p in zip(df["term"], df["pval"])], fontsize=8)
+    ax.set(xlabel="hazard ratio (95% CI)", title="Cox model" + (" (multivariable)" if multivariable else ""))
+    return finish(fig, ax, show=show, return_fig=return_fig)

@@ -1,0 +1,227 @@
+"""Survival analysis of traits and radiogenomic features: Kaplan-Meier, log-rank and Cox models (lifelines),
+the paper's multivariable stepwise-AIC model as an option (Smedley et al. 2020; method.md section 8)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData  # noqa: F401  (type of the first argument)
+from lifelines import CoxPHFitter, KaplanMeierFitter
+from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
+
+from .. import __version__
+from .._logging import logger
+from .._validation import check_adata, preview
+from ._scores import benjamini_hochberg
+
+__all__ = ["survival"]
+
+
+def _design(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Numeric design columns: numbers as they are, booleans as 0/1, categories one-hot against their first level."""
+    parts, terms = [], {}
+    for col in columns:
+        values = frame[col]
+        if pd.api.types.is_bool_dtype(values) or (isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object
+                                                  or pd.api.types.is_string_dtype(values)):
+            cat = values.astype("category") if not isinstance(values.dtype, pd.CategoricalDtype) else values
+            cat = cat.cat.remove_unused_categories()
+            if len(cat.cat.categories) < 2:
+                raise ValueError(f"survival: {col!r} has a single level {list(cat.cat.categories)} among the patients used; "
+                                 "it cannot be estimated (drop it)")
+            dummies = pd.get_dummies(cat, prefix=col, prefix_sep="=", drop_first=True, dtype=float)
+            parts.append(dummies)
+            terms[col] = list(dummies.columns)
+        else:
+            num = pd.to_numeric(values, errors="raise").astype(float)
+            if num.nunique() < 2:
+                raise ValueError(f"survival: {col!r} is constant among the patients used")
+            parts.append(num.rename(col).to_frame())
+            terms[col] = [col]
+    return pd.concat(parts, axis=1), terms
+
+
+def _groups(values: pd.Series) -> pd.Series | None:
+    """Groups for Kaplan-Meier and log-rank: categorical/boolean features, or numbers with few distinct values."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values) and values.nunique() > 5:
+        return None
+    return values.astype(str)
+
+
+def _check_endpoint(obs: pd.DataFrame, duration: str, event: str) -> tuple[pd.Series, pd.Series]:
+    for col in (duration, event):
+        if col not in obs.columns:
+            raise ValueError(f"survival: {col!r} is not a column of adata.obs; add it with rg.pp.add_clinical")
+    t = pd.to_numeric(obs[duration], errors="coerce")
+    if (t < 0).any():
+        raise ValueError(f"survival: {duration!r} has negative values for patients {preview(obs.index[t < 0])}")
+    e = obs[event]
+    known = e.dropna()
+    if pd.api.types.is_bool_dtype(known):
+        known = known.astype(int)
+    if not set(pd.unique(pd.to_numeric(known, errors="coerce"))) <= {0, 1}:
+        raise ValueError(f"survival: {event!r} must be coded 0/1 (1 = event) or boolean, got values {sorted(map(str, set(known)))[:6]}")
+    return t, pd.to_numeric(e.astype("Float64"), errors="coerce")
+
+
+def _fit_cox(data: pd.DataFrame, penalizer: float, l1_ratio: float = 0.0) -> CoxPHFitter:
+    cph = CoxPHFitter(penalizer=penalizer, l1_ratio=l1_ratio)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lifelines' convergence notes are checked below instead
+        cph.fit(data, duration_col="_T", event_col="_E")
+    return cph
+
+
+def survival(
+    adata: AnnData,
+    *,
+    features: str | Sequence[str],
+    duration: str = "os_days",
+    event: str = "os_event",
+    covariates: Sequence[str] = ("age", "gender"),
+    method: Literal["cox"] = "cox",
+    selection: Literal["stepwise_aic", "penalized"] | None = None,
+    penalizer: float = 0.0,
+    key_added: str = "survival",
+) -> None:
+    """Associate features (imaging traits, radiogenomic features, subtypes...) with survival.
+
+    Per feature: Kaplan-Meier estimates and a log-rank test across its groups (categorical or boolean features), and
+    a Cox proportional-hazards model of the feature adjusted for ``covariates`` (lifelines; Efron ties, as R's
+    ``coxph``), with its concordance and a proportional-hazards test (Schoenfeld residuals against rank time).
+    ``padj``: Benjamini-Hochberg over the feature terms of the call. Patients missing the endpoint, the feature or a
+    covariate are left out of that feature's analyses (counted in ``n``).
+    ``selection="stepwise_aic"`` also fits the paper's multivariable model: all features plus covariates, then
+    backward elimination of features by AIC (covariates kept). ``selection="penalized"`` fits a lasso Cox model of
+    all features and covariates (``penalizer`` > 0) instead of selecting by AIC.
+
+    Parameters
+    ----------
+    adata
+        Patients in ``obs`` with the endpoint, the features and the covariates (``rg.pp.add_clinical``).
+    features
+        obs column(s) to test.
+    duration, event
+        Time to event (non-negative) and event indicator (1 or True = event, 0 = censored).
+    covariates
+        Adjustment variables of every Cox model.
+    method
+        ``"cox"``.
+    selection
+        ``None``, ``"stepwise_aic"`` or ``"penalized"`` (multivariable model).
+    penalizer
+        Cox penalty (ridge for the per-feature models; lasso strength for ``selection="penalized"``).
+    key_added
+        ``adata.uns[key_added]`` receives ``results`` (per feature term: ``feature``, ``term``, ``coef``,
+        ``hazard_ratio``, ``ci_lower``, ``ci_upper``, ``pval``, ``padj``, ``n``, ``events``, ``concordance``,
+        ``ph_pval``, ``logrank_stat``, ``logrank_pval``), ``covariate_terms`` (the adjusting terms of each model),
+        ``km`` (Kaplan-Meier estimates per feature and group with the numbers at risk), ``multivariable`` (with
+        ``selection``) and ``params``.
+    """
+    check_adata(adata, expression=False)
+    if method != "cox":
+        raise ValueError(f"method must be 'cox', got {method!r}")
+    if selection not in (None, "stepwise_aic", "penalized"):
+        raise ValueError(f"selection must be None, 'stepwise_aic' or 'penalized', got {selection!r}")
+    if selection == "penalized" and penalizer <= 0:
+        raise ValueError("selection='penalized' needs penalizer > 0 (the lasso strength)")
+    features = [features] if isinstance(features, str) else list(features)
+    covariates = list(covariates)
+    missing = [c for c in [*features, *covariates] if c not in adata.obs.columns]
+    if missing or not features:
+        raise ValueError(f"survival: {missing or 'no features'} not in adata.obs; columns include {preview(adata.obs.columns, 8)}")
+    obs = adata.obs
+    t, e = _check_endpoint(obs, duration, event)
+    rows, covar_rows, km_rows = [], [], []
+    for feature in features:
+        used = pd.concat([t.rename("_T"), e.rename("_E"), obs[[feature, *covariates]]], axis=1).dropna()
+        n_events = int(used["_E"].sum())
+        design, terms = _design(used, [feature, *covariates])
+        n_params = design.shape[1]
+        if n_events <= n_params:
+            raise ValueError(f"survival: the Cox model of {feature!r} has {n_params} parameters but only {n_events} events "
+                             f"among {len(used)} patients; use fewer covariates")
+        data = pd.concat([used[["_T", "_E"]].astype(float), design], axis=1)
+        cph = _fit_cox(data, penalizer)
+        summary = cph.summary
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ph = proportional_hazard_test(cph, data, time_transform="rank").summary["p"]
+        groups = _groups(used[feature])
+        lr_stat = lr_p = np.nan
+        if groups is not None and groups.nunique() >= 2:
+            lr = multivariate_logrank_test(used["_T"], groups, used["_E"])
+            lr_stat, lr_p = float(lr.test_statistic), float(lr.p_value)
+            for g, sub in used.groupby(groups, sort=True):
+                km = KaplanMeierFitter().fit(sub["_T"], sub["_E"])
+                table = km.event_table
+                km_rows.append(pd.DataFrame({
+                    "feature": feature, "group": str(g), "time": km.survival_function_.index.to_numpy(dtype=float),
+                    "survival": km.survival_function_.iloc[:, 0].to_numpy(),
+                    "ci_lower": km.confidence_interval_.iloc[:, 0].to_numpy(),
+                    "ci_upper": km.confidence_interval_.iloc[:, 1].to_numpy(),
+                    "at_risk": table["at_risk"].reindex(km.survival_function_.index).to_numpy(dtype=float),
+                }))
+        for term in terms[feature]:
+            s = summary.loc[term]
+            rows.append({"feature": feature, "term": term, "coef": s["coef"], "hazard_ratio": s["exp(coef)"],
+                         "ci_lower": s["exp(coef) lower 95%"], "ci_upper": s["exp(coef) upper 95%"], "pval": s["p"],
+                         "n": len(used), "events": n_events, "concordance": cph.concordance_index_,
+                         "ph_pval": float(ph.get(term, np.nan)), "logrank_stat": lr_stat, "logrank_pval": lr_p})
+        for cov in covariates:
+            for term in terms[cov]:
+                s = summary.loc[term]
+                covar_rows.append({"feature": feature, "term": term, "coef": s["coef"], "hazard_ratio": s["exp(coef)"],
+                                   "pval": s["p"]})
+    results = pd.DataFrame(rows)
+    results["padj"] = benjamini_hochberg(results["pval"].to_numpy())
+    record = {
+        "results": results[["feature", "term", "coef", "hazard_ratio", "ci_lower", "ci_upper", "pval", "padj", "n",
+                            "events", "concordance", "ph_pval", "logrank_stat", "logrank_pval"]],
+        "covariate_terms": pd.DataFrame(covar_rows, columns=["feature", "term", "coef", "hazard_ratio", "pval"]),
+        "km": pd.concat(km_rows, ignore_index=True) if km_rows else pd.DataFrame(
+            columns=["feature", "group", "time", "survival", "ci_lower", "ci_upper", "at_risk"]),
+        "params": {"duration": duration, "event": event, "features": features, "covariates": covariates,
+                   "method": method, "selection": selection or "", "penalizer": float(penalizer),
+                   "ties": "efron", "correction": "Benjamini-Hochberg over the feature terms of the call",
+                   "radiogx_version": __version__},
+    }
+    if selection is not None:
+        record["multivariable"] = _multivariable(t, e, obs, features, covariates, selection, penalizer)
+    if key_added in adata.uns:
+        logger.warning(f"survival: replacing adata.uns[{key_added!r}]")
+    adata.uns[key_added] = record
+
+
+def _multivariable(t, e, obs, features, covariates, selection, penalizer) -> pd.DataFrame:
+    used = pd.concat([t.rename("_T"), e.rename("_E"), obs[[*features, *covariates]]], axis=1).dropna()
+    design, terms = _design(used, [*features, *covariates])
+    base = used[["_T", "_E"]].astype(float)
+    if selection == "penalized":
+        cph = _fit_cox(pd.concat([base, design], axis=1), penalizer, l1_ratio=1.0)
+        kept = [c for c in design.columns]
+    else:
+        kept_features = list(features)
+        def aic(feats):
+            cols = [c for f in [*feats, *covariates] for c in terms[f]]
+            return _fit_cox(pd.concat([base, design[cols]], axis=1), 0.0).AIC_partial_
+        current = aic(kept_features)
+        while kept_features:
+            trials = {f: aic([g for g in kept_features if g != f]) if len(kept_features) > 1 or covariates else np.inf
+                      for f in kept_features}
+            drop, best = min(trials.items(), key=lambda kv: kv[1])
+            if best >= current:
+                break
+            kept_features.remove(drop)
+            current = best
+        kept = [c for f in [*kept_features, *covariates] for c in terms[f]]
+        cph = _fit_cox(pd.concat([base, design[kept]], axis=1), 0.0)
+    s = cph.summary.loc[kept]
+    return pd.DataFrame({"term": kept, "coef": s["coef"].to_numpy(), "hazard_ratio": s["exp(coef)"].to_numpy(),
+                         "ci_lower": s["exp(coef) lower 95%"].to_numpy(), "ci_upper": s["exp(coef) upper 95%"].to_numpy(),
+                         "pval": s["p"].to_numpy(), "n": len(used), "events": int(used["_E"].sum()),
+                         "aic_partial": float(cph.AIC_partial_) if selection != "penalized" else np.nan})
