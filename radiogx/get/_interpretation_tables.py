@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-__all__ = ["masking_df", "saliency_df"]
+__all__ = ["masking_df", "saliency_df", "enrich_df"]
 
 
 def masking_df(adata: AnnData, *, key: str = "gene_masking", trait: str | None = None, target: str | None = None,
@@ -54,3 +54,20 @@ def saliency_df(adata: AnnData, *, key_added: str = "saliency", trait: str | Non
     if not rows:
         raise ValueError(f"no saliency results for trait {trait!r}; available: {list(store)}")
     return pd.concat(rows, ignore_index=True)
+
+
+def enrich_df(adata: AnnData, *, key: str) -> pd.DataFrame:
+    """Enrichment results of :func:`radiogx.tl.enrich` (``key``: its ``key_added``, by default ``"enrich_<ranked key>"``).
+
+    Returns
+    -------
+    DataFrame with ``gene_set``, ``es``, ``nes``, ``pval``, ``padj``, ``size``, ``leading_edge`` (and ``patient`` for
+    per-patient enrichment), most significant first.
+    """
+    record = adata.uns.get(key)
+    if not isinstance(record, dict) or "results" not in record or "per_patient" not in record.get("params", {}):
+        found = [k for k, v in adata.uns.items() if isinstance(v, dict) and "per_patient" in v.get("params", {})]
+        raise ValueError(f"no enrichment results in adata.uns[{key!r}]; enrichment records: {found}. Run rg.tl.enrich first")
+    df = record["results"].copy()
+    by = (["patient"] if "patient" in df.columns else []) + ["pval", "nes"]
+    return df.sort_values(by, ascending=[True] * (len(by) - 1) + [False]).reset_index(drop=True)

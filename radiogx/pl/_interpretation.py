@@ -6,10 +6,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from anndata import AnnData
 
-from ..get._interpretation_tables import masking_df, saliency_df
+from ..get._interpretation_tables import enrich_df, masking_df, saliency_df
 from ._utils import finish, new_axes
 
-__all__ = ["masking", "saliency"]
+__all__ = ["masking", "saliency", "enrichment"]
 
 
 def masking(adata: AnnData, *, key: str = "gene_masking", score: str = "loglik", n_top: int = 10, padj: float = 0.05,
@@ -84,3 +84,35 @@ def saliency(adata: AnnData, trait: str, *, key_added: str = "saliency", target:
         axes[1].set(xlabel=f"patients (grouped by {trait})", title="per-patient attribution")
         fig.colorbar(im, ax=axes[1], shrink=0.8)
     return finish(fig, axes, show=show, return_fig=return_fig)
+
+
+def enrichment(adata: AnnData, *, key: str, n_top: int = 15, padj: float = 0.05, ax=None, show: bool | None = None,
+               return_fig: bool = False):
+    """Dot plot of enrichment: NES of the ``n_top`` most significant sets (cohort level), or, per patient, the share
+    of patients in which each set is enriched (``padj`` below the threshold, positive NES), dot size the median
+    -log10 padj. Does not modify ``adata``.
+
+    Returns
+    -------
+    The axes (or the figure with ``return_fig=True``; ``None`` when shown).
+    """
+    df = enrich_df(adata, key=key)
+    fig, ax = new_axes(ax, figsize=(6, 0.3 * n_top + 1.5))
+    if "patient" in df.columns:
+        df["hit"] = (df["padj"] < padj) & (df["nes"] > 0)
+        summary = df.groupby("gene_set").agg(share=("hit", "mean"), nes=("nes", "median"),
+                                             strength=("padj", lambda p: float(np.median(-np.log10(p)))))
+        top = summary.sort_values("share", ascending=False).head(n_top)[::-1]
+        sc = ax.scatter(top["share"], range(len(top)), s=20 + 40 * top["strength"], c=top["nes"], cmap="coolwarm")
+        ax.set(xlabel=f"share of patients with padj < {padj}", title=f"{key}: per-patient enrichment")
+        fig.colorbar(sc, ax=ax, label="median NES", shrink=0.8)
+    else:
+        top = df.head(n_top)[::-1]
+        sc = ax.scatter(top["nes"], range(len(top)), s=20 + 15 * np.minimum(-np.log10(top["padj"]), 20), c=-np.log10(top["padj"]),
+                        cmap="viridis")
+        ax.axvline(0, ls=":", color="grey")
+        ax.set(xlabel="NES", title=f"{key}: enrichment")
+        fig.colorbar(sc, ax=ax, label="-log10 padj", shrink=0.8)
+    ax.set_yticks(range(len(top)), [s[:45] for s in top.index] if "patient" in df.columns else [s[:45] for s in top["gene_set"]],
+                  fontsize=7)
+    return finish(fig, ax, show=show, return_fig=return_fig)

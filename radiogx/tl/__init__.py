@@ -1,11 +1,13 @@
 """Tools: radiogenomic models and their honest evaluation (attributions, enrichment and survival follow)."""
 
+from ._associations import associations
 from ._bootstrap import bootstrap
 from ._compare import compare
+from ._enrich import enrich
 from ._gene_masking import gene_masking
 from ._pretrain import pretrain
 from ._saliency import saliency
 from ._survival import survival
 from ._train import train
 
-__all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency", "survival"]
+__all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency", "enrich", "associations", "survival"]

@@ -31,7 +31,7 @@ def _design(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, 
             cat = values.astype("category") if not isinstance(values.dtype, pd.CategoricalDtype) else values
             cat = cat.cat.remove_unused_categories()
             if len(cat.cat.categories) < 2:
-                raise ValueError(f"survival: {col!r} has a single level {list(cat.cat.categories)} among the patients used; "
+                raise ValueError(f"survival: {col!r} has a single level {[str(c) for c in cat.cat.categories]} among the patients used; "
                                  "it cannot be estimated (drop it)")
             dummies = pd.get_dummies(cat, prefix=col, prefix_sep="=", drop_first=True, dtype=float)
             parts.append(dummies)

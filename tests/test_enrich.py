@@ -1,0 +1,134 @@
+"""Enrichment of attributions (cohort level through gseapy, per patient through radiogx's engine) and radiogenomic
+associations."""
+
+from __future__ import annotations
+
+import anndata as ad
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+import radiogx as rg
+from radiogx.tl._gsea_engine import prerank_many
+
+matplotlib.use("Agg")
+SYN_NET = {"hidden": (64, 32), "activation": "relu", "dropout": 0.3, "epochs": 100, "patience": 15, "cv": 5}
+
+
+def test_engine_matches_gseapy_permutation_mode():
+    import gseapy
+
+    rng = np.random.default_rng(0)
+    genes = np.array([f"G{i}" for i in range(2000)])
+    values = rng.normal(size=(2, 2000))
+    values[:, :50] += 1.0
+    sets = [np.arange(50), rng.choice(2000, 30, replace=False), np.arange(25, 125)]
+    ours = prerank_many(values, sets, n_perm=2000, seed=0)
+    for r in range(2):
+        ref = gseapy.prerank(rnk=pd.Series(values[r], index=genes), gene_sets={f"S{j}": list(genes[s]) for j, s in enumerate(sets)},
+                             min_size=5, max_size=500, permutation_num=2000, seed=0, threads=1, outdir=None,
+                             no_plot=True).res2d.set_index("Term")
+        for j in range(3):
+            assert ours.es[r, j] == pytest.approx(float(ref.loc[f"S{j}", "ES"]), abs=1e-5)
+            assert ours.nes[r, j] == pytest.approx(float(ref.loc[f"S{j}", "NES"]), rel=0.03)
+            assert abs(ours.pval[r, j] - float(ref.loc[f"S{j}", "NOM p-val"])) < 0.05
+
+
+def test_verhaak_per_patient_enrichment_recovers_the_own_signature():
+    adata = rg.datasets.verhaak2010()
+    rg.tl.train(adata, "subtype", hidden=(512, 256), dropout=0.4, epochs=100, patience=15, cv=5, seed=0)
+    report = {}
+    for method, absolute in (("input_x_gradient", False), ("saliency", True)):
+        rg.tl.saliency(adata, method=method, abs=absolute, key_added=method)
+        rows = []
+        for subtype, code in rg.datasets.VERHAAK_SIGNATURES.items():
+            group = adata[adata.obs["subtype"] == subtype].copy()
+            rg.tl.enrich(group, key=f"{method}_subtype_{subtype}", gene_sets="verhaak", per_patient=True, key_added="e")
+            res = rg.get.enrich_df(group, key="e")
+            best = res.loc[res.groupby("patient")["nes"].idxmax()].set_index("patient")["gene_set"]
+            own = res[res["gene_set"] == code].set_index("patient")
+            rows.append({"subtype": subtype, "n": group.n_obs, "own_best": float((best == code).mean()),
+                         "own_padj": int((own["padj"] < 0.05).sum())})
+        report[method] = pd.DataFrame(rows)
+        print(f"\n{method} ({'absolute' if absolute else 'signed'}):\n{report[method].to_string(index=False)}; "
+              f"own signature padj < 0.05 in {report[method]['own_padj'].sum()} of {report[method]['n'].sum()} patients")
+    signed = report["input_x_gradient"]
+    assert (signed["own_best"] > 0.5).all()
+    assert signed["own_padj"].sum() > signed["n"].sum() / 2
+    assert report["saliency"]["own_padj"].sum() < signed["own_padj"].sum()  # absolute saliency recovers it poorly
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return rg.datasets.synthetic(n_obs=300, n_vars=500, n_traits=1, kinds=["linear"], module_size=20, n_decoys=30,
+                                 noise=0.3, seed=0)
+
+
+def test_cohort_enrichment_recovers_planted_set_and_is_calibrated(planted):
+    adata = planted.copy()
+    rg.tl.train(adata, "trait_0", seed=0, **SYN_NET)
+    rg.tl.saliency(adata)
+    sets = adata.uns["synthetic"]["gene_sets"]
+    rg.tl.enrich(adata, key="saliency_trait_0", gene_sets=sets, min_size=5)
+    res = rg.get.enrich_df(adata, key="enrich_saliency_trait_0")
+    planted_set = adata.uns["synthetic"]["traits"]["trait_0"]["sets"][0]
+    assert res["gene_set"].iloc[0] == planted_set and res["padj"].iloc[0] < 0.05
+    assert adata.uns["enrich_saliency_trait_0"]["params"]["one_sided"]
+    rng = np.random.default_rng(2)
+    called = []
+    for i in range(5):
+        null = planted.copy()
+        null.obs["permuted"] = pd.Categorical(rng.permutation(null.obs["trait_0"].to_numpy()), categories=["negative", "positive"])
+        rg.tl.train(null, "permuted", seed=i, **SYN_NET)
+        rg.tl.saliency(null)
+        rg.tl.enrich(null, key="saliency_permuted", gene_sets=sets, min_size=5, seed=i)
+        called.append(float((rg.get.enrich_df(null, key="enrich_saliency_permuted")["padj"] < 0.05).mean()))
+    print(f"\nshare of the {len(sets)} sets called under 5 permutations: {called}")
+    assert np.mean(called) <= 0.05
+
+
+def test_associations_feed_survival_and_survive_h5ad(planted, tmp_path):
+    adata = planted.copy()
+    rg.tl.train(adata, "trait_0", seed=0, **SYN_NET)
+    rg.tl.saliency(adata)  # absolute: the planted module's genes carry both signs
+    sets = adata.uns["synthetic"]["gene_sets"]
+    rg.tl.enrich(adata, key="saliency_trait_0", gene_sets=sets, per_patient=True, min_size=5, n_perm=1000, key_added="pp")
+    rg.tl.associations(adata, key="pp", label="trait_0", min_patients=5)
+    counts = adata.uns["associations"]["trait_0"]["counts"]
+    assert len(counts) >= 1 and (counts["n_patients"] >= 5).all()
+    assert counts["gene_set"].iloc[0] == adata.uns["synthetic"]["traits"]["trait_0"]["sets"][0]
+    feature = counts["feature"].iloc[0]
+    res = rg.get.enrich_df(adata, key="pp")
+    hits = res[(res["gene_set"] == counts["gene_set"].iloc[0]) & (res["padj"] < 0.05) & (res["nes"] > 0)]["patient"]
+    assert set(adata.obs_names[adata.obs[feature].to_numpy(dtype=bool)]) == set(hits)
+    rng = np.random.default_rng(0)
+    adata.obs["os_days"] = rng.exponential(400, adata.n_obs)
+    adata.obs["os_event"] = pd.array(rng.integers(0, 2, adata.n_obs), dtype="Int64")
+    assert counts["n_patients"].iloc[0] == adata.n_obs  # the planted set drives every patient's model output
+    with pytest.raises(ValueError, match=r"single level \['True'\]"):  # so it has no contrast to test for survival
+        rg.tl.survival(adata, features=feature, covariates=())
+    adata.obs["half"] = pd.array(np.arange(adata.n_obs) % 2 == 0, dtype="boolean")
+    rg.tl.survival(adata, features="half", covariates=())
+    assert rg.get.survival_df(adata)["term"].tolist() == ["half=True"]
+    rg.pl.enrichment(adata, key="pp", return_fig=True)
+    adata.write_h5ad(tmp_path / "e.h5ad")
+    back = ad.read_h5ad(tmp_path / "e.h5ad")
+    pd.testing.assert_frame_equal(rg.get.enrich_df(back, key="pp"), rg.get.enrich_df(adata, key="pp"))
+
+
+def test_bad_enrichment_input(planted):
+    adata = planted.copy()
+    adata.var["score"] = np.linspace(-1, 1, adata.n_vars)
+    before = set(adata.uns)
+    with pytest.raises(ValueError, match=r"share no gene with the data"):
+        rg.tl.enrich(adata, key="score", gene_sets={"A": ["TP53", "EGFR"]}, min_size=1)
+    with pytest.raises(ValueError, match=r"no layer 'score' for per-patient enrichment"):
+        rg.tl.enrich(adata, key="score", gene_sets=adata.uns["synthetic"]["gene_sets"], per_patient=True)
+    with pytest.raises(ValueError, match=r"no .var column 'nope'"):
+        rg.tl.enrich(adata, key="nope", gene_sets="hallmark")
+    with pytest.raises(ValueError, match=r"n_perm must be an integer >= 10"):
+        rg.tl.enrich(adata, key="score", gene_sets=adata.uns["synthetic"]["gene_sets"], n_perm=3)
+    with pytest.raises(ValueError, match=r"no enrichment results in adata.uns\['pp'\]"):
+        rg.tl.associations(adata, key="pp")
+    assert set(adata.uns) == before
