@@ -70,7 +70,7 @@ def _demo_models(verhaak, cohort, out: Path, *, n_jobs: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from . import datasets, get, pl, tl
+    from . import get, pl, tl
 
     out.mkdir(parents=True, exist_ok=True)
     print("\n== Verhaak subtypes: network vs baselines, nested 5-fold CV (macro one-vs-rest ROC-AUC) ==")
@@ -93,6 +93,16 @@ def _demo_models(verhaak, cohort, out: Path, *, n_jobs: int) -> None:
             fig = plot(adata, trait, return_fig=True)
             fig.savefig(out / f"{name}_{trait}.png", dpi=120)
             matplotlib.pyplot.close(fig)
+
+    _demo_interpretation(verhaak, cohort, jobs, out)
+
+
+def _demo_interpretation(verhaak, cohort, jobs, out: Path) -> None:
+    """Gene masking, saliency, enrichment and survival on the demo's models."""
+    import anndata
+    import matplotlib
+
+    from . import datasets, get, pl, pp, tl
 
     print("\n== Interpretation: out-of-fold gene masking (size-matched null, BH) and saliency ==")
     collections = {f"verhaak.{k}": v for k, v in datasets.gene_sets("verhaak").items()}
@@ -118,8 +128,56 @@ def _demo_models(verhaak, cohort, out: Path, *, n_jobs: int) -> None:
     hits = {s: int((sig[get.saliency_df(verhaak, n_top=100).query("target == @s")["gene"]] == code).sum())
             for s, code in datasets.VERHAAK_SIGNATURES.items()}
     print(f"own-signature genes among each subtype's 100 most salient genes (signed): {hits}")
+
+    print("\n== Enrichment: cohort level on the mean signed gradient, per patient on signed input x gradient ==")
+    for adata, _ in ((verhaak, None), (cohort, None)):
+        traits = [t for a, t in jobs if a is adata]
+        if not traits:
+            continue
+        tl.saliency(adata, method="input_x_gradient", abs=False, key_added="ixg")
+        for trait in traits:
+            rec = adata.uns["saliency"][trait]
+            for target, layer in zip(rec["targets"], rec["keys"]):
+                tl.enrich(adata, key=layer, gene_sets=collections, min_size=10, max_size=500)
+                top = get.enrich_df(adata, key=f"enrich_{layer}").head(3)
+                print(f"{trait} -> {target}: " + "; ".join(f"{g} (NES {n:.2f}, padj {p:.1e})" for g, n, p in
+                                                           zip(top["gene_set"], top["nes"], top["padj"])))
+    own = {}
+    for subtype, code in datasets.VERHAAK_SIGNATURES.items():
+        group = verhaak[verhaak.obs["subtype"] == subtype].copy()
+        tl.enrich(group, key=f"ixg_subtype_{subtype}", gene_sets=datasets.gene_sets("verhaak"), per_patient=True,
+                  key_added="per_patient")
+        res = get.enrich_df(group, key="per_patient")
+        hit = res[(res["gene_set"] == code) & (res["padj"] < 0.05) & (res["nes"] > 0)]
+        own[subtype] = f"{len(hit)}/{group.n_obs}"
+    print(f"per-patient enrichment: own signature enriched (padj < 0.05) in {own} patients")
+    fig = pl.enrichment(verhaak, key="enrich_saliency_subtype_Mesenchymal", return_fig=True)
+    fig.savefig(out / "enrichment_subtype_Mesenchymal.png", dpi=120)
+    matplotlib.pyplot.close(fig)
+
+    print("\n== Survival on the TCGA-GBM patients (Cox adjusted for age and gender; log-rank) ==")
+    clinical = datasets.tcga_gbm_clinical()
+    tcga = anndata.AnnData(obs=pd.DataFrame(index=clinical.index))
+    pp.add_clinical(tcga, clinical, columns=["os_days", "os_event", "age", "gender", "kps"])
+    pp.add_clinical(tcga, datasets.tcga_glioma_subtypes(), columns=["gcimp", "mgmt", "Original.Subtype"])
+    pp.add_clinical(tcga, verhaak.obs[["subtype"]])
+    pp.volumetric_traits(tcga, datasets.tcga_gbm_volumetrics())
+    tcga.obs["age_per_10y"] = tcga.obs["age"] / 10
+    tl.survival(tcga, features=["gcimp", "mgmt", "subtype", "ncet_necrosis"], covariates=("age", "gender"))
+    table = get.survival_df(tcga)
+    print(table[["term", "hazard_ratio", "ci_lower", "ci_upper", "pval", "padj", "n", "events", "logrank_pval"]]
+          .round(4).to_string(index=False))
+    for feature in ("gcimp", "ncet_necrosis"):
+        fig = pl.km(tcga, feature, return_fig=True)
+        fig.savefig(out / f"km_{feature}.png", dpi=120)
+        matplotlib.pyplot.close(fig)
+    fig = pl.forest(tcga, return_fig=True)
+    fig.savefig(out / "cox_forest.png", dpi=120)
+    matplotlib.pyplot.close(fig)
+    tcga.write_h5ad(out / "tcga_survival.h5ad")
     verhaak.write_h5ad(out / "verhaak_subtypes.h5ad")
     cohort.write_h5ad(out / "imaging_cohort.h5ad")
+
 
 
 def main(argv: Sequence[str] | None = None) -> int:
