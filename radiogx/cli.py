@@ -174,9 +174,11 @@ def _demo_interpretation(verhaak, cohort, jobs, out: Path) -> None:
     fig = pl.forest(tcga, return_fig=True)
     fig.savefig(out / "cox_forest.png", dpi=120)
     matplotlib.pyplot.close(fig)
-    tcga.write_h5ad(out / "tcga_survival.h5ad")
-    verhaak.write_h5ad(out / "verhaak_subtypes.h5ad")
-    cohort.write_h5ad(out / "imaging_cohort.h5ad")
+    from . import io
+
+    for adata, name in ((tcga, "tcga_survival"), (verhaak, "verhaak_subtypes"), (cohort, "imaging_cohort")):
+        adata.write_h5ad(out / f"{name}.h5ad")
+        io.write_r(adata, out / f"{name}.rds", overwrite=True)  # for R: radiogx::readRadiogx()
 
 
 

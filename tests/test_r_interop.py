@@ -37,3 +37,74 @@ def test_r_and_python_read_go_bp_identically(r, data_dir):
     from_r = r.r["readGmt"](str(path))
     assert len(from_r) == len(py) == 7530
     assert {name: list(genes) for name, genes in zip(from_r.names, from_r)} == py
+
+
+@pytest.fixture(scope="module")
+def analysed():
+    """A small cohort through the whole pipeline: models, baselines, masking, saliency, enrichment, survival."""
+    import numpy as np
+    import pandas as pd
+
+    adata = rg.datasets.synthetic(n_obs=120, n_vars=200, n_traits=1, kinds=["linear"], module_size=15, n_decoys=5, seed=0)
+    rng = np.random.default_rng(0)
+    adata.obs["os_days"] = rng.exponential(400, adata.n_obs)
+    adata.obs.loc[adata.obs_names[:3], "os_days"] = np.nan
+    adata.obs["os_event"] = pd.array([1, 0, pd.NA] + list(rng.integers(0, 2, adata.n_obs - 3)), dtype="Int64")
+    adata.obs["flag"] = pd.array([True, None] + [i % 3 == 0 for i in range(adata.n_obs - 2)], dtype="boolean")
+    adata.obs["grade"] = pd.Categorical(rng.choice(["G4", "G3"], adata.n_obs), categories=["G4", "G3", "unused"])
+    sets = adata.uns["synthetic"]["gene_sets"]
+    rg.tl.train(adata, "trait_0", hidden=(16,), epochs=10, patience=3, cv=3, seed=0)
+    rg.tl.compare(adata, "trait_0", models=["logit_l2"], param_grids={"logit_l2": {"C": [1.0]}})
+    rg.tl.bootstrap(adata, "trait_0", n_boot=3)
+    rg.tl.gene_masking(adata, sets, n_null=20)
+    rg.tl.saliency(adata)
+    rg.tl.enrich(adata, key="saliency_trait_0", gene_sets=sets, min_size=5)
+    rg.tl.survival(adata, features=["trait_0", "grade"], covariates=())
+    return adata
+
+
+@pytest.mark.r
+def test_write_r_round_trip_is_exact(analysed, tmp_path):
+    """R: ``se <- readRadiogx(path); radiogxResults(se, "masking")`` gives back every value."""
+    import numpy as np
+    import pandas as pd
+    from rpy2 import robjects as ro
+    from rpy2.robjects import pandas2ri
+    from rpy2.robjects.conversion import localconverter
+
+    ro.r["source"](str(ROOT / "R" / "readRadiogx.R"))
+    path = rg.io.write_r(analysed, tmp_path / "a.rds")
+    ro.globalenv["se"] = ro.r["readRadiogx"](str(path))
+    r = ro.r
+    assert list(r("SummarizedExperiment::assayNames(se)")) == ["expression", "saliency_trait_0"]
+    np.testing.assert_array_equal(np.asarray(r("SummarizedExperiment::assay(se, 'expression')")), analysed.X.T)
+    np.testing.assert_array_equal(np.asarray(r("SummarizedExperiment::assay(se, 'saliency_trait_0')")),
+                                  analysed.layers["saliency_trait_0"].T)
+    assert list(r("colnames(se)")) == list(analysed.obs_names) and list(r("rownames(se)")) == list(analysed.var_names)
+    # colData: numbers, missing values, factor levels (unused ones too), nullable integers and booleans
+    obs = analysed.obs
+    np.testing.assert_array_equal(np.asarray(r("se$os_days")), obs["os_days"].to_numpy())
+    assert list(r("is.na(se$os_event)")) == list(obs["os_event"].isna())
+    assert list(r("as.integer(se$os_event)"))[3:] == list(obs["os_event"].astype("float").to_numpy()[3:].astype(int))
+    assert list(r("class(se$os_event)")) == ["integer"] and list(r("class(se$flag)")) == ["logical"]
+    assert list(r("is.na(se$flag)")) == list(obs["flag"].isna())
+    assert list(r("levels(se$grade)")) == ["G4", "G3", "unused"]
+    assert list(r("as.character(se$grade)")) == list(obs["grade"].astype(str))
+    assert list(r("levels(se$trait_0)")) == ["negative", "positive"]
+    np.testing.assert_array_equal(np.asarray(r("SummarizedExperiment::rowData(se)$saliency_trait_0")),
+                                  analysed.var["saliency_trait_0"].to_numpy())
+    # result tables equal the rg.get tables
+    expected = {"cv": rg.get.cv_df(analysed), "compare": rg.get.compare_df(analysed),
+                "bootstrap": rg.get.bootstrap_df(analysed), "masking": rg.get.masking_df(analysed),
+                "enrichment.enrich_saliency_trait_0": rg.get.enrich_df(analysed, key="enrich_saliency_trait_0"),
+                "survival": rg.get.survival_df(analysed)}
+    assert set(expected) <= set(r("radiogxResults(se)"))
+    for name, table in expected.items():
+        with localconverter(ro.default_converter + pandas2ri.converter):
+            back = ro.conversion.get_conversion().rpy2py(r["radiogxResults"](ro.globalenv["se"], name))
+        back.index = table.index
+        pd.testing.assert_frame_equal(back, table.reset_index(drop=True).set_axis(table.index), check_dtype=False,
+                                      check_categorical=False, check_exact=True)
+        assert '"' in str(r(f"attr(radiogxResults(se, '{name}'), 'params')")[0])
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        rg.io.write_r(analysed, path)
