@@ -16,14 +16,15 @@ export MPLBACKEND := Agg
 
 RLIB        := .Rlib
 
-.PHONY: demo test setup r-deps py-deps r-install r-test clean-venv
+.PHONY: demo test setup r-deps py-deps r-install r-test r-check clean-venv
 
 demo: setup
 	$(VENV)/bin/radiogx demo --out demo_output
 
-# R's testthat suite first, so that pytest's summary closes the output.
+# R's testthat suite and R CMD check first, so that pytest's summary closes the output.
 test: setup
 	$(MAKE) --no-print-directory r-test
+	$(MAKE) --no-print-directory r-check
 	$(VPY) -m pytest
 
 setup: r-deps py-deps
@@ -56,6 +57,17 @@ r-install: r-deps
 
 r-test: r-install
 	R_LIBS=$(abspath $(RLIB)) Rscript -e 'library(testthat); library(radiogx); res <- test_dir("tests/testthat", reporter = "summary", stop_on_failure = TRUE)'
+
+# R CMD check of the R package; its vignette reads the real-data export that `radiogx demo` writes.
+RCHECK := .make/rcheck
+r-check: setup
+	$(VENV)/bin/radiogx --quiet demo --out demo_output
+	@rm -rf $(RCHECK) && mkdir -p $(RCHECK)
+	cd $(RCHECK) && export RADIOGX_RDS=$(abspath demo_output/verhaak_subtypes.rds) && \
+	  R CMD build --no-manual $(CURDIR) >build.log 2>&1 || { cat build.log; exit 1; } ; \
+	  _R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual radiogx_*.tar.gz >check.log 2>&1 ; status=$$? ; \
+	  grep -E "^(\* checking.*(NOTE|WARNING|ERROR)|Status:)" check.log ; \
+	  if [ $$status -ne 0 ] || grep -q "WARNING" radiogx.Rcheck/00check.log ; then cat check.log ; exit 1 ; fi
 
 clean-venv:
 	rm -rf $(VENV) .make $(RLIB)

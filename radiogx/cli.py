@@ -48,6 +48,7 @@ def _demo(args: argparse.Namespace) -> int:
     pp.volumetric_traits(cohort, volumes)
     pp.encode_vasari(cohort, vasari)
     pp.add_clinical(cohort, clinical, columns=["os_days", "os_event", "age", "gender", "kps"])
+    pp.add_clinical(verhaak, clinical, columns=["os_days", "os_event", "age", "gender"])  # survival in the R export
     print("\nVerhaak patients with imaging traits (volumetric, VASARI) and survival:")
     traits = ["enhancing", "ncet_necrosis", "edema", "f5", "f6", "f7", "f9", "f10", "f14"]
     summary = pd.DataFrame(
