@@ -42,3 +42,21 @@ def verhaak():
 @pytest.fixture
 def small_synthetic():
     return rg.datasets.synthetic(n_obs=120, n_vars=400, n_traits=2, module_size=15, n_decoys=5, seed=3)
+
+
+@pytest.fixture
+def permuted_copies():
+    """``permuted_copies(adata, trait, n, seed)`` yields ``(i, copy)`` n times, each copy with ``obs["permuted"]``: the
+    trait's labels shuffled (same categories), for the null controls that must call (almost) nothing."""
+    import numpy as np
+    import pandas as pd
+
+    def generate(adata, trait, n, seed):
+        rng = np.random.default_rng(seed)
+        categories = adata.obs[trait].cat.categories
+        for i in range(n):
+            copy = adata.copy()
+            copy.obs["permuted"] = pd.Categorical(rng.permutation(copy.obs[trait].to_numpy()), categories=categories)
+            yield i, copy
+
+    return generate

@@ -65,7 +65,7 @@ def planted():
                                  noise=0.3, seed=0)
 
 
-def test_cohort_enrichment_recovers_planted_set_and_is_calibrated(planted):
+def test_cohort_enrichment_recovers_planted_set_and_is_calibrated(planted, permuted_copies):
     adata = planted.copy()
     rg.tl.train(adata, "trait_0", seed=0, **SYN_NET)
     rg.tl.saliency(adata)
@@ -75,11 +75,8 @@ def test_cohort_enrichment_recovers_planted_set_and_is_calibrated(planted):
     planted_set = adata.uns["synthetic"]["traits"]["trait_0"]["sets"][0]
     assert res["gene_set"].iloc[0] == planted_set and res["padj"].iloc[0] < 0.05
     assert adata.uns["enrich_saliency_trait_0"]["params"]["one_sided"]
-    rng = np.random.default_rng(2)
     called = []
-    for i in range(5):
-        null = planted.copy()
-        null.obs["permuted"] = pd.Categorical(rng.permutation(null.obs["trait_0"].to_numpy()), categories=["negative", "positive"])
+    for i, null in permuted_copies(planted, "trait_0", 5, seed=2):
         rg.tl.train(null, "permuted", seed=i, **SYN_NET)
         rg.tl.saliency(null)
         rg.tl.enrich(null, key="saliency_permuted", gene_sets=sets, min_size=5, seed=i)

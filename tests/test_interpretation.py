@@ -145,12 +145,9 @@ def test_planted_sets_rank_first_and_are_significant(planted):
         assert table["padj"].iloc[0] < 0.05
 
 
-def test_permuted_trait_calls_at_most_five_percent_of_sets(planted):
-    rng = np.random.default_rng(1)
+def test_permuted_trait_calls_at_most_five_percent_of_sets(planted, permuted_copies):
     called = []
-    for i in range(5):
-        adata = planted.copy()
-        adata.obs["permuted"] = pd.Categorical(rng.permutation(adata.obs["trait_0"].to_numpy()), categories=["negative", "positive"])
+    for i, adata in permuted_copies(planted, "trait_0", 5, seed=1):
         rg.tl.train(adata, "permuted", seed=i, **SYN_NET)
         rg.tl.gene_masking(adata, adata.uns["synthetic"]["gene_sets"], n_null=300, seed=i)
         called.append(float((rg.get.masking_df(adata)["padj"] < 0.05).mean()))

@@ -90,7 +90,9 @@ def to_r(adata: AnnData):
     from rpy2 import robjects as ro
     from rpy2.robjects.conversion import localconverter
 
-    bare = AnnData(X=adata.X, obs=adata.obs.copy(), var=adata.var.copy(), layers=dict(adata.layers))
+    # obs and var go in explicitly below (the SCE -> SummarizedExperiment coercion drops rowData): convert them once
+    bare = AnnData(X=adata.X, obs=pd.DataFrame(index=adata.obs_names), var=pd.DataFrame(index=adata.var_names),
+                   layers=dict(adata.layers))
     tables = result_tables(adata)
     with localconverter(anndata2ri.converter):
         sce = ro.conversion.get_conversion().py2rpy(bare)

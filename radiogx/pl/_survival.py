@@ -44,7 +44,7 @@ def km(adata: AnnData, feature: str, *, key: str = "survival", times: int = 5, a
     ax.set(xlabel=record["params"]["duration"], ylabel="survival probability", ylim=(0, 1.02), xlim=(0, horizon),
            title=f"{feature}: log-rank p = {res['logrank_pval']:.2g}")
     ax.legend(fontsize=8, loc="upper right")
-    for r, (group, at_risk, color) in enumerate(rows):
+    for r, (_, at_risk, color) in enumerate(rows):
         for t, n in zip(ticks, at_risk):
             ax.annotate(str(n), (t, 0), xytext=(0, -38 - 11 * r), textcoords="offset points", ha="center",
                         fontsize=7, color=color, annotation_clip=False)

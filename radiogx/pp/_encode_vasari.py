@@ -12,7 +12,7 @@ from anndata import AnnData
 
 from .. import __version__
 from .._logging import logger
-from .._validation import check_adata
+from .._validation import check_adata, check_unique, patient_barcode
 from ..io import read_vasari
 from ._utils import adata_patients, check_new_columns, report_unmatched
 
@@ -144,7 +144,8 @@ def encode_vasari(
     check_new_columns(adata, columns, overwrite=overwrite, func="encode_vasari")
     patients = adata_patients(adata)
     table = vasari.copy()
-    table.index = pd.Index([str(i).strip().upper()[:12] if str(i).upper().startswith("TCGA-") else str(i) for i in table.index])
+    table.index = patient_barcode(table.index, what="VASARI table index")
+    check_unique(table.index, "patients in the VASARI table (12-character barcodes)")
 
     encoded: dict[str, pd.Categorical] = {}
     counts: dict[str, dict[str, int]] = {}
@@ -152,11 +153,11 @@ def encode_vasari(
     for feature, col in columns.items():
         _, answers, binary, ordinal = VASARI_FEATURES[feature]
         values = {}
-        n_missing = 0
+        missing = []
         for patient, raw in table[col].items():
             norm = _normalise(raw)
             if norm is None or norm in _MISSING:
-                n_missing += 1
+                missing.append(patient)
                 continue
             if norm not in answers:
                 known = sorted({a[0] for a in answers.values()})
@@ -169,16 +170,15 @@ def encode_vasari(
         per_patient = pd.Series(values, dtype=object).reindex(patients)
         cats = binary if scheme == "paper" else ordinal
         encoded[feature] = pd.Categorical(per_patient.to_numpy(), categories=cats, ordered=scheme == "ordinal")
-        in_adata = table.index.isin(patients)
         counts[feature] = {
             "encoded": int(per_patient.notna().sum()),
-            "missing_answer": int(sum(_normalise(v) is None or _normalise(v) in _MISSING for v in table.loc[in_adata, col])),
+            "missing_answer": int(pd.Index(missing).isin(patients).sum()),
             "not_annotated": not_annotated,
         }
         logger.info(
             f"encode_vasari: {feature} ({col}): {counts[feature]['encoded']} patients encoded, "
             f"{counts[feature]['missing_answer']} 'n/a'/indeterminate/blank answers and {not_annotated} unannotated "
-            f"patients set to missing ({n_missing} missing answers in the whole table)"
+            f"patients set to missing ({len(missing)} missing answers in the whole table)"
         )
     report_unmatched("encode_vasari", patients, table.index, "VASARI annotation")
 

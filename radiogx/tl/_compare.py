@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 from joblib import Parallel, delayed
-from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -155,7 +154,7 @@ def compare(
     width = 1 if data.n_classes == 2 else data.n_classes
     oof = {m: np.zeros((len(data.y), width)) for m in models}
     rows = []
-    for (m, scores, best, inner_score), (i, k) in zip(results, [(i, k) for i in range(len(models)) for k in range(cv)]):
+    for (m, scores, best, inner_score), k in zip(results, [k for _ in models for k in range(cv)]):
         test = folds == k
         oof[m][test] = scores
         rows.append({"model": m, "fold": k, "roc_auc": score_auc(data.y[test], scores, data.n_classes),

@@ -144,10 +144,11 @@ def saliency(
         if name in adata.layers:
             logger.warning(f"saliency: replacing adata.layers[{name!r}]")
         adata.layers[name] = values
-        adata.var[name] = np.nanmean(values, axis=0) if not np.isnan(values).all(axis=0).any() else _col_mean(values)
+        adata.var[name] = _col_mean(values)
 
 
 def _col_mean(values: np.ndarray) -> np.ndarray:
+    """Mean over patients of each gene; NaN for the genes the model does not use (whole NaN columns)."""
     out = np.full(values.shape[1], np.nan, dtype=np.float32)
     used = ~np.isnan(values).all(axis=0)
     out[used] = values[:, used].mean(axis=0)

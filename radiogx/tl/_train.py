@@ -252,7 +252,7 @@ def train(
     probs = probabilities(oof_logits, n_out)
     oof = pd.DataFrame({"fold": folds, "label": pd.Categorical([data.classes[i] for i in data.y], categories=data.classes)},
                        index=pd.Index(data.obs_names, dtype=str))
-    for i, c in enumerate(data.classes):
+    for i in range(n_out):
         oof[f"p_{i}"] = probs[:, i]  # class i of "classes"; names may hold "/", which h5ad keys may not
     summary = {"roc_auc_mean": float(cv_table["roc_auc"].mean()), "roc_auc_sd": float(cv_table["roc_auc"].std(ddof=1)),
                "pr_auc_mean": float(cv_table["pr_auc"].mean()), "roc_auc_pooled": pooled, "selected_config": int(final_cfg),
