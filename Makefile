@@ -10,6 +10,8 @@ VPY         := $(VENV)/bin/python
 TORCH_PIN   := torch==2.13.0
 R_DEBS      := r-base-core r-base-dev r-cran-testthat r-cran-survival r-bioc-summarizedexperiment \
                r-bioc-singlecellexperiment r-bioc-limma r-cran-knitr r-cran-rmarkdown
+BROWSER_DEBS := chromium
+DEBS        := $(R_DEBS) $(BROWSER_DEBS)
 SHARED_DATA := $(abspath ../shared/data)
 export RADIOGX_DATASETDIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 export MPLBACKEND := Agg
@@ -29,11 +31,12 @@ test: setup
 
 setup: r-deps py-deps
 
-# Debian's R and the Bioconductor packages the R side and the rpy2 export need (design.md).
+# Debian's R and the Bioconductor packages the R side and the rpy2 export need (design.md), and Debian's chromium,
+# in which the test suite opens the HTML report. Re-checked whenever this Makefile changes.
 r-deps: .make/r-deps.stamp
-.make/r-deps.stamp:
+.make/r-deps.stamp: Makefile
 	@mkdir -p .make
-	@missing=$$(for p in $(R_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $$missing"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \

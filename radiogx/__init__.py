@@ -7,6 +7,6 @@ Smedley, El-Saden & Hsu, Bioinformatics 36(11):3537 (2020), doi:10.1093/bioinfor
 __version__ = "0.1.0"
 
 from ._settings import settings  # noqa: E402
-from . import datasets, get, io, nn, pl, pp, tl  # noqa: E402
+from . import datasets, get, io, nn, pl, pp, tl, workflow  # noqa: E402
 
-__all__ = ["settings", "datasets", "io", "pp", "tl", "pl", "get", "nn", "__version__"]
+__all__ = ["settings", "datasets", "io", "pp", "tl", "pl", "get", "nn", "workflow", "__version__"]

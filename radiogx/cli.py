@@ -15,6 +15,8 @@ from ._settings import settings
 
 __all__ = ["main"]
 
+DEMO_CONFIG = Path(__file__).parent / "workflow" / "configs" / "demo.toml"
+
 
 def _demo(args: argparse.Namespace) -> int:
     """Load the bundled real cohorts, encode their imaging traits and clinical data, and print a summary."""
@@ -61,126 +63,38 @@ def _demo(args: argparse.Namespace) -> int:
           f"({time.perf_counter() - t0:.1f} s)")
     if args.skip_models:
         return 0
-    _demo_models(verhaak, cohort, Path(args.out), n_jobs=args.n_jobs)
-    print(f"\ndone in {time.perf_counter() - t0:.0f} s; results in {args.out}/")
+    from . import workflow
+
+    print(f"\nrunning the bundled config {DEMO_CONFIG.name} (radiogx run); log and results in {args.out}/")
+    workflow.run(DEMO_CONFIG, out=args.out, n_jobs=args.n_jobs)
+    print(f"\ndone in {time.perf_counter() - t0:.0f} s; open {Path(args.out) / 'report.html'}")
     return 0
 
 
-def _demo_models(verhaak, cohort, out: Path, *, n_jobs: int) -> None:
-    """Subtype and imaging-trait networks with nested 5-fold CV, each beside the five baselines on the same folds."""
-    import matplotlib
+def _run(args: argparse.Namespace) -> int:
+    from . import workflow
 
-    matplotlib.use("Agg")
-    from . import get, pl, tl
-
-    out.mkdir(parents=True, exist_ok=True)
-    print("\n== Verhaak subtypes: network vs baselines, nested 5-fold CV (macro one-vs-rest ROC-AUC) ==")
-    tl.train(verhaak, "subtype", hidden=(512, 256), dropout=0.4, epochs=100, patience=15, cv=5, seed=0, n_jobs=n_jobs)
-    tl.compare(verhaak, "subtype", n_jobs=n_jobs)
-    print(get.compare_df(verhaak).round(3).to_string(index=False))
-    jobs = [(verhaak, "subtype")]
-    print("\n== Imaging traits from segmented MRI volumes (Verhaak patients with volumes) ==")
-    for trait in ("enhancing", "ncet_necrosis", "edema"):
-        counts = cohort.obs[trait].value_counts()
-        if counts.min() < 5:
-            print(f"{trait}: skipped, {counts.to_dict()} leaves fewer than 5 patients in a class for 5-fold CV")
-            continue
-        tl.train(cohort, trait, hidden=(256, 128), dropout=0.4, epochs=100, patience=15, cv=5, seed=0, n_jobs=n_jobs)
-        tl.compare(cohort, trait, n_jobs=n_jobs)
-        print(get.compare_df(cohort, trait=trait).round(3).to_string(index=False))
-        jobs.append((cohort, trait))
-    for adata, trait in jobs:
-        for name, plot in (("roc", pl.roc), ("compare", pl.compare)):
-            fig = plot(adata, trait, return_fig=True)
-            fig.savefig(out / f"{name}_{trait}.png", dpi=120)
-            matplotlib.pyplot.close(fig)
-
-    _demo_interpretation(verhaak, cohort, jobs, out)
+    if args.help_config:
+        print(workflow.describe_schema())
+        return 0
+    if args.config is None:
+        raise ValueError("radiogx run needs a CONFIG.toml (radiogx run --help-config lists every key)")
+    t0 = time.perf_counter()
+    cfg = workflow.load_config(args.config)  # validated before any work
+    out = Path(args.out or cfg["run"]["out"])
+    workflow.run(args.config, out=args.out, n_jobs=args.n_jobs)
+    print(f"done in {time.perf_counter() - t0:.0f} s; report: {out / 'report.html'}")
+    return 0
 
 
-def _demo_interpretation(verhaak, cohort, jobs, out: Path) -> None:
-    """Gene masking, saliency, enrichment and survival on the demo's models."""
-    import anndata
-    import matplotlib
+def _report(args: argparse.Namespace) -> int:
+    from . import workflow
 
-    from . import datasets, get, pl, pp, tl
-
-    print("\n== Interpretation: out-of-fold gene masking (size-matched null, BH) and saliency ==")
-    collections = {f"verhaak.{k}": v for k, v in datasets.gene_sets("verhaak").items()}
-    for name in ("hallmark", "ivygap"):
-        collections.update({f"{name}.{k}": v for k, v in datasets.gene_sets(name).items()})
-    for adata, _ in ((verhaak, None), (cohort, None)):
-        traits = [t for a, t in jobs if a is adata]
-        if not traits:
-            continue
-        tl.gene_masking(adata, collections, min_size=5, n_null=1000)
-        table = get.masking_df(adata)
-        best = table.groupby(["trait", "target"], sort=False).head(3)
-        print(best[["trait", "target", "gene_set", "n_genes", "loglik", "auc", "padj"]].round(4).to_string(index=False))
-        tl.saliency(adata, abs=False)
-        fig = pl.masking(adata, return_fig=True)
-        fig.savefig(out / f"masking_{'_'.join(traits)}.png", dpi=120)
-        matplotlib.pyplot.close(fig)
-        for trait in traits:
-            fig = pl.saliency(adata, trait, return_fig=True)
-            fig.savefig(out / f"saliency_{trait}.png", dpi=120)
-            matplotlib.pyplot.close(fig)
-    sig = verhaak.var["signature"].astype(str)
-    hits = {s: int((sig[get.saliency_df(verhaak, n_top=100).query("target == @s")["gene"]] == code).sum())
-            for s, code in datasets.VERHAAK_SIGNATURES.items()}
-    print(f"own-signature genes among each subtype's 100 most salient genes (signed): {hits}")
-
-    print("\n== Enrichment: cohort level on the mean signed gradient, per patient on signed input x gradient ==")
-    for adata, _ in ((verhaak, None), (cohort, None)):
-        traits = [t for a, t in jobs if a is adata]
-        if not traits:
-            continue
-        tl.saliency(adata, method="input_x_gradient", abs=False, key_added="ixg")
-        for trait in traits:
-            rec = adata.uns["saliency"][trait]
-            for target, layer in zip(rec["targets"], rec["keys"]):
-                tl.enrich(adata, key=layer, gene_sets=collections, min_size=10, max_size=500)
-                top = get.enrich_df(adata, key=f"enrich_{layer}").head(3)
-                print(f"{trait} -> {target}: " + "; ".join(f"{g} (NES {n:.2f}, padj {p:.1e})" for g, n, p in
-                                                           zip(top["gene_set"], top["nes"], top["padj"])))
-    own = {}
-    for subtype, code in datasets.VERHAAK_SIGNATURES.items():
-        group = verhaak[verhaak.obs["subtype"] == subtype].copy()
-        tl.enrich(group, key=f"ixg_subtype_{subtype}", gene_sets=datasets.gene_sets("verhaak"), per_patient=True,
-                  key_added="per_patient")
-        res = get.enrich_df(group, key="per_patient")
-        hit = res[(res["gene_set"] == code) & (res["padj"] < 0.05) & (res["nes"] > 0)]
-        own[subtype] = f"{len(hit)}/{group.n_obs}"
-    print(f"per-patient enrichment: own signature enriched (padj < 0.05) in {own} patients")
-    fig = pl.enrichment(verhaak, key="enrich_saliency_subtype_Mesenchymal", return_fig=True)
-    fig.savefig(out / "enrichment_subtype_Mesenchymal.png", dpi=120)
-    matplotlib.pyplot.close(fig)
-
-    print("\n== Survival on the TCGA-GBM patients (Cox adjusted for age and gender; log-rank) ==")
-    clinical = datasets.tcga_gbm_clinical()
-    tcga = anndata.AnnData(obs=pd.DataFrame(index=clinical.index))
-    pp.add_clinical(tcga, clinical, columns=["os_days", "os_event", "age", "gender", "kps"])
-    pp.add_clinical(tcga, datasets.tcga_glioma_subtypes(), columns=["gcimp", "mgmt", "Original.Subtype"])
-    pp.add_clinical(tcga, verhaak.obs[["subtype"]])
-    pp.volumetric_traits(tcga, datasets.tcga_gbm_volumetrics())
-    tcga.obs["age_per_10y"] = tcga.obs["age"] / 10
-    tl.survival(tcga, features=["gcimp", "mgmt", "subtype", "ncet_necrosis"], covariates=("age", "gender"))
-    table = get.survival_df(tcga)
-    print(table[["term", "hazard_ratio", "ci_lower", "ci_upper", "pval", "padj", "n", "events", "logrank_pval"]]
-          .round(4).to_string(index=False))
-    for feature in ("gcimp", "ncet_necrosis"):
-        fig = pl.km(tcga, feature, return_fig=True)
-        fig.savefig(out / f"km_{feature}.png", dpi=120)
-        matplotlib.pyplot.close(fig)
-    fig = pl.forest(tcga, return_fig=True)
-    fig.savefig(out / "cox_forest.png", dpi=120)
-    matplotlib.pyplot.close(fig)
-    from . import io
-
-    for adata, name in ((tcga, "tcga_survival"), (verhaak, "verhaak_subtypes"), (cohort, "imaging_cohort")):
-        adata.write_h5ad(out / f"{name}.h5ad")
-        io.write_r(adata, out / f"{name}.rds", overwrite=True)  # for R: radiogx::readRadiogx()
-
+    adata = workflow.read_results(args.results)
+    out = Path(args.out) if args.out else Path(args.results).parent
+    path = workflow.render_report(adata, out, formats=args.formats)
+    print(f"report: {path}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -191,9 +105,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--datasetdir", help="folder with the data files (default: $RADIOGX_DATASETDIR or ../shared/data)")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the analysis on the bundled real data")
-    demo.add_argument("--out", default="radiogx_demo", help="folder for figures and .h5ad results (default: radiogx_demo)")
-    demo.add_argument("--n-jobs", type=int, default=-1, help="parallel jobs (default: all cores); results do not depend on it")
+    demo.add_argument("--out", default="radiogx_demo", help="output folder (default: radiogx_demo)")
+    demo.add_argument("--n-jobs", type=int, default=None, help="parallel jobs (default: all cores); results do not depend on it")
     demo.add_argument("--skip-models", action="store_true", help="only load and summarise the data")
+    run = sub.add_parser("run", help="run the whole pipeline of a TOML config (resumes from stored step results)")
+    run.add_argument("config", nargs="?", help="the TOML config (see --help-config)")
+    run.add_argument("--out", help="output folder (default: the config's [run] out)")
+    run.add_argument("--n-jobs", type=int, default=None, help="parallel jobs (default: the config's); results do not depend on it")
+    run.add_argument("--help-config", action="store_true", help="print every config key with its default and allowed values")
+    report = sub.add_parser("report", help="re-render report.html (and the figures) from a run's results.h5ad")
+    report.add_argument("results", help="results.h5ad written by radiogx run")
+    report.add_argument("--out", help="output folder (default: the folder of RESULTS)")
+    report.add_argument("--formats", nargs="*", default=["png", "svg"], help="figure file formats (default: png svg)")
     args = parser.parse_args(argv)
     if args.quiet:
         settings.verbosity = 1
@@ -201,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.datasetdir:
         settings.datasetdir = args.datasetdir
     try:
-        return {"demo": _demo}[args.command](args)
+        return {"demo": _demo, "run": _run, "report": _report}[args.command](args)
     except (FileNotFoundError, ValueError) as err:
         print(f"radiogx: error: {err}", file=sys.stderr)
         return 2

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from anndata import AnnData
 
 from ..get._interpretation_tables import enrich_df, masking_df, saliency_df
 from ._utils import finish, new_axes
 
-__all__ = ["masking", "saliency", "enrichment"]
+__all__ = ["associations", "enrichment", "masking", "running_score", "saliency"]
 
 
 def masking(adata: AnnData, *, key: str = "gene_masking", score: str = "loglik", n_top: int = 10, padj: float = 0.05,
@@ -115,4 +116,70 @@ def enrichment(adata: AnnData, *, key: str, n_top: int = 15, padj: float = 0.05,
         fig.colorbar(sc, ax=ax, label="-log10 padj", shrink=0.8)
     ax.set_yticks(range(len(top)), [s[:45] for s in top.index] if "patient" in df.columns else [s[:45] for s in top["gene_set"]],
                   fontsize=7)
+    return finish(fig, ax, show=show, return_fig=return_fig)
+
+
+def running_score(adata: AnnData, *, key: str, gene_set: str | None = None, show: bool | None = None,
+                  return_fig: bool = False):
+    """GSEA running-score plot of one set of a cohort-level enrichment (Subramanian et al. 2005, weight 1): the
+    running enrichment score along the ranking, the positions of the set's genes, and the ranked attribution.
+    ``gene_set``: default the most significant set. Does not modify ``adata``.
+
+    Returns
+    -------
+    The figure's axes (or the figure with ``return_fig=True``; ``None`` when shown).
+    """
+    record = adata.uns.get(key)
+    df = enrich_df(adata, key=key)
+    if "patient" in df.columns:
+        raise ValueError(f"adata.uns[{key!r}] holds per-patient enrichment; the running score is drawn for a cohort ranking")
+    if "gene_sets" not in record:
+        raise ValueError(f"adata.uns[{key!r}] has no gene_sets table (made by an older radiogx); run rg.tl.enrich again")
+    gene_set = gene_set or str(df["gene_set"].iloc[0])
+    sets = record["gene_sets"].set_index("gene_set")["genes"]
+    if gene_set not in sets.index:
+        raise ValueError(f"no gene set {gene_set!r} in adata.uns[{key!r}]; tested sets: {list(sets.index)[:10]}...")
+    ranking = adata.var[record["params"]["key"]].dropna().sort_values(ascending=False, kind="stable")
+    hit = ranking.index.isin(str(sets[gene_set]).split(";"))
+    weights = np.abs(ranking.to_numpy()) * hit
+    step_hit = weights / weights.sum()
+    step_miss = (~hit) / (~hit).sum()
+    running = np.cumsum(step_hit - step_miss)
+    row = df.set_index("gene_set").loc[gene_set]
+    fig, axes = plt.subplots(3, 1, figsize=(6, 4.6), sharex=True, layout="constrained",
+                             gridspec_kw={"height_ratios": [3, 0.6, 1.4]})
+    axes[0].plot(running, color="tab:green", lw=1.5)
+    axes[0].axhline(0, color="grey", lw=0.8)
+    axes[0].set(ylabel="running ES", title=f"{gene_set[:50]}: NES {row['nes']:.2f}, padj {row['padj']:.2g}")
+    axes[1].vlines(np.flatnonzero(hit), 0, 1, color="black", lw=0.6)
+    axes[1].set(yticks=[], ylabel="hits")
+    axes[2].fill_between(np.arange(len(ranking)), ranking.to_numpy(), color="grey", step="mid")
+    axes[2].set(xlabel=f"genes ranked by {record['params']['key']}", ylabel="attribution")
+    return finish(fig, axes, show=show, return_fig=return_fig)
+
+
+def associations(adata: AnnData, *, key: str = "associations", n_top: int = 25, ax=None, show: bool | None = None,
+                 return_fig: bool = False):
+    """Number of patients carrying each radiogenomic feature of :func:`radiogx.tl.associations` (the ``n_top``
+    most frequent), coloured by the attribution they came from. Does not modify ``adata``.
+
+    Returns
+    -------
+    The axes (or the figure with ``return_fig=True``; ``None`` when shown).
+    """
+    store = adata.uns.get(key)
+    if not store:
+        raise ValueError(f"no associations in adata.uns[{key!r}]: run rg.tl.associations first")
+    frames = [rec["counts"].assign(label=label) for label, rec in store.items()]
+    counts = pd.concat(frames, ignore_index=True).sort_values("n_patients", ascending=False).head(n_top)[::-1]
+    fig, ax = new_axes(ax, figsize=(6.5, 0.28 * max(len(counts), 3) + 1.5))
+    labels = list(dict.fromkeys(counts["label"][::-1]))
+    colors = {lb: f"C{i % 10}" for i, lb in enumerate(labels)}
+    ax.barh(range(len(counts)), counts["n_patients"], color=[colors[lb] for lb in counts["label"]])
+    ax.set_yticks(range(len(counts)), [g[:45] for g in counts["gene_set"]], fontsize=7)
+    for lb in labels:
+        ax.bar(0, 0, color=colors[lb], label=lb)
+    if labels:
+        ax.legend(fontsize=7, loc="lower right", title="attribution", title_fontsize=7)
+    ax.set(xlabel=f"patients with the feature (of {adata.n_obs})", title="radiogenomic associations")
     return finish(fig, ax, show=show, return_fig=return_fig)

@@ -110,7 +110,9 @@ def enrich(
         Threads given to gseapy.
     key_added
         ``adata.uns[key_added]`` (default ``f"enrich_{key}"``) receives ``results`` (DataFrame: ``gene_set``, ``es``,
-        ``nes``, ``pval``, ``padj``, ``size``, ``leading_edge``, and ``patient`` when per patient) and ``params``.
+        ``nes``, ``pval``, ``padj``, ``size``, ``leading_edge``, and ``patient`` when per patient), ``gene_sets``
+        (DataFrame: ``gene_set`` and its tested ``genes``, ``;``-joined: what :func:`radiogx.pl.running_score` draws)
+        and ``params``.
     """
     check_adata(adata, finite=False)
     seed = settings.seed if seed is None else int(seed)
@@ -177,6 +179,7 @@ def enrich(
         logger.warning(f"enrich: replacing adata.uns[{key_added!r}]")
     adata.uns[key_added] = {
         "results": results,
+        "gene_sets": pd.DataFrame({"gene_set": list(sets_by_name), "genes": [";".join(g) for g in sets_by_name.values()]}),
         "params": {"key": key, "per_patient": bool(per_patient), "engine": engine, "n_perm": int(n_perm),
                    "min_size": int(min_size), "max_size": int(max_size), "seed": int(seed), "one_sided": one_sided,
                    "ties": int(n_ties), "weight": 1.0,

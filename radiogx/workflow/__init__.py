@@ -1,0 +1,16 @@
+"""The main job: ``radiogx run CONFIG.toml`` (validated config, resumable steps, every output, ``report.html``)."""
+
+from ._config import SCHEMA, ConfigError, describe_schema, load_config, validate_config
+from ._report import render_report
+from ._runner import read_results, run
+
+__all__ = [
+           "SCHEMA",
+           "ConfigError",
+           "describe_schema",
+           "load_config",
+           "read_results",
+           "render_report",
+           "run",
+           "validate_config",
+]

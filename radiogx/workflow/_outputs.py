@@ -1,0 +1,44 @@
+"""A run's outputs: ``results.h5ad``, ``results.rds``, tidy TSV tables, figures and ``report.html``, each atomic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from anndata import AnnData
+
+from .._logging import logger
+from ._report import render_report, save_figures
+from ._store import atomic_path
+
+__all__ = ["write_outputs"]
+
+
+def write_outputs(adata: AnnData, out: Path, outputs: dict) -> None:
+    """Write what ``[outputs]`` asks for into ``out``; the report is rendered from the written results."""
+    from .. import io
+    from ..io._r_export import result_tables
+    from ._runner import RESULTS, read_results
+
+    if outputs["h5ad"] or outputs["report"]:
+        with atomic_path(out / RESULTS) as tmp:
+            adata.write_h5ad(tmp)
+        logger.info(f"run: results -> {out / RESULTS}")
+    if outputs["tables"]:
+        for name, (table, params) in result_tables(adata).items():
+            with atomic_path(out / "tables" / f"{name}.tsv") as tmp:
+                table.to_csv(tmp, sep="\t", index=False)
+            with atomic_path(out / "tables" / f"{name}.params.json") as tmp:
+                tmp.write_text(json.dumps(params, indent=1, default=str))
+        steps = adata.uns["radiogx_run"]["steps"]
+        with atomic_path(out / "tables" / "run_steps.tsv") as tmp:
+            steps.to_csv(tmp, sep="\t", index=False)
+    if outputs["rds"]:
+        io.write_r(adata, out / "results.rds", overwrite=True)  # atomic itself
+        logger.info(f"run: R export -> {out / 'results.rds'} (radiogx::readRadiogx)")
+    if outputs["report"]:
+        render_report(read_results(out / RESULTS), out, formats=[f for f in outputs["figures"] if f])
+    elif outputs["figures"]:
+        save_figures(adata, out, formats=outputs["figures"])
+    if not outputs["h5ad"] and (out / RESULTS).exists():
+        (out / RESULTS).unlink()

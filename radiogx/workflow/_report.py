@@ -1,0 +1,238 @@
+"""``report.html``: every figure and table of a run's results, its parameters, versions and seeds, in one file.
+
+The report is rendered from the results alone (``radiogx report results.h5ad`` gives the same report as the run);
+figures are embedded as base64 PNG, so the file is self-contained, and also written as files in the chosen formats.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io as _io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from anndata import AnnData
+from tqdm.auto import tqdm
+
+from .. import get, pl
+from .._logging import logger
+from .._settings import settings
+from ._store import atomic_path
+
+__all__ = ["figure_specs", "render_report", "save_figures"]
+
+
+@dataclass
+class FigureSpec:
+    section: str
+    name: str
+    caption: str
+    draw: object  # () -> matplotlib Figure
+    png: str = ""
+
+
+def _records(adata: AnnData, prefix: str) -> list[str]:
+    return [k for k, v in adata.uns.items() if k.startswith(prefix) and isinstance(v, dict) and "results" in v]
+
+
+def figure_specs(adata: AnnData) -> list[FigureSpec]:
+    """The figures a run's results call for, in report order."""
+    specs: list[FigureSpec] = []
+    traits = [t for t, r in adata.uns.get("radiogx", {}).items() if isinstance(r, dict) and "oof" in r]
+    for t in traits:
+        specs.append(FigureSpec("Models", f"roc_{t}", f"{t}: out-of-fold ROC curves of the network and the baselines",
+                                lambda t=t: pl.roc(adata, t, return_fig=True)))
+        specs.append(FigureSpec("Models", f"compare_{t}",
+                                f"{t}: cross-validated ROC-AUC per model (bootstrap percentile interval when run)",
+                                lambda t=t: pl.compare(adata, t, return_fig=True)))
+    for key in _records(adata, "masking_"):
+        specs.append(FigureSpec("Gene masking", key, f"{key}: best sets per trait and class (score minus the "
+                                "size-matched null mean; * padj < 0.05)",
+                                lambda key=key: pl.masking(adata, key=key, return_fig=True)))
+    for method in ("saliency", "integrated_gradients", "deeplift", "input_x_gradient"):
+        for t, rec in adata.uns.get(method, {}).items():
+            if not isinstance(rec, dict) or "targets" not in rec:
+                continue
+            for target in rec["targets"]:
+                name = f"{method}_{t}" + (f"_{target}" if target != t else "")
+                specs.append(FigureSpec("Saliency", name.replace("/", "-"),
+                                        f"{method}, {t} -> {target}: top genes and the patients x genes attributions",
+                                        lambda t=t, target=target, m=method: pl.saliency(adata, t, key_added=m,
+                                                                                         target=str(target),
+                                                                                         return_fig=True)))
+    for key in _records(adata, "enrich_cohort_"):
+        specs.append(FigureSpec("Enrichment", key, f"{key}: cohort-level GSEA of the mean attribution",
+                                lambda key=key: pl.enrichment(adata, key=key, return_fig=True)))
+        specs.append(FigureSpec("Enrichment", f"{key}_running", f"{key}: running score of the most significant set",
+                                lambda key=key: pl.running_score(adata, key=key, return_fig=True)))
+    for key in _records(adata, "enrich_patients_"):
+        specs.append(FigureSpec("Enrichment", key, f"{key}: share of patients in which each set is enriched",
+                                lambda key=key: pl.enrichment(adata, key=key, return_fig=True)))
+    if any(len(r["counts"]) for r in adata.uns.get("associations", {}).values()):
+        specs.append(FigureSpec("Associations", "associations", "patients carrying each radiogenomic feature",
+                                lambda: pl.associations(adata, return_fig=True)))
+    surv = adata.uns.get("survival")
+    if isinstance(surv, dict) and "results" in surv:
+        specs.append(FigureSpec("Survival", "cox_forest", "Cox hazard ratios of each feature (adjusted for the "
+                                "covariates), 95% intervals", lambda: pl.forest(adata, return_fig=True)))
+        km = surv.get("km")
+        if km is not None and len(km):
+            res = surv["results"].drop_duplicates("feature").set_index("feature")["logrank_pval"].dropna()
+            with_curves = [f for f in res.sort_values().index if f in set(km["feature"])]
+            for f in (list(dict.fromkeys([t for t in traits if t in with_curves] + with_curves[:4]))):
+                specs.append(FigureSpec("Survival", f"km_{f}".replace("/", "-"),
+                                        f"{f}: Kaplan-Meier curves with numbers at risk",
+                                        lambda f=f: pl.km(adata, f, return_fig=True)))
+    return specs
+
+
+def save_figures(adata: AnnData, out: str | Path, *, formats=("png", "svg"), embed: bool = False) -> list[FigureSpec]:
+    """Draw every figure of :func:`figure_specs` into ``<out>/figures/<name>.<format>`` (with ``embed``, also keep
+    each as base64 PNG in ``spec.png``); return the specs."""
+    specs = figure_specs(adata)
+    for spec in tqdm(specs, desc="figures", disable=not settings.show_progress):
+        fig = spec.draw()
+        if embed:  # first, so that the embedded image does not depend on the file formats drawn before it
+            spec.png = _png(fig)
+        for fmt in formats:
+            with atomic_path(Path(out) / "figures" / f"{spec.name}.{fmt}") as tmp:
+                fig.savefig(tmp, format=fmt, dpi=120)
+        plt.close(fig)
+    return specs
+
+
+def _table(df: pd.DataFrame, n: int = 25) -> str:
+    more = f"<p class='note'>first {n} of {len(df)} rows; all rows in tables/</p>" if len(df) > n else ""
+    shown = df.head(n).copy()
+    for c in shown.columns:
+        if shown[c].dtype == object:
+            shown[c] = shown[c].astype(str).str.slice(0, 80)
+    return shown.to_html(index=False, border=0, classes="tbl", na_rep="", float_format=lambda x: f"{x:.4g}") + more
+
+
+def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = {}
+    if adata.uns.get("radiogx"):
+        out.setdefault("Models", []).append(("Cross-validated performance (same outer folds for every model)",
+                                             _table(get.compare_df(adata))))
+    if adata.uns.get("radiogx_bootstrap"):
+        out["Models"].append(("Paired bootstrap of the AUC", _table(get.bootstrap_df(adata))))
+        out["Models"].append(("Bootstrap differences to the network", _table(get.bootstrap_df(adata, differences=True))))
+    for key in _records(adata, "masking_"):
+        df = get.masking_df(adata, key=key).groupby(["trait", "target"], sort=False).head(5)
+        cols = [c for c in ("trait", "target", "gene_set", "n_genes", "loglik", "auc", "null_mean", "pval", "padj")
+                if c in df.columns]
+        out.setdefault("Gene masking", []).append((f"{key}: five best sets per trait and class", _table(df[cols], 60)))
+    for method in ("saliency", "integrated_gradients", "deeplift", "input_x_gradient"):
+        if adata.uns.get(method):
+            df = get.saliency_df(adata, key_added=method, n_top=10)
+            out.setdefault("Saliency", []).append((f"{method}: ten genes of highest mean attribution", _table(df, 60)))
+    for key in _records(adata, "enrich_cohort_"):
+        df = get.enrich_df(adata, key=key).drop(columns="leading_edge")
+        out.setdefault("Enrichment", []).append((key, _table(df, 10)))
+    for key in _records(adata, "enrich_patients_"):
+        df = get.enrich_df(adata, key=key)
+        hits = df[(df["padj"] < 0.05) & (df["nes"] > 0)].groupby("gene_set").size().rename("patients_enriched")
+        summary = hits.sort_values(ascending=False).reset_index()
+        out.setdefault("Enrichment", []).append((f"{key}: patients with the set enriched (padj < 0.05, NES > 0)",
+                                                 _table(summary, 10)))
+    if adata.uns.get("associations"):
+        df = pd.concat([r["counts"] for r in adata.uns["associations"].values()], ignore_index=True)
+        out.setdefault("Associations", []).append(("Radiogenomic features", _table(df.sort_values("n_patients",
+                                                                                                 ascending=False))))
+    surv = adata.uns.get("survival")
+    if isinstance(surv, dict) and "results" in surv:
+        out.setdefault("Survival", []).append(("Cox models and log-rank tests", _table(get.survival_df(adata), 40)))
+        if surv["params"].get("not_tested"):
+            nt = pd.DataFrame(list(dict(surv["params"]["not_tested"]).items()), columns=["feature", "why not tested"])
+            out["Survival"].append(("Features not tested", _table(nt)))
+    return out
+
+
+def _png(fig) -> str:
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1150px;color:#222;padding:0 1em}
+h1{margin-bottom:0.2em} h2{border-bottom:2px solid #ddd;padding-bottom:0.2em;margin-top:2em}
+nav a{margin-right:1em} figure{display:inline-block;margin:0.5em;vertical-align:top;max-width:100%}
+figure img{max-width:100%;height:auto;border:1px solid #eee} figcaption{font-size:0.85em;color:#555;max-width:520px}
+table.tbl{border-collapse:collapse;font-size:0.8em;margin:0.5em 0} .tbl th,.tbl td{padding:2px 8px;text-align:right}
+.tbl th{background:#f3f3f3} .tbl tr:nth-child(even){background:#fafafa} .note{font-size:0.8em;color:#777}
+summary{cursor:pointer;font-weight:600;margin:0.8em 0} pre{background:#f6f6f6;padding:0.8em;font-size:0.78em;overflow-x:auto} .meta td{padding:1px 10px 1px 0}
+"""
+_SECTIONS = ["Run", "Models", "Gene masking", "Saliency", "Enrichment", "Associations", "Survival"]
+
+
+def render_report(adata: AnnData, out: str | Path, *, formats=("png", "svg")) -> Path:
+    """Write ``<out>/report.html`` and every figure as ``<out>/figures/<name>.<format>``; return the report's path.
+
+    Parameters
+    ----------
+    adata
+        Results of ``radiogx run`` (or any AnnData holding radiogx results).
+    out
+        Output folder.
+    formats
+        File formats of the figures besides the PNG embedded in the report.
+    """
+    out = Path(out)
+    run = adata.uns.get("radiogx_run", {})
+    blocks: dict[str, list[str]] = {s: [] for s in _SECTIONS}
+    specs = save_figures(adata, out, formats=formats, embed=True)
+    for spec in specs:
+        blocks[spec.section].append(
+            f"<figure><img alt='{html.escape(spec.name)}' src='data:image/png;base64,{spec.png}'>"
+            f"<figcaption>{html.escape(spec.caption)}</figcaption></figure>")
+    tables = _tables(adata)
+    body = []
+    for section in _SECTIONS:
+        parts = [f"<h3>{html.escape(title)}</h3>{table}" for title, table in tables.get(section, [])]
+        if section == "Run":
+            parts = [_run_section(adata, run)]
+        if not parts and not blocks[section]:
+            continue
+        anchor = section.lower().replace(" ", "-")
+        body.append(f"<section id='{anchor}'><h2>{section}</h2>{''.join(blocks[section])}{''.join(parts)}</section>")
+    nav = " ".join(f"<a href='#{s.lower().replace(' ', '-')}'>{s}</a>" for s in _SECTIONS
+                   if any(f"id='{s.lower().replace(' ', '-')}'" in b for b in body))
+    title = html.escape(f"radiogx report: {run.get('name', 'results')}")
+    page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+            f"<link rel='icon' href='data:,'><style>{_CSS}</style></head><body><h1>{title}</h1>"
+            f"<p class='note'>{adata.n_obs} patients x {adata.n_vars} genes; rendered "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}</p><nav>{nav}</nav>{''.join(body)}</body></html>")
+    path = out / "report.html"
+    with atomic_path(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    logger.info(f"report: {len(specs)} figures, {sum(map(len, tables.values()))} tables -> {path}")
+    return path
+
+
+def _run_section(adata: AnnData, run: dict) -> str:
+    if not run:
+        return "<p>These results were not made by <code>radiogx run</code>: no run parameters recorded.</p>"
+    meta = [("seed", run.get("seed")), ("n_jobs (results do not depend on it)", run.get("n_jobs")),
+            ("traits modelled", ", ".join(map(str, run.get("traits", [])))), ("radiogx", run.get("radiogx_version"))]
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in meta)
+    parts = [f"<table class='meta'>{rows}</table>"]
+    skipped = run.get("skipped_traits")
+    if skipped is not None and len(skipped):
+        parts.append("<h3>Traits not modelled</h3>" + _table(skipped))
+    steps = run.get("steps")
+    if steps is not None:
+        parts.append("<h3>Steps (computed now, or reused from a stored result of the same fingerprint)</h3>"
+                     + _table(steps, 100))
+    versions = pd.DataFrame(list(dict(run.get("versions", {})).items()), columns=["package", "version"])
+    parts.append("<details><summary>Versions</summary>" + _table(versions, 50) + "</details>")
+    config = run.get("config", "{}")
+    parts.append("<details><summary>Configuration (validated, with defaults)</summary><pre>"
+                 + html.escape(json.dumps(json.loads(config), indent=1)) + "</pre></details>")
+    return "".join(parts)

@@ -1,0 +1,199 @@
+"""``radiogx run``: validate the config, load the cohort, run (or resume) each step, write every output atomically."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import time
+from pathlib import Path
+
+import anndata
+import pandas as pd
+from anndata import AnnData
+from tqdm.auto import tqdm
+
+from .. import __version__
+from .._logging import logger
+from .._settings import settings
+from ._config import ConfigError, load_config, validate_config
+from ._inputs import load_cohort, load_collections, resolve_traits
+from ._steps import Context, plan, register_model
+from ._store import Snapshot, StepStore, apply_delta, data_fingerprint, fingerprint
+
+__all__ = ["run", "versions"]
+
+RESULTS = "results.h5ad"
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, radiogx and the libraries whose numbers enter the results."""
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version(), "radiogx": __version__}
+    for pkg in ("torch", "numpy", "scipy", "pandas", "anndata", "scanpy", "scikit-learn", "xgboost", "captum", "gseapy",
+                "lifelines", "rpy2", "anndata2ri", "matplotlib"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+class _LogFile:
+    """The run's log beside its outputs: every radiogx message at info level, whatever the console shows."""
+
+    def __init__(self, path: Path) -> None:
+        self.handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+        self.handler.setLevel(logging.INFO)
+
+    def __enter__(self):
+        self.level = logger.level
+        console = settings._handler
+        self.console_level = console.level if console is not None else None
+        if console is not None:
+            console.setLevel(logger.level)  # the console keeps showing what rg.settings.verbosity says
+        logger.setLevel(min(logger.level, logging.INFO))
+        logger.addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc):
+        logger.removeHandler(self.handler)
+        self.handler.close()
+        logger.setLevel(self.level)
+        if settings._handler is not None:
+            settings._handler.setLevel(self.console_level)
+
+
+def run(config: str | Path | dict, *, out: str | Path | None = None, n_jobs: int | None = None) -> AnnData:
+    """Run the whole radiogenomic pipeline of a config file (see ``radiogx run --help-config``).
+
+    Steps whose stored result has the same fingerprint (its settings, the fingerprints of the steps it reads, the
+    cohort's content and radiogx's version) are loaded instead of recomputed, so a run resumes after a crash and a
+    changed setting recomputes only the steps it reaches. Every output is written atomically.
+
+    Parameters
+    ----------
+    config
+        A TOML file, or its parsed content (paths then relative to the current folder).
+    out
+        Output folder (default: the config's ``[run] out``).
+    n_jobs
+        Parallel jobs (default: the config's ``[run] n_jobs``); results do not depend on it.
+
+    Returns
+    -------
+    The cohort with every result, as written to ``<out>/results.h5ad``.
+    """
+    cfg = load_config(config) if not isinstance(config, dict) else validate_config(config)
+    out = Path(out if out is not None else cfg["run"]["out"]).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    n_jobs = cfg["run"]["n_jobs"] if n_jobs is None else int(n_jobs)
+    seed = cfg["run"]["seed"]
+    t_start = time.perf_counter()
+    with _LogFile(out / "radiogx.log"):
+        logger.info(f"run: radiogx {__version__}, config {config if not isinstance(config, dict) else '(dict)'}, "
+                    f"output {out}, seed {seed}, n_jobs {n_jobs}")
+        t0 = time.perf_counter()
+        adata = load_cohort(cfg["input"])
+        traits, skipped = resolve_traits(adata, cfg["traits"], cfg["steps.train"]["cv"])
+        _check_references(adata, cfg, traits)
+        collections = {kind: load_collections(cfg[f"steps.{kind}"]["collections"], f"[steps.{kind}]", adata)
+                       for kind in ("masking", "enrich") if cfg[f"steps.{kind}"]["enabled"]}
+        for kind, colls in collections.items():
+            for label, sets in colls.items():
+                if not adata.var_names.isin([g for genes in sets.values() for g in genes]).any():
+                    raise ConfigError(f"[steps.{kind}] collections: {label!r} shares no gene with the cohort's "
+                                      f"{adata.n_vars} genes (e.g. {list(adata.var_names[:3])})")
+        steps = plan(cfg, traits)
+        store = StepStore(out)
+        ctx = Context(cfg=cfg, seed=seed, n_jobs=n_jobs, traits=traits, collections=collections, store=store)
+        ctx.fingerprints["input"] = fingerprint("input", data_fingerprint(adata))
+        for kind, colls in collections.items():
+            for label, sets in colls.items():
+                ctx.fingerprints[f"sets:{kind}:{label}"] = fingerprint(sorted(sets.items()))
+            ctx.fingerprints[f"sets:{kind}"] = fingerprint([ctx.fingerprints[f"sets:{kind}:{lb}"] for lb in colls])
+        load_seconds = time.perf_counter() - t0
+        logger.info(f"run: cohort {adata.n_obs} patients x {adata.n_vars} genes, traits {traits}, "
+                    f"{len(steps)} steps ({load_seconds:.1f} s)")
+
+        rows = [{"step": "input", "status": "computed", "seconds": round(load_seconds, 2),
+                 "fingerprint": ctx.fingerprints["input"][:16]}]
+        bar = tqdm(steps, desc="radiogx run", unit="step", disable=not settings.show_progress)
+        for i, step in enumerate(bar):
+            bar.set_postfix_str(step.name)
+            fp = fingerprint(step.name, step.params, seed, [ctx.fingerprints[d] for d in step.deps], __version__)
+            ctx.fingerprints[step.name] = fp
+            if store.has(step.name, fp):
+                delta = store.load(step.name, fp)
+                status, seconds = "cached", float(delta.uns.get("seconds", float("nan")))
+                logger.info(f"run: [{i + 1}/{len(steps)}] {step.name}: stored result {fp[:16]} reused")
+            else:
+                logger.info(f"run: [{i + 1}/{len(steps)}] {step.name}: computing")
+                t0 = time.perf_counter()
+                snap = Snapshot(adata)
+                try:
+                    step.compute(adata, ctx, fp)
+                except Exception as err:
+                    logger.error(f"run: {step.name} failed: {err}; the steps before it are stored, and a new run "
+                                 "resumes from them")
+                    raise
+                seconds = time.perf_counter() - t0
+                delta = snap.delta(adata)
+                snap.revert(adata)
+                delta.uns["seconds"] = seconds
+                store.save(step.name, fp, delta)
+                delta = store.load(step.name, fp)  # computed or resumed, the AnnData gets the stored result
+                status = "computed"
+                logger.info(f"run: [{i + 1}/{len(steps)}] {step.name}: done in {seconds:.1f} s")
+            apply_delta(adata, delta)
+            if step.name.startswith("train:"):
+                register_model(adata, step.name.split(":", 1)[1])
+            rows.append({"step": step.name, "status": status, "seconds": round(seconds, 2), "fingerprint": fp[:16]})
+        bar.close()
+
+        adata.uns["radiogx_run"] = {
+            "name": cfg["run"]["name"],
+            "config": json.dumps(cfg, indent=1, default=str),
+            "seed": int(seed),
+            "n_jobs": int(n_jobs),
+            "traits": list(traits),
+            "skipped_traits": pd.DataFrame({"trait": list(skipped), "reason": list(skipped.values())}),
+            "steps": pd.DataFrame(rows),
+            "versions": versions(),
+            "radiogx_version": __version__,
+        }
+        from ._outputs import write_outputs
+
+        write_outputs(adata, out, cfg["outputs"])
+        logger.info(f"run: finished in {time.perf_counter() - t_start:.1f} s; results in {out}")
+    return adata
+
+
+def _check_references(adata: AnnData, cfg: dict, traits: list[str]) -> None:
+    """Obs columns the config names must exist in the cohort (checked before any step runs)."""
+    s = cfg["steps.survival"]
+    if not s["enabled"]:
+        return
+    for key in ("duration", "event"):
+        if s[key] not in adata.obs.columns:
+            raise ConfigError(f"[steps.survival] {key} = {s[key]!r}: not an obs column of the cohort; add it with "
+                              f"[[input.clinical]] (obs columns: {list(adata.obs.columns)[:30]})")
+    for key in ("covariates", "features"):
+        missing = [c for c in s[key] if c not in adata.obs.columns]
+        if missing:
+            raise ConfigError(f"[steps.survival] {key}: {missing} are not obs columns of the cohort "
+                              f"(obs columns: {list(adata.obs.columns)[:30]})")
+
+
+def read_results(path: str | Path) -> AnnData:
+    """Read a run's ``results.h5ad``, checking it is one."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no results file at {path}")
+    adata = anndata.read_h5ad(path)
+    if "radiogx_run" not in adata.uns:
+        raise ValueError(f"{path} holds no radiogx run (no adata.uns['radiogx_run']); make it with `radiogx run`")
+    return adata
+

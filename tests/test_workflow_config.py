@@ -1,0 +1,111 @@
+"""`radiogx run` configs: malformed ones are refused before any work, with an error naming the key."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+
+import radiogx as rg
+from radiogx.workflow import ConfigError
+
+CONFIGS = Path(rg.__file__).parent / "workflow" / "configs"
+
+
+def _base(out: Path) -> dict:
+    return {
+        "run": {"out": str(out), "seed": 0},
+        "input": {"dataset": "synthetic", "synthetic": {"n_obs": 60, "n_vars": 120, "n_traits": 1, "module_size": 10,
+                                                          "n_decoys": 2}},
+        "steps": {"train": {"hidden": [16], "epochs": 3, "cv": 3}, "masking": {"collections": ["synthetic"]},
+                  "enrich": {"collections": ["synthetic"]}},
+    }
+
+
+def _with(cfg: dict, path: str, value) -> dict:
+    cfg = copy.deepcopy(cfg)
+    keys = path.split(".")
+    node = cfg
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+    if value is _DELETE:
+        del node[keys[-1]]
+    else:
+        node[keys[-1]] = value
+    return cfg
+
+
+_DELETE = object()
+
+# (what is wrong, the edit, what the error must name)
+MALFORMED = [
+    ("unknown section", ("outptus", {"h5ad": True}), r"unknown key 'outptus' \(did you mean 'outputs'\?\)"),
+    ("unknown step", ("steps.trian", {"epochs": 3}), r"\[steps\]: unknown key 'trian' \(did you mean 'train'\?\)"),
+    ("unknown key in a step", ("steps.train.epoch", 3), r"\[steps.train\]: unknown key 'epoch' \(did you mean 'epochs'\?\)"),
+    ("wrong type", ("steps.train.epochs", "many"), r"\[steps.train\] epochs = 'many': must be an integer"),
+    ("out of range", ("steps.train.dropout", 1.5), r"\[steps.train\] dropout = 1.5: must be a number in \[0, 1\)"),
+    ("bool as an integer", ("steps.train.cv", True), r"\[steps.train\] cv = True: must be an integer"),
+    ("too few folds", ("steps.train.cv", 1), r"\[steps.train\] cv = 1: must be a number in \[2, inf\]"),
+    ("unknown choice", ("steps.train.protocol", "leaky"), r"\[steps.train\] protocol = 'leaky': allowed values are \['nested', 'paper'\]"),
+    ("unknown list item", ("steps.compare.models", ["svm", "lasso"]), r"\[steps.compare\] models = .*'lasso' is not allowed; allowed values are"),
+    ("empty hidden", ("steps.train.hidden", []), r"\[steps.train\] hidden = \[\]: must be a non-empty list of positive integers"),
+    ("negative seed", ("run.seed", -1), r"\[run\] seed = -1: must be a number in \[0, inf\]"),
+    ("zero jobs", ("run.n_jobs", 0), r"\[run\] n_jobs = 0: must be a positive integer or -1"),
+    ("two inputs", ("input.h5ad", "cohort.h5ad"), r"\[input\]: give exactly one of dataset, h5ad or expression"),
+    ("no input", ("input.dataset", _DELETE), r"\[input\]: give exactly one of dataset, h5ad or expression"),
+    ("missing file", ("input.vasari", "nowhere.csv"), r"\[input\] vasari = 'nowhere.csv': no such file"),
+    ("unknown dataset", ("input.dataset", "tcga_lgg"), r"\[input\] dataset = 'tcga_lgg': allowed values are"),
+    ("unknown collection", ("steps.masking.collections", ["halmark"]), r"\[steps.masking\] collections: 'halmark' is neither"),
+    ("bootstrap without compare", ("steps.compare.enabled", False), r"\[steps.bootstrap\] enabled = true: needs \[steps.compare\]"),
+    ("enrich method not computed", ("steps.saliency.methods", ["saliency"]),
+     r"\[steps.enrich\] patient_method = 'input_x_gradient': not among \[steps.saliency\] methods"),
+    ("max below min", ("steps.masking.max_size", 2), r"\[steps.masking\] max_size = 2: must be >= min_size"),
+    ("clinical table without source", ("input.clinical", [{"columns": ["age"]}]), r"\[\[input.clinical\]\] #1 source = None"),
+    ("unknown synthetic argument", ("input.synthetic.n_patients", 10), r"\[input.synthetic\]: unknown key 'n_patients'"),
+    ("section not a table", ("traits", ["subtype"]), r"\[traits\] must be a table"),
+]
+
+
+@pytest.mark.parametrize("what,edit,message", MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_config_is_refused_before_any_work(tmp_path, what, edit, message):
+    out = tmp_path / "out"
+    cfg = _with(_base(out), *edit)
+    with pytest.raises(ConfigError, match=message):
+        rg.workflow.run(cfg)
+    assert not out.exists(), "nothing may be written before the config is valid"
+
+
+def test_references_to_the_cohort_are_checked_before_any_step(tmp_path):
+    """Keys that name obs columns are checked on the loaded cohort, before the first step runs."""
+    out = tmp_path / "out"
+    base = _base(out)
+    cases = [
+        (_with(base, "traits", {"names": ["trait_0", "grade"]}), r"\[traits\] names: \['grade'\] are not obs columns"),
+        (_with(base, "steps.survival", {"enabled": True}), r"\[steps.survival\] duration = 'os_days': not an obs column"),
+        (_with(base, "steps.masking.collections", ["hallmark"]), r"\[steps.masking\] collections: 'hallmark' shares no gene"),
+    ]
+    for cfg, message in cases:
+        with pytest.raises(ConfigError, match=message):
+            rg.workflow.run(cfg)
+        assert not list((out / ".radiogx" / "steps").glob("*")) if (out / ".radiogx").exists() else True
+        assert not (out / "results.h5ad").exists()
+
+
+def test_bundled_demo_config_is_valid_and_documented():
+    cfg = rg.workflow.load_config(CONFIGS / "demo.toml")
+    assert cfg["input"]["dataset"] == "verhaak2010" and cfg["steps.survival"]["enabled"]
+    assert set(cfg["steps.masking"]["collections"]) == {"verhaak", "hallmark", "ivygap"}
+    doc = rg.workflow.describe_schema()
+    for section, keys in rg.workflow.SCHEMA.items():
+        assert f"[{section}]" in doc
+        for key in keys:
+            assert re.search(rf"^# {key} = ", doc, flags=re.MULTILINE), key
+
+
+def test_invalid_toml_names_the_file(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[run]\nseed = = 1\n")
+    with pytest.raises(ConfigError, match="bad.toml is not valid TOML"):
+        rg.workflow.load_config(path)

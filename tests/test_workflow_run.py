@@ -1,0 +1,263 @@
+"""`radiogx run` end to end: outputs, resume after a kill, recomputing only what a changed setting reaches, and
+`radiogx report`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anndata
+import numpy as np
+import pandas as pd
+import pytest
+
+import radiogx as rg
+
+EXE = Path(sys.executable).with_name("radiogx")
+
+CONFIG = """
+[run]
+name = "small synthetic"
+seed = 1
+n_jobs = 2
+
+[input]
+dataset = "synthetic"
+obs = "clinical.tsv"
+[input.synthetic]
+n_obs = 120
+n_vars = 400
+n_traits = 2
+module_size = 15
+n_decoys = 5
+seed = 3
+
+[steps.train]
+hidden = [64, 32]
+epochs = {epochs}
+patience = 5
+cv = 3
+
+[steps.compare]
+models = ["logit_l2"]
+
+[steps.bootstrap]
+n_boot = 3
+
+[steps.masking]
+collections = ["synthetic"]
+n_null = {n_null}
+min_size = 3
+
+[steps.enrich]
+collections = ["synthetic"]
+n_perm = 1000
+min_size = 3
+
+[steps.associations]
+min_patients = 3
+
+[steps.survival]
+enabled = true
+covariates = ["age"]
+
+[outputs]
+rds = {rds}
+"""
+
+
+def _clinical(folder: Path) -> None:
+    """Survival for the synthetic patients: shorter for trait_0-positive patients, so the survival step has signal."""
+    adata = rg.datasets.synthetic(n_obs=120, n_vars=400, n_traits=2, module_size=15, n_decoys=5, seed=3)
+    rng = np.random.default_rng(0)
+    hazard = np.where(adata.obs["trait_0"] == "positive", 2.0, 1.0)
+    days = np.round(rng.exponential(500 / hazard)) + 1
+    pd.DataFrame({"os_days": days, "os_event": (rng.random(120) < 0.8).astype(int),
+                  "age": rng.normal(60, 10, 120).round(1)}, index=adata.obs_names).to_csv(folder / "clinical.tsv", sep="\t")
+
+
+def _config(folder: Path, *, epochs=30, n_null=50, rds=False) -> Path:
+    _clinical(folder)
+    path = folder / "run.toml"
+    path.write_text(CONFIG.format(epochs=epochs, n_null=n_null, rds=str(rds).lower()))
+    return path
+
+
+def _cli(*args, **kwargs):
+    cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "radiogx.cli"]
+    env = {**os.environ, "RADIOGX_DATASETDIR": str(rg.settings.datasetdir)}
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, env=env, timeout=600, **kwargs)
+
+
+def _steps(out: Path) -> pd.DataFrame:
+    return pd.read_csv(out / "tables" / "run_steps.tsv", sep="\t").set_index("step")
+
+
+def assert_same_results(a, b, path="uns"):
+    """Every result identical, bit for bit, except the run's own bookkeeping and the model files' locations."""
+    if isinstance(a, dict):
+        skip = {"radiogx_run", "model_id", "path"}
+        assert set(a) == set(b), f"{path}: keys differ: {set(a) ^ set(b)}"
+        for k in a:
+            if k not in skip:
+                assert_same_results(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, check_exact=True, obj=path)
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b, err_msg=path)
+    else:
+        assert a == b or (a != a and b != b), f"{path}: {a!r} != {b!r}"
+
+
+def _assert_same_h5ad(x: Path, y: Path) -> None:
+    a, b = anndata.read_h5ad(x), anndata.read_h5ad(y)
+    pd.testing.assert_frame_equal(a.obs, b.obs, check_exact=True)
+    pd.testing.assert_frame_equal(a.var, b.var, check_exact=True)
+    assert set(a.layers.keys()) == set(b.layers.keys())
+    for k in a.layers.keys():
+        np.testing.assert_array_equal(a.layers[k], b.layers[k], err_msg=k)
+    assert_same_results(dict(a.uns), dict(b.uns))
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    """An uninterrupted run of the small config, through the command line."""
+    folder = tmp_path_factory.mktemp("reference")
+    out = folder / "out"
+    res = _cli("--quiet", "run", str(_config(folder, rds=True)), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+def test_run_writes_every_output(reference_run):
+    out = reference_run
+    adata = rg.workflow.read_results(out / "results.h5ad")
+    steps = _steps(out)
+    assert list(steps.index) == ["input", "train:trait_0", "train:trait_1", "compare:trait_0", "compare:trait_1",
+                                 "bootstrap:trait_0", "bootstrap:trait_1", "masking:synthetic", "saliency:saliency",
+                                 "saliency:input_x_gradient", "enrich:cohort", "enrich:patients", "associations",
+                                 "survival"]
+    assert (steps["status"] == "computed").all()
+    for name in ("cv", "compare", "bootstrap", "masking.masking_synthetic",
+                 "enrichment.enrich_cohort_saliency_trait_0", "enrichment.enrich_patients_input_x_gradient_trait_1"):
+        table = pd.read_csv(out / "tables" / f"{name}.tsv", sep="\t")
+        assert len(table) > 0, name
+        assert (out / "tables" / f"{name}.params.json").is_file()
+    for fig in ("roc_trait_0", "compare_trait_1", "masking_synthetic", "saliency_trait_0_positive",
+                "enrich_cohort_saliency_trait_0_running", "enrich_patients_input_x_gradient_trait_0"):
+        for fmt in ("png", "svg"):
+            assert (out / "figures" / f"{fig}.{fmt}").stat().st_size > 1000, (fig, fmt)
+    for fig in ("cox_forest", "km_trait_0", "associations"):
+        assert (out / "figures" / f"{fig}.png").is_file(), fig
+    assert (out / "results.rds").stat().st_size > 0
+    surv = rg.get.survival_df(adata).set_index("feature")
+    assert surv.loc["trait_0", "hazard_ratio"] > 1.3, "the planted survival difference is found"
+    assert "run: finished" in (out / "radiogx.log").read_text()
+    # the planted module of the linear trait is the best masked set, and the network learnt the trait
+    masking = rg.get.masking_df(adata, key="masking_synthetic", trait="trait_0")
+    planted = adata.uns["synthetic"]["traits"]["trait_0"]["sets"]
+    assert masking["gene_set"].iloc[0] in set(np.atleast_1d(planted))
+    assert adata.uns["radiogx"]["trait_0"]["summary"]["roc_auc_pooled"] > 0.7
+    html = (out / "report.html").read_text()
+    assert html.count("<img ") == len(list((out / "figures").glob("*.png")))
+    assert not list(out.rglob("*.part*")), "no temporary file is left behind"
+
+
+def test_rerun_reuses_every_step_and_a_changed_setting_recomputes_only_its_steps(reference_run, tmp_path):
+    out = tmp_path / "out"
+    res = _cli("--quiet", "run", str(_config(tmp_path)), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    res = _cli("--quiet", "run", str(_config(tmp_path)), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert (_steps(out)["status"].drop("input") == "cached").all()
+    res = _cli("--quiet", "run", str(_config(tmp_path, n_null=60)), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    status = _steps(out)["status"].drop("input")
+    assert list(status[status == "computed"].index) == ["masking:synthetic"]
+    assert len(list((out / ".radiogx" / "steps").glob("masking_synthetic--*"))) == 1, "the superseded result is removed"
+    res = _cli("--quiet", "run", str(_config(tmp_path, epochs=20, n_null=60)), "--out", str(out))
+    status = _steps(out)["status"].drop("input")
+    assert (status == "computed").all(), "a network setting reaches every step"
+
+
+def test_killed_run_resumes_to_the_results_of_an_uninterrupted_run(reference_run, tmp_path):
+    out = tmp_path / "out"
+    cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "radiogx.cli"]
+    env = {**os.environ, "RADIOGX_DATASETDIR": str(rg.settings.datasetdir)}
+    proc = subprocess.Popen([*cmd, "--quiet", "run", str(_config(tmp_path, rds=True)), "--out", str(out)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    steps = out / ".radiogx" / "steps"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(steps.glob("*.h5ad"))) < 3 and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # in the middle of the fourth step
+    proc.wait()
+    done = sorted(p.name for p in steps.glob("*.h5ad"))
+    assert 3 <= len(done) < 12, f"the kill should land mid-run, after {done}"
+    assert not (out / "results.h5ad").exists()
+    for p in steps.glob("*.h5ad"):
+        anndata.read_h5ad(p)  # every stored result is whole
+    res = _cli("--quiet", "run", str(_config(tmp_path, rds=True)), "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    status = _steps(out)["status"]
+    assert (status.iloc[1:len(done) + 1] == "cached").all() and (status.iloc[len(done) + 1:] == "computed").all()
+    _assert_same_h5ad(out / "results.h5ad", reference_run / "results.h5ad")
+    for name in ("compare", "masking.masking_synthetic", "enrichment.enrich_patients_input_x_gradient_trait_0"):
+        a = pd.read_csv(out / "tables" / f"{name}.tsv", sep="\t")
+        b = pd.read_csv(reference_run / "tables" / f"{name}.tsv", sep="\t")
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert not list(out.rglob("*.part*"))
+
+
+def test_report_rerenders_from_saved_results(reference_run, tmp_path):
+    res = _cli("--quiet", "report", str(reference_run / "results.h5ad"), "--out", str(tmp_path), "--formats", "png")
+    assert res.returncode == 0, res.stderr
+    a = (reference_run / "report.html").read_text()
+    b = (tmp_path / "report.html").read_text()
+    def without_render_time(page: str) -> str:
+        return page.split("rendered ")[0] + page.split("UTC</p>", 1)[1]
+
+    assert without_render_time(a) == without_render_time(b)
+    assert not list(tmp_path.glob("figures/*.svg"))
+    res = _cli("report", str(tmp_path / "nothing.h5ad"))
+    assert res.returncode == 2 and "no results file" in res.stderr
+
+
+
+def browser_check(report: Path) -> tuple[list, list]:
+    """Open ``report`` in Debian's headless chromium; return each image's (alt, complete, natural width, height) and
+    the console errors and page errors."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is not installed; `make test` installs it (BROWSER_DEBS in the Makefile)"
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(report.resolve().as_uri(), wait_until="load")
+        images = page.eval_on_selector_all("img", "els => els.map(e => [e.alt, e.complete, e.naturalWidth, e.naturalHeight])")
+        browser.close()
+    return images, errors
+
+
+def test_report_renders_in_headless_chromium(reference_run, tmp_path):
+    report = reference_run / "report.html"
+    images, errors = browser_check(report)
+    figures = sorted(p.stem for p in (reference_run / "figures").glob("*.png"))
+    assert sorted(name for name, *_ in images) == figures
+    assert all(complete and w > 0 and h > 0 for _, complete, w, h in images), images
+    assert errors == []
+    # the check can fail: a report with a damaged figure shows a zero-size image and a console error
+    broken = tmp_path / "broken.html"
+    broken.write_text(report.read_text().replace("base64,iVBOR", "base64,AAAAA", 1))
+    images, errors = browser_check(broken)
+    assert sum(w == 0 for _, _, w, _ in images) == 1
