@@ -61,12 +61,13 @@ r-install: r-deps
 r-test: r-install
 	R_LIBS=$(abspath $(RLIB)) Rscript -e 'library(testthat); library(radiogx); res <- test_dir("tests/testthat", reporter = "summary", stop_on_failure = TRUE)'
 
-# R CMD check of the R package; its vignette reads the real-data export that `radiogx demo` writes.
+# R CMD check of the R package; its vignette reads the real-data export that `radiogx demo` writes (after
+# `make demo`, every step of that run is reused from its stored result).
 RCHECK := .make/rcheck
 r-check: setup
 	$(VENV)/bin/radiogx --quiet demo --out demo_output
 	@rm -rf $(RCHECK) && mkdir -p $(RCHECK)
-	cd $(RCHECK) && export RADIOGX_RDS=$(abspath demo_output/verhaak_subtypes.rds) && \
+	cd $(RCHECK) && export RADIOGX_RDS=$(abspath demo_output/results.rds) && \
 	  R CMD build --no-manual $(CURDIR) >build.log 2>&1 || { cat build.log; exit 1; } ; \
 	  _R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual radiogx_*.tar.gz >check.log 2>&1 ; status=$$? ; \
 	  grep -E "^(\* checking.*(NOTE|WARNING|ERROR)|Status:)" check.log ; \

@@ -10,6 +10,7 @@ import base64
 import html
 import io as _io
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,9 @@ class FigureSpec:
     caption: str
     draw: object  # () -> matplotlib Figure
     png: str = ""
+
+    def __post_init__(self) -> None:  # a file name: class names may hold "/" or spaces
+        self.name = re.sub(r"[^A-Za-z0-9_.+-]+", "_", self.name)
 
 
 def _records(adata: AnnData, prefix: str) -> list[str]:
@@ -60,7 +64,7 @@ def figure_specs(adata: AnnData) -> list[FigureSpec]:
                 continue
             for target in rec["targets"]:
                 name = f"{method}_{t}" + (f"_{target}" if target != t else "")
-                specs.append(FigureSpec("Saliency", name.replace("/", "-"),
+                specs.append(FigureSpec("Saliency", name,
                                         f"{method}, {t} -> {target}: top genes and the patients x genes attributions",
                                         lambda t=t, target=target, m=method: pl.saliency(adata, t, key_added=m,
                                                                                          target=str(target),
@@ -85,7 +89,7 @@ def figure_specs(adata: AnnData) -> list[FigureSpec]:
             res = surv["results"].drop_duplicates("feature").set_index("feature")["logrank_pval"].dropna()
             with_curves = [f for f in res.sort_values().index if f in set(km["feature"])]
             for f in (list(dict.fromkeys([t for t in traits if t in with_curves] + with_curves[:4]))):
-                specs.append(FigureSpec("Survival", f"km_{f}".replace("/", "-"),
+                specs.append(FigureSpec("Survival", f"km_{f}",
                                         f"{f}: Kaplan-Meier curves with numbers at risk",
                                         lambda f=f: pl.km(adata, f, return_fig=True)))
     return specs
