@@ -52,15 +52,19 @@ def km(adata: AnnData, feature: str, *, key: str = "survival", times: int = 5, a
     return finish(fig, ax, show=show, return_fig=return_fig)
 
 
-def forest(adata: AnnData, *, key: str = "survival", multivariable: bool = False, ax=None, show: bool | None = None,
-           return_fig: bool = False):
-    """Forest plot of the Cox hazard ratios with 95% intervals (log scale). Does not modify ``adata``.
+def forest(adata: AnnData, *, key: str = "survival", multivariable: bool = False, n_top: int | None = 40, ax=None,
+           show: bool | None = None, return_fig: bool = False):
+    """Forest plot of the Cox hazard ratios with 95% intervals (log scale); with more than ``n_top`` terms, the
+    ``n_top`` most significant (``None``: all). Does not modify ``adata``.
 
     Returns
     -------
     The axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
     df = survival_df(adata, key=key, multivariable=multivariable)
+    total = len(df)
+    if n_top is not None and total > n_top:
+        df = df.nsmallest(n_top, "pval").sort_index()
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.5, 0.4 * len(df) + 1.3), layout="constrained")
     fig = ax.figure
@@ -70,5 +74,6 @@ def forest(adata: AnnData, *, key: str = "survival", multivariable: bool = False
     ax.axvline(1, ls=":", color="grey")
     ax.set_xscale("log")
     ax.set_yticks(y, [f"{t}  (p={p:.2g})" for t, p in zip(df["term"], df["pval"])], fontsize=8)
-    ax.set(xlabel="hazard ratio (95% CI)", title="Cox model" + (" (multivariable)" if multivariable else ""))
+    shown = f" ({len(df)} most significant of {total} terms)" if len(df) < total else ""
+    ax.set(xlabel="hazard ratio (95% CI)", title="Cox model" + (" (multivariable)" if multivariable else "") + shown)
     return finish(fig, ax, show=show, return_fig=return_fig)

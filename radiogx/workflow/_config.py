@@ -46,11 +46,11 @@ class Key:
 def _range(lo=None, hi=None, *, lo_open=False, hi_open=False) -> Callable[[Any], str | None]:
     def check(v):
         bad = (lo is not None and (v <= lo if lo_open else v < lo)) or (hi is not None and (v >= hi if hi_open else v > hi))
-        if bad:
-            left = "(" if lo_open else "["
-            right = ")" if hi_open else "]"
-            return f"a number in {left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
-        return None
+        if not bad:
+            return None
+        if hi is None:
+            return f"{'>' if lo_open else '>='} {lo}"
+        return f"in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
     return check
 
 

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from .. import get, pl
 from .._logging import logger
 from .._settings import settings
+from ._inputs import collection_label
 from ._store import atomic_path
 
 __all__ = ["figure_specs", "render_report", "save_figures"]
@@ -44,10 +45,52 @@ def _records(adata: AnnData, prefix: str) -> list[str]:
     return [k for k, v in adata.uns.items() if k.startswith(prefix) and isinstance(v, dict) and "results" in v]
 
 
+def overview(adata: AnnData):
+    """The run at a glance (the report's first figure): each trait's models on the same folds (up to two traits),
+    the first gene-masking heatmap, and the Kaplan-Meier curves of the most significant survival feature (else the
+    first cohort-level enrichment)."""
+    traits = [t for t, r in adata.uns.get("radiogx", {}).items() if isinstance(r, dict) and "oof" in r][:2]
+    masking = _records(adata, "masking_")
+    try:  # the config's first collection first (the demo: the Verhaak signatures)
+        first = json.loads(adata.uns["radiogx_run"]["config"])["steps.masking"]["collections"][0]
+        masking.sort(key=lambda k: k != f"masking_{collection_label(first)}")
+    except (KeyError, IndexError, TypeError):
+        pass
+    masking = masking[:1]
+    surv = adata.uns.get("survival")
+    km = None
+    if isinstance(surv, dict) and surv.get("km") is not None and len(surv["km"]):
+        res = surv["results"].drop_duplicates("feature").set_index("feature")["logrank_pval"].dropna()
+        curves = [f for f in res.sort_values().index if f in set(surv["km"]["feature"])]
+        km = curves[0] if curves else None
+    enrich = _records(adata, "enrich_cohort_")[:1]
+    panels = [("compare", t) for t in traits] + [("masking", k) for k in masking]
+    panels += [("km", km)] if km else [("enrichment", k) for k in enrich]
+    ncols = 2
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(13, 4.8 * nrows), layout="constrained", squeeze=False)
+    for ax, (kind, what) in zip(axes.flat, panels):
+        if kind == "compare":
+            pl.compare(adata, what, ax=ax)
+        elif kind == "masking":
+            pl.masking(adata, key=what, n_top=5, ax=ax)
+        elif kind == "km":
+            pl.km(adata, what, ax=ax)
+        else:
+            pl.enrichment(adata, key=what, ax=ax)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(str(adata.uns.get("radiogx_run", {}).get("name", "radiogx results")))
+    return fig
+
+
 def figure_specs(adata: AnnData) -> list[FigureSpec]:
     """The figures a run's results call for, in report order."""
     specs: list[FigureSpec] = []
     traits = [t for t, r in adata.uns.get("radiogx", {}).items() if isinstance(r, dict) and "oof" in r]
+    if traits:
+        specs.append(FigureSpec("Overview", "overview", "the run at a glance: models on the same folds, gene "
+                                "masking, and survival (or enrichment)", lambda: overview(adata)))
     for t in traits:
         specs.append(FigureSpec("Models", f"roc_{t}", f"{t}: out-of-fold ROC curves of the network and the baselines",
                                 lambda t=t: pl.roc(adata, t, return_fig=True)))
@@ -173,7 +216,7 @@ table.tbl{border-collapse:collapse;font-size:0.8em;margin:0.5em 0} .tbl th,.tbl 
 .tbl th{background:#f3f3f3} .tbl tr:nth-child(even){background:#fafafa} .note{font-size:0.8em;color:#777}
 summary{cursor:pointer;font-weight:600;margin:0.8em 0} pre{background:#f6f6f6;padding:0.8em;font-size:0.78em;overflow-x:auto} .meta td{padding:1px 10px 1px 0}
 """
-_SECTIONS = ["Run", "Models", "Gene masking", "Saliency", "Enrichment", "Associations", "Survival"]
+_SECTIONS = ["Overview", "Run", "Models", "Gene masking", "Saliency", "Enrichment", "Associations", "Survival"]
 
 
 def render_report(adata: AnnData, out: str | Path, *, formats=("png", "svg")) -> Path:
