@@ -261,3 +261,33 @@ def test_report_renders_in_headless_chromium(reference_run, tmp_path):
     broken.write_text(report.read_text().replace("base64,iVBOR", "base64,AAAAA", 1))
     images, errors = browser_check(broken)
     assert sum(w == 0 for _, _, w, _ in images) == 1
+
+
+def test_pretrained_networks_and_their_resume(tmp_path):
+    """With [steps.pretrain], every network starts from the stored autoencoder, also in a resumed run."""
+    cfg = {
+        "run": {"seed": 0, "n_jobs": 1},
+        "input": {"dataset": "synthetic", "synthetic": {"n_obs": 80, "n_vars": 150, "n_traits": 1, "module_size": 10,
+                                                          "n_decoys": 2, "seed": 2}},
+        "steps": {"pretrain": {"enabled": True, "epochs": 5, "freeze": 1},
+                  "train": {"hidden": [16, 8], "epochs": 5, "cv": 3},
+                  "compare": {"enabled": False}, "bootstrap": {"enabled": False}, "masking": {"enabled": False},
+                  "saliency": {"enabled": False}, "enrich": {"enabled": False}, "associations": {"enabled": False}},
+        "outputs": {"rds": False, "report": False, "figures": [], "tables": False},
+    }
+    out = tmp_path / "out"
+    first = rg.workflow.run(cfg, out=out)
+    steps = first.uns["radiogx_run"]["steps"].set_index("step")
+    assert list(steps.index) == ["input", "pretrain", "train:trait_0"]
+    params = first.uns["radiogx"]["trait_0"]["params"]
+    assert params["pretrained"] and params["freeze"] == 1
+    assert Path(first.uns["pretrain"]["path"]).is_file()
+    (out / "figures").mkdir()
+    (out / "figures" / ".roc.png.part.png").write_bytes(b"half a figure")  # left by a run killed while writing
+    again = rg.workflow.run(cfg, out=out)
+    assert (again.uns["radiogx_run"]["steps"]["status"].iloc[1:] == "cached").all()
+    assert not list(out.rglob("*.part*"))
+    pd.testing.assert_frame_equal(first.uns["radiogx"]["trait_0"]["oof"], again.uns["radiogx"]["trait_0"]["oof"])
+    cfg["steps"]["pretrain"]["epochs"] = 6  # the autoencoder changes: so do the networks built on it
+    third = rg.workflow.run(cfg, out=out)
+    assert (third.uns["radiogx_run"]["steps"]["status"].iloc[1:] == "computed").all()

@@ -25,7 +25,11 @@ def write_outputs(adata: AnnData, out: Path, outputs: dict) -> None:
             adata.write_h5ad(tmp)
         logger.info(f"run: results -> {out / RESULTS}")
     if outputs["tables"]:
-        for name, (table, params) in result_tables(adata).items():
+        tables = result_tables(adata)
+        for old in (out / "tables").glob("*"):  # tables of an earlier run's traits or settings
+            if old.name.removesuffix(".tsv").removesuffix(".params.json") not in {*tables, "run_steps"}:
+                old.unlink()
+        for name, (table, params) in tables.items():
             with atomic_path(out / "tables" / f"{name}.tsv") as tmp:
                 table.to_csv(tmp, sep="\t", index=False)
             with atomic_path(out / "tables" / f"{name}.params.json") as tmp:

@@ -150,6 +150,10 @@ def save_figures(adata: AnnData, out: str | Path, *, formats=("png", "svg"), emb
             with atomic_path(Path(out) / "figures" / f"{spec.name}.{fmt}") as tmp:
                 fig.savefig(tmp, format=fmt, dpi=120)
         plt.close(fig)
+    written = {f"{spec.name}.{fmt}" for spec in specs for fmt in formats}
+    for old in (Path(out) / "figures").glob("*"):  # figures of an earlier run's traits or settings
+        if old.suffix.lstrip(".") in ("png", "svg", "pdf") and old.name not in written:
+            old.unlink()
     return specs
 
 

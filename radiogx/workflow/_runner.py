@@ -89,6 +89,9 @@ def run(config: str | Path | dict, *, out: str | Path | None = None, n_jobs: int
     cfg = load_config(config) if not isinstance(config, dict) else validate_config(config)
     out = Path(out if out is not None else cfg["run"]["out"]).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    for folder in (out, out / "figures", out / "tables", out / ".radiogx" / "steps", out / ".radiogx" / "files"):
+        for part in folder.glob(".*.part*"):  # temporary files of a run killed while writing
+            part.unlink()
     n_jobs = cfg["run"]["n_jobs"] if n_jobs is None else int(n_jobs)
     seed = cfg["run"]["seed"]
     t_start = time.perf_counter()

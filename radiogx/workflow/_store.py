@@ -132,8 +132,6 @@ class StepStore:
         self.files = self.root / "files"
         self.steps.mkdir(parents=True, exist_ok=True)
         self.files.mkdir(parents=True, exist_ok=True)
-        for part in self.root.rglob(".*.part*"):  # left by a killed run
-            part.unlink()
 
     @staticmethod
     def _slug(step: str) -> str:
