@@ -6,6 +6,8 @@ import copy
 import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import radiogx as rg
@@ -124,3 +126,34 @@ def test_cli_refuses_a_malformed_config_naming_the_key(tmp_path):
     assert not (tmp_path / "radiogx_results").exists()
     res = subprocess.run([str(exe), "run", "--help-config"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "[steps.survival]" in res.stdout and "# covariates = ['age', 'gender']" in res.stdout
+
+
+def test_inputs_from_files_build_the_cohort(tmp_path, data_dir):
+    """[input] from files: an expression table (genes x samples), a VASARI table, volumes, an obs table and a clinical
+    table join into one AnnData, as the bundled loaders give them."""
+    from radiogx.workflow._inputs import load_cohort
+
+    verhaak = rg.datasets.verhaak2010()
+    verhaak.to_df().T.to_csv(tmp_path / "expression.tsv", sep="\t")
+    rg.datasets.tcga_gbm_volumetrics().to_csv(tmp_path / "volumes.tsv", sep="\t")
+    verhaak.obs[["subtype"]].rename(columns={"subtype": "my_subtype"}).to_csv(tmp_path / "traits.csv")
+    rg.datasets.tcga_gbm_clinical().to_csv(tmp_path / "clinical.tsv", sep="\t")
+    cfg = rg.workflow.validate_config({
+        "input": {"expression": "expression.tsv", "vasari": str(data_dir / "vasari_demo" / "vasari_annotations.csv"),
+                  "volumetrics": "volumes.tsv", "obs": "traits.csv",
+                  "clinical": [{"source": "clinical.tsv", "columns": ["os_days", "os_event", "age"]}]},
+        "traits": {"names": ["my_subtype", "ncet_necrosis", "f6"]},
+    }, base=tmp_path)
+    adata = load_cohort(cfg["input"])
+    reference = verhaak.copy()
+    rg.pp.volumetric_traits(reference, rg.datasets.tcga_gbm_volumetrics())
+    rg.pp.encode_vasari(reference, rg.datasets.vasari_demo())
+    rg.pp.add_clinical(reference, rg.datasets.tcga_gbm_clinical(), columns=["os_days", "os_event", "age"])
+    assert adata.shape == (173, 840)
+    np.testing.assert_allclose(adata[reference.obs_names, reference.var_names].X, reference.X, rtol=1e-6)
+    for col in ("ncet_necrosis", "f6", "os_days", "os_event", "age"):
+        pd.testing.assert_series_equal(adata.obs.loc[reference.obs_names, col], reference.obs[col], check_dtype=False,
+                                       check_categorical=False)
+    assert (adata.obs.loc[reference.obs_names, "my_subtype"].astype(str) == reference.obs["subtype"].astype(str)).all()
+    with pytest.raises(ConfigError, match=r"\[\[input.clinical\]\] #1 columns: \['survival'\] are not in"):
+        load_cohort({**cfg["input"], "clinical": [{"source": str(tmp_path / "clinical.tsv"), "columns": ["survival"]}]})
