@@ -294,7 +294,7 @@ def validate_config(raw: dict, *, base: Path | None = None) -> dict[str, dict]:
         for name, spec in keys.items():
             value = given.get(name, spec.default)
             value = _check_value(section, name, spec, value) if name in given else value
-            if spec.kind == "path" and value is not None and name in given:
+            if spec.kind == "path" and value is not None:
                 value = str((base / value).resolve()) if not Path(value).is_absolute() else value
             out[name] = list(value) if isinstance(value, list) else (dict(value) if isinstance(value, dict) else value)
         cfg[section] = out
