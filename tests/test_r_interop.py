@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def r():
-    from rpy2 import robjects
+    from radiogx.io._rpy2 import import_rpy2
 
+    robjects = import_rpy2()
     robjects.r["source"](str(ROOT / "R" / "readGmt.R"))
     return robjects
 
@@ -68,8 +69,11 @@ def test_write_r_round_trip_is_exact(analysed, tmp_path):
     """R: ``se <- readRadiogx(path); radiogxResults(se, "masking")`` gives back every value."""
     import numpy as np
     import pandas as pd
-    from rpy2 import robjects as ro
     from rpy2.robjects import pandas2ri
+
+    from radiogx.io._rpy2 import import_rpy2
+
+    ro = import_rpy2()
     from rpy2.robjects.conversion import localconverter
 
     ro.r["source"](str(ROOT / "R" / "readRadiogx.R"))
@@ -108,3 +112,22 @@ def test_write_r_round_trip_is_exact(analysed, tmp_path):
         assert '"' in str(r(f"attr(radiogxResults(se, '{name}'), 'params')")[0])
     with pytest.raises(FileExistsError, match="overwrite=True"):
         rg.io.write_r(analysed, path)
+
+
+@pytest.mark.r
+def test_python_subprocesses_still_work_after_the_r_export(small_synthetic, tmp_path):
+    """Starting R (rpy2) must not leave LD_LIBRARY_PATH pointing Python's later subprocesses and joblib workers at the
+    system's libpython (which broke them on pyenv Pythons)."""
+    import os
+    import subprocess
+    import sys
+
+    import joblib
+
+    before = os.environ.get("LD_LIBRARY_PATH")
+    rg.io.write_r(small_synthetic, tmp_path / "s.rds")
+    assert os.environ.get("LD_LIBRARY_PATH") == before
+    res = subprocess.run([sys.executable, "-c", "import threading; threading.RLock()._recursion_count()"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert joblib.Parallel(n_jobs=2)(joblib.delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]

@@ -16,6 +16,7 @@ from anndata import AnnData
 
 from .. import __version__
 from .._validation import check_adata
+from ._rpy2 import import_rpy2
 
 __all__ = ["to_r", "write_r", "result_tables"]
 
@@ -86,8 +87,8 @@ def to_r(adata: AnnData):
     :func:`result_tables`) and ``params`` (the same names, each the JSON text of the parameters that made the table).
     """
     check_adata(adata, finite=False, expression=False)
+    ro = import_rpy2()
     import anndata2ri
-    from rpy2 import robjects as ro
     from rpy2.robjects.conversion import localconverter
 
     # obs and var go in explicitly below (the SCE -> SummarizedExperiment coercion drops rowData): convert them once
@@ -120,8 +121,7 @@ def write_r(adata: AnnData, path: str | os.PathLike, *, overwrite: bool = False)
 
     Returns the path.
     """
-    from rpy2 import robjects as ro
-
+    ro = import_rpy2()
     path = Path(path)
     if path.suffix.lower() != ".rds":
         raise ValueError(f"write_r writes an .rds file, got {path.name!r}")
