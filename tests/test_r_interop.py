@@ -69,11 +69,10 @@ def test_write_r_round_trip_is_exact(analysed, tmp_path):
     """R: ``se <- readRadiogx(path); radiogxResults(se, "masking")`` gives back every value."""
     import numpy as np
     import pandas as pd
-    from rpy2.robjects import pandas2ri
-
     from radiogx.io._rpy2 import import_rpy2
 
-    ro = import_rpy2()
+    ro = import_rpy2()  # first: it keeps LD_LIBRARY_PATH as it was
+    from rpy2.robjects import pandas2ri
     from rpy2.robjects.conversion import localconverter
 
     ro.r["source"](str(ROOT / "R" / "readRadiogx.R"))

@@ -41,7 +41,9 @@ def test_cox_and_logrank_agree_with_r_survival(tcga):
         fit <- coxph(Surv(T, E) ~ age_per_10y + gender, data = d, ties = "efron")
         survdiff(Surv(T, E) ~ gcimp, data = d)$chisq
     """
-    from rpy2 import robjects as ro
+    from radiogx.io._rpy2 import import_rpy2
+
+    ro = import_rpy2()  # first: it keeps LD_LIBRARY_PATH as it was
     from rpy2.robjects import pandas2ri
     from rpy2.robjects.conversion import localconverter
 

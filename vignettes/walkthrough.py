@@ -109,7 +109,9 @@ save(rg.pl.forest(adata, return_fig=True), "cox_forest")
 path = rg.io.write_r(adata, out / "walkthrough.rds", overwrite=True)
 adata.write_h5ad(out / "walkthrough.h5ad")
 
-import rpy2.robjects as ro  # noqa: E402
+from radiogx.io._rpy2 import import_rpy2  # noqa: E402 - rpy2, leaving this Python's later subprocesses unaffected
+
+ro = import_rpy2()
 
 ro.r("suppressWarnings(suppressPackageStartupMessages(library(SummarizedExperiment)))")
 se_dim = list(ro.r(f'dim(readRDS("{path.resolve()}"))'))
