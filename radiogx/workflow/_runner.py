@@ -99,19 +99,9 @@ def run(config: str | Path | dict, *, out: str | Path | None = None, n_jobs: int
         logger.info(f"run: radiogx {__version__}, config {config if not isinstance(config, dict) else '(dict)'}, "
                     f"output {out}, seed {seed}, n_jobs {n_jobs}")
         t0 = time.perf_counter()
-        adata = load_cohort(cfg["input"])
-        traits, skipped = resolve_traits(adata, cfg["traits"], cfg["steps.train"]["cv"])
-        _check_references(adata, cfg, traits)
-        collections = {kind: load_collections(cfg[f"steps.{kind}"]["collections"], f"[steps.{kind}]", adata)
-                       for kind in ("masking", "enrich") if cfg[f"steps.{kind}"]["enabled"]}
-        for kind, colls in collections.items():
-            for label, sets in colls.items():
-                if not adata.var_names.isin([g for genes in sets.values() for g in genes]).any():
-                    raise ConfigError(f"[steps.{kind}] collections: {label!r} shares no gene with the cohort's "
-                                      f"{adata.n_vars} genes (e.g. {list(adata.var_names[:3])})")
+        adata, traits, skipped, collections = _prepare(cfg)
         steps = plan(cfg, traits)
-        store = StepStore(out)
-        ctx = Context(cfg=cfg, seed=seed, n_jobs=n_jobs, traits=traits, collections=collections, store=store)
+        ctx = Context(cfg=cfg, seed=seed, n_jobs=n_jobs, traits=traits, collections=collections, store=StepStore(out))
         ctx.fingerprints["input"] = fingerprint("input", data_fingerprint(adata))
         for kind, colls in collections.items():
             for label, sets in colls.items():
@@ -120,40 +110,12 @@ def run(config: str | Path | dict, *, out: str | Path | None = None, n_jobs: int
         load_seconds = time.perf_counter() - t0
         logger.info(f"run: cohort {adata.n_obs} patients x {adata.n_vars} genes, traits {traits}, "
                     f"{len(steps)} steps ({load_seconds:.1f} s)")
-
         rows = [{"step": "input", "status": "computed", "seconds": round(load_seconds, 2),
                  "fingerprint": ctx.fingerprints["input"][:16]}]
         bar = tqdm(steps, desc="radiogx run", unit="step", disable=not settings.show_progress)
         for i, step in enumerate(bar):
             bar.set_postfix_str(step.name)
-            fp = fingerprint(step.name, step.params, seed, [ctx.fingerprints[d] for d in step.deps], __version__)
-            ctx.fingerprints[step.name] = fp
-            if store.has(step.name, fp):
-                delta = store.load(step.name, fp)
-                status, seconds = "cached", float(delta.uns.get("seconds", float("nan")))
-                logger.info(f"run: [{i + 1}/{len(steps)}] {step.name}: stored result {fp[:16]} reused")
-            else:
-                logger.info(f"run: [{i + 1}/{len(steps)}] {step.name}: computing")
-                t0 = time.perf_counter()
-                snap = Snapshot(adata)
-                try:
-                    step.compute(adata, ctx, fp)
-                except Exception as err:
-                    logger.error(f"run: {step.name} failed: {err}; the steps before it are stored, and a new run "
-                                 "resumes from them")
-                    raise
-                seconds = time.perf_counter() - t0
-                delta = snap.delta(adata)
-                snap.revert(adata)
-                delta.uns["seconds"] = seconds
-                store.save(step.name, fp, delta)
-                delta = store.load(step.name, fp)  # computed or resumed, the AnnData gets the stored result
-                status = "computed"
-                logger.info(f"run: [{i + 1}/{len(steps)}] {step.name}: done in {seconds:.1f} s")
-            apply_delta(adata, delta)
-            if step.name.startswith("train:"):
-                register_model(adata, step.name.split(":", 1)[1])
-            rows.append({"step": step.name, "status": status, "seconds": round(seconds, 2), "fingerprint": fp[:16]})
+            rows.append(_run_step(step, adata, ctx, f"[{i + 1}/{len(steps)}]"))
         bar.close()
 
         adata.uns["radiogx_run"] = {
@@ -174,7 +136,57 @@ def run(config: str | Path | dict, *, out: str | Path | None = None, n_jobs: int
     return adata
 
 
-def _check_references(adata: AnnData, cfg: dict, traits: list[str]) -> None:
+def _prepare(cfg: dict):
+    """The cohort, the traits to model (and those skipped, with why) and the gene-set collections; every reference of
+    the config to the cohort is checked here, before the first step."""
+    adata = load_cohort(cfg["input"])
+    traits, skipped = resolve_traits(adata, cfg["traits"], cfg["steps.train"]["cv"])
+    _check_references(adata, cfg)
+    collections = {kind: load_collections(cfg[f"steps.{kind}"]["collections"], f"[steps.{kind}]", adata)
+                   for kind in ("masking", "enrich") if cfg[f"steps.{kind}"]["enabled"]}
+    for kind, colls in collections.items():
+        for label, sets in colls.items():
+            if not adata.var_names.isin([g for genes in sets.values() for g in genes]).any():
+                raise ConfigError(f"[steps.{kind}] collections: {label!r} shares no gene with the cohort's "
+                                  f"{adata.n_vars} genes (e.g. {list(adata.var_names[:3])})")
+    return adata, traits, skipped, collections
+
+
+def _run_step(step, adata: AnnData, ctx: Context, position: str) -> dict:
+    """Reuse the step's stored result when its fingerprint matches, else compute and store it; add it to ``adata``
+    from the stored file either way. Returns the step's row of the run table."""
+    fp = fingerprint(step.name, step.params, ctx.seed, [ctx.fingerprints[d] for d in step.deps], __version__)
+    ctx.fingerprints[step.name] = fp
+    store = ctx.store
+    if store.has(step.name, fp):
+        delta = store.load(step.name, fp)
+        status, seconds = "cached", float(delta.uns.get("seconds", float("nan")))
+        logger.info(f"run: {position} {step.name}: stored result {fp[:16]} reused")
+    else:
+        logger.info(f"run: {position} {step.name}: computing")
+        t0 = time.perf_counter()
+        snap = Snapshot(adata)
+        try:
+            step.compute(adata, ctx, fp)
+        except Exception as err:
+            logger.error(f"run: {step.name} failed: {err}; the steps before it are stored, and a new run resumes "
+                         "from them")
+            raise
+        seconds = time.perf_counter() - t0
+        delta = snap.delta(adata)
+        snap.revert(adata)
+        delta.uns["seconds"] = seconds
+        store.save(step.name, fp, delta)
+        delta = store.load(step.name, fp)  # computed or resumed, the AnnData gets the stored result
+        status = "computed"
+        logger.info(f"run: {position} {step.name}: done in {seconds:.1f} s")
+    apply_delta(adata, delta)
+    if step.name.startswith("train:"):
+        register_model(adata, step.name.split(":", 1)[1])
+    return {"step": step.name, "status": status, "seconds": round(seconds, 2), "fingerprint": fp[:16]}
+
+
+def _check_references(adata: AnnData, cfg: dict) -> None:
     """Obs columns the config names must exist in the cohort (checked before any step runs)."""
     s = cfg["steps.survival"]
     if not s["enabled"]:
