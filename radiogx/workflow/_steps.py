@@ -16,6 +16,7 @@ from .. import tl
 from ..nn._model import RadiogenomicModel
 from ..nn._modules import TranscriptomeAutoencoder
 from ._inputs import collection_label
+from ._store import StepStore, atomic_path
 
 __all__ = ["Context", "Step", "plan"]
 
@@ -29,7 +30,7 @@ class Context:
     n_jobs: int
     traits: list[str]
     collections: dict[str, dict[str, dict[str, list[str]]]]  # "masking"/"enrich" -> label -> sets
-    store: object
+    store: StepStore
     fingerprints: dict[str, str] = field(default_factory=dict)
 
 
@@ -47,8 +48,6 @@ def _pretrain(adata: AnnData, ctx: Context, fp: str) -> None:
     ae = tl.pretrain(adata, hidden=hidden, activation=ctx.cfg["steps.train"]["activation"], output=s["output"],
                      loss=s["loss"], epochs=s["epochs"], batch_size=s["batch_size"], patience=s["patience"], seed=ctx.seed)
     path = ctx.store.file_path("pretrain", fp, ".pt")
-    from ._store import atomic_path
-
     with atomic_path(path) as tmp:
         torch.save({"hparams": ae.hparams, "state": ae.state_dict()}, tmp)
     adata.uns["pretrain"]["path"] = str(path)
