@@ -15,6 +15,7 @@ import pandas as pd
 from anndata import AnnData
 
 from .. import __version__
+from .._atomic import atomic_path
 from .._validation import check_adata
 from ._rpy2 import import_rpy2
 
@@ -128,8 +129,6 @@ def write_r(adata: AnnData, path: str | os.PathLike, *, overwrite: bool = False)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     se = to_r(adata)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    ro.r["saveRDS"](se, str(tmp))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        ro.r["saveRDS"](se, str(tmp))
     return path

@@ -13,6 +13,7 @@ import torch
 from anndata import AnnData
 
 from .. import __version__
+from .._atomic import atomic_path
 from .._settings import settings
 from .._validation import check_adata, preview
 from ._fit import NetworkConfig, predict_logits, probabilities
@@ -122,10 +123,8 @@ class RadiogenomicModel:
             "folds": [{"mean": torch.from_numpy(np.asarray(f["mean"])), "scale": torch.from_numpy(np.asarray(f["scale"])),
                        "state": f["state"]} for f in self.cv_folds],
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.part")
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
         self.path = str(path.resolve())
         for record in self._records:
             record["path"] = self.path

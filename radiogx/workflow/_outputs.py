@@ -9,7 +9,7 @@ from anndata import AnnData
 
 from .._logging import logger
 from ._report import render_report, save_figures
-from ._store import atomic_path
+from .._atomic import atomic_path
 
 __all__ = ["write_outputs"]
 
@@ -41,7 +41,7 @@ def write_outputs(adata: AnnData, out: Path, outputs: dict) -> None:
         io.write_r(adata, out / "results.rds", overwrite=True)  # atomic itself
         logger.info(f"run: R export -> {out / 'results.rds'} (radiogx::readRadiogx)")
     if outputs["report"]:
-        render_report(read_results(out / RESULTS), out, formats=[f for f in outputs["figures"] if f])
+        render_report(read_results(out / RESULTS), out, formats=outputs["figures"])
     elif outputs["figures"]:
         save_figures(adata, out, formats=outputs["figures"])
     if not outputs["h5ad"] and (out / RESULTS).exists():

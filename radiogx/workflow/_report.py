@@ -23,8 +23,10 @@ from tqdm.auto import tqdm
 from .. import get, pl
 from .._logging import logger
 from .._settings import settings
+from ..tl._trait import trained_traits
+from ._config import SALIENCY_METHODS
 from ._inputs import collection_label
-from ._store import atomic_path
+from .._atomic import atomic_path
 
 __all__ = ["figure_specs", "render_report", "save_figures"]
 
@@ -45,11 +47,21 @@ def _records(adata: AnnData, prefix: str) -> list[str]:
     return [k for k, v in adata.uns.items() if k.startswith(prefix) and isinstance(v, dict) and "results" in v]
 
 
+def _km_features(adata: AnnData) -> list[str]:
+    """Features with Kaplan-Meier curves in ``adata.uns["survival"]``, most significant (log-rank) first."""
+    surv = adata.uns.get("survival")
+    if not isinstance(surv, dict) or surv.get("km") is None or not len(surv["km"]):
+        return []
+    res = surv["results"].drop_duplicates("feature").set_index("feature")["logrank_pval"].dropna()
+    with_curves = set(surv["km"]["feature"])
+    return [f for f in res.sort_values().index if f in with_curves]
+
+
 def overview(adata: AnnData):
     """The run at a glance (the report's first figure): each trait's models on the same folds (up to two traits),
     the first gene-masking heatmap, and the Kaplan-Meier curves of the most significant survival feature (else the
     first cohort-level enrichment)."""
-    traits = [t for t, r in adata.uns.get("radiogx", {}).items() if isinstance(r, dict) and "oof" in r][:2]
+    traits = trained_traits(adata)[:2]
     masking = _records(adata, "masking_")
     try:  # the config's first collection first (the demo: the Verhaak signatures)
         first = json.loads(adata.uns["radiogx_run"]["config"])["steps.masking"]["collections"][0]
@@ -57,12 +69,7 @@ def overview(adata: AnnData):
     except (KeyError, IndexError, TypeError):
         pass
     masking = masking[:1]
-    surv = adata.uns.get("survival")
-    km = None
-    if isinstance(surv, dict) and surv.get("km") is not None and len(surv["km"]):
-        res = surv["results"].drop_duplicates("feature").set_index("feature")["logrank_pval"].dropna()
-        curves = [f for f in res.sort_values().index if f in set(surv["km"]["feature"])]
-        km = curves[0] if curves else None
+    km = next(iter(_km_features(adata)), None)
     enrich = _records(adata, "enrich_cohort_")[:1]
     panels = [("compare", t) for t in traits] + [("masking", k) for k in masking]
     panels += [("km", km)] if km else [("enrichment", k) for k in enrich]
@@ -87,7 +94,7 @@ def overview(adata: AnnData):
 def figure_specs(adata: AnnData) -> list[FigureSpec]:
     """The figures a run's results call for, in report order."""
     specs: list[FigureSpec] = []
-    traits = [t for t, r in adata.uns.get("radiogx", {}).items() if isinstance(r, dict) and "oof" in r]
+    traits = trained_traits(adata)
     if traits:
         specs.append(FigureSpec("Overview", "overview", "the run at a glance: models on the same folds, gene "
                                 "masking, and survival (or enrichment)", lambda: overview(adata)))
@@ -101,7 +108,7 @@ def figure_specs(adata: AnnData) -> list[FigureSpec]:
         specs.append(FigureSpec("Gene masking", key, f"{key}: best sets per trait and class (score minus the "
                                 "size-matched null mean; * padj < 0.05)",
                                 lambda key=key: pl.masking(adata, key=key, return_fig=True)))
-    for method in ("saliency", "integrated_gradients", "deeplift", "input_x_gradient"):
+    for method in SALIENCY_METHODS:
         for t, rec in adata.uns.get(method, {}).items():
             if not isinstance(rec, dict) or "targets" not in rec:
                 continue
@@ -127,14 +134,10 @@ def figure_specs(adata: AnnData) -> list[FigureSpec]:
     if isinstance(surv, dict) and "results" in surv:
         specs.append(FigureSpec("Survival", "cox_forest", "Cox hazard ratios of each feature (adjusted for the "
                                 "covariates), 95% intervals", lambda: pl.forest(adata, return_fig=True)))
-        km = surv.get("km")
-        if km is not None and len(km):
-            res = surv["results"].drop_duplicates("feature").set_index("feature")["logrank_pval"].dropna()
-            with_curves = [f for f in res.sort_values().index if f in set(km["feature"])]
-            for f in (list(dict.fromkeys([t for t in traits if t in with_curves] + with_curves[:4]))):
-                specs.append(FigureSpec("Survival", f"km_{f}",
-                                        f"{f}: Kaplan-Meier curves with numbers at risk",
-                                        lambda f=f: pl.km(adata, f, return_fig=True)))
+        with_curves = _km_features(adata)
+        for f in dict.fromkeys([t for t in traits if t in with_curves] + with_curves[:4]):
+            specs.append(FigureSpec("Survival", f"km_{f}", f"{f}: Kaplan-Meier curves with numbers at risk",
+                                    lambda f=f: pl.km(adata, f, return_fig=True)))
     return specs
 
 
@@ -179,7 +182,7 @@ def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
         cols = [c for c in ("trait", "target", "gene_set", "n_genes", "loglik", "auc", "null_mean", "pval", "padj")
                 if c in df.columns]
         out.setdefault("Gene masking", []).append((f"{key}: five best sets per trait and class", _table(df[cols], 60)))
-    for method in ("saliency", "integrated_gradients", "deeplift", "input_x_gradient"):
+    for method in SALIENCY_METHODS:
         if adata.uns.get(method):
             df = get.saliency_df(adata, key_added=method, n_top=10)
             out.setdefault("Saliency", []).append((f"{method}: ten genes of highest mean attribution", _table(df, 60)))

@@ -16,7 +16,8 @@ from .. import tl
 from ..nn._model import RadiogenomicModel
 from ..nn._modules import TranscriptomeAutoencoder
 from ._inputs import collection_label
-from ._store import StepStore, atomic_path
+from .._atomic import atomic_path
+from ._store import StepStore
 
 __all__ = ["Context", "Step", "plan"]
 
@@ -119,8 +120,9 @@ def _enrich(per_patient: bool) -> Callable:
     def compute(adata: AnnData, ctx: Context, fp: str) -> None:
         s = ctx.cfg["steps.enrich"]
         method = s["patient_method"] if per_patient else s["cohort_method"]
+        gene_sets = _combined(ctx)
         for layer in attribution_layers(adata, method, ctx.traits):
-            tl.enrich(adata, key=layer, gene_sets=_combined(ctx), per_patient=per_patient, n_perm=s["n_perm"],
+            tl.enrich(adata, key=layer, gene_sets=gene_sets, per_patient=per_patient, n_perm=s["n_perm"],
                       min_size=s["min_size"], max_size=s["max_size"], seed=ctx.seed, n_jobs=ctx.n_jobs,
                       key_added=f"enrich_{'patients' if per_patient else 'cohort'}_{layer}")
     return compute

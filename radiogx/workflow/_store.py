@@ -8,43 +8,23 @@ computed now and a step loaded by a resumed run leave identical AnnData.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import anndata
 import numpy as np
 from anndata import AnnData
 
-__all__ = ["Snapshot", "StepStore", "apply_delta", "atomic_path", "data_fingerprint", "fingerprint"]
+from .._atomic import atomic_path
 
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one ``os.replace``.
-
-    A run killed while writing leaves only ``.<name>.part`` behind (removed by the next run), never a half-written
-    ``path``.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+__all__ = ["Snapshot", "StepStore", "apply_delta", "data_fingerprint", "fingerprint"]
 
 
 def fingerprint(*parts) -> str:
     """SHA-256 of the canonical JSON of ``parts`` (settings, upstream fingerprints, versions)."""
     text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
-
 
 
 def data_fingerprint(adata: AnnData) -> str:
@@ -69,41 +49,43 @@ class Snapshot:
         self.layers = set(adata.layers.keys())
         self.uns = {k: (set(v.keys()) if isinstance(v, dict) else None) for k, v in adata.uns.items()}
 
-    def delta(self, adata: AnnData) -> AnnData:
-        """A patients x genes AnnData (no X) holding only what was added since the snapshot."""
-        obs = adata.obs[[c for c in adata.obs.columns if c not in self.obs]].copy()
-        var = adata.var[[c for c in adata.var.columns if c not in self.var]].copy()
-        layers = {k: adata.layers[k] for k in adata.layers.keys() if k not in self.layers}
-        paths, values = [], {}
+    def _added(self, adata: AnnData) -> tuple[list[str], list[str], list[str], list[list[str]]]:
+        """The obs columns, var columns, layers and uns paths (``[key]`` or ``[key, sub]``) added since."""
+        obs = [c for c in adata.obs.columns if c not in self.obs]
+        var = [c for c in adata.var.columns if c not in self.var]
+        layers = [k for k in adata.layers.keys() if k not in self.layers]
+        paths: list[list[str]] = []
         for key, value in adata.uns.items():
             if key not in self.uns:
                 paths.append([key])
             elif isinstance(value, dict) and self.uns[key] is not None:
                 paths.extend([key, sub] for sub in value if sub not in self.uns[key])
-            else:
-                continue
-        for i, p in enumerate(paths):
+        return obs, var, layers, paths
+
+    def delta(self, adata: AnnData) -> AnnData:
+        """A patients x genes AnnData (no X) holding only what was added since the snapshot."""
+        obs, var, layers, paths = self._added(adata)
+        values = {}
+        for i, path in enumerate(paths):
             node = adata.uns
-            for k in p:
+            for k in path:
                 node = node[k]
             values[str(i)] = node
-        out = AnnData(obs=obs, var=var, layers=layers)
+        out = AnnData(obs=adata.obs[obs].copy(), var=adata.var[var].copy(), layers={k: adata.layers[k] for k in layers})
         out.uns["paths"] = json.dumps(paths)
         out.uns["values"] = values
         return out
 
     def revert(self, adata: AnnData) -> None:
         """Remove what was added since the snapshot (the runner then adds it back from the stored file)."""
-        adata.obs.drop(columns=[c for c in adata.obs.columns if c not in self.obs], inplace=True)
-        adata.var.drop(columns=[c for c in adata.var.columns if c not in self.var], inplace=True)
-        for key in [k for k in adata.layers.keys() if k not in self.layers]:
+        obs, var, layers, paths = self._added(adata)
+        adata.obs.drop(columns=obs, inplace=True)
+        adata.var.drop(columns=var, inplace=True)
+        for key in layers:
             del adata.layers[key]
-        for key in list(adata.uns.keys()):
-            if key not in self.uns:
-                del adata.uns[key]
-            elif isinstance(adata.uns[key], dict) and self.uns[key] is not None:
-                for sub in [s for s in adata.uns[key] if s not in self.uns[key]]:
-                    del adata.uns[key][sub]
+        for path in paths:
+            parent = adata.uns if len(path) == 1 else adata.uns[path[0]]
+            del parent[path[-1]]
 
 
 def apply_delta(adata: AnnData, delta: AnnData) -> None:
@@ -130,8 +112,10 @@ class StepStore:
         self.root = Path(out) / ".radiogx"
         self.steps = self.root / "steps"
         self.files = self.root / "files"
-        self.steps.mkdir(parents=True, exist_ok=True)
-        self.files.mkdir(parents=True, exist_ok=True)
+        for folder in (self.steps, self.files):
+            folder.mkdir(parents=True, exist_ok=True)
+            for part in folder.glob(".*.part*"):  # temporary files of a run killed while writing
+                part.unlink()
 
     @staticmethod
     def _slug(step: str) -> str:
