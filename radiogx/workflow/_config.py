@@ -192,6 +192,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
 }
 
 
+def _resolve(base: Path, name: str) -> Path:
+    """``name`` as an absolute path, relative names taken from ``base`` (the config file's folder)."""
+    return (base / name).resolve()
+
+
 def _where(section: str, key: str | None = None) -> str:
     return f"[{section}]" + (f" {key}" if key else "")
 
@@ -295,7 +300,7 @@ def validate_config(raw: dict, *, base: Path | None = None) -> dict[str, dict]:
             value = given.get(name, spec.default)
             value = _check_value(section, name, spec, value) if name in given else value
             if spec.kind == "path" and value is not None:
-                value = str((base / value).resolve()) if not Path(value).is_absolute() else value
+                value = str(_resolve(base, value))
             out[name] = list(value) if isinstance(value, list) else (dict(value) if isinstance(value, dict) else value)
         cfg[section] = out
     _check_input(cfg, base)
@@ -310,16 +315,13 @@ def _check_collections(cfg: dict, base: Path) -> None:
     for section in ("steps.masking", "steps.enrich"):
         resolved = []
         for name in cfg[section]["collections"]:
-            if name == "synthetic":
-                if cfg["input"]["dataset"] != "synthetic":
-                    raise ConfigError(f"[{section}] collections: 'synthetic' (the planted sets of a synthetic cohort) "
-                                      "needs [input] dataset = 'synthetic'")
+            if name == "synthetic" and cfg["input"]["dataset"] != "synthetic":
+                raise ConfigError(f"[{section}] collections: 'synthetic' (the planted sets of a synthetic cohort) "
+                                  "needs [input] dataset = 'synthetic'")
+            if name == "synthetic" or name in GENE_SET_COLLECTIONS:
                 resolved.append(name)
                 continue
-            if name in GENE_SET_COLLECTIONS:
-                resolved.append(name)
-                continue
-            path = Path(name) if Path(name).is_absolute() else (base / name).resolve()
+            path = _resolve(base, name)
             if not name.lower().endswith((".gmt", ".gmt.gz")):
                 raise ConfigError(f"[{section}] collections: {name!r} is neither a bundled collection "
                                   f"{list(GENE_SET_COLLECTIONS)} nor a .gmt file")
@@ -343,7 +345,7 @@ def _check_input(cfg: dict, base: Path) -> None:
             raise ConfigError(f"[input] {name} = {inp[name]!r}: no such file")
     for name, bundled in (("vasari", BUNDLED_VASARI), ("volumetrics", BUNDLED_VOLUMETRICS)):
         if inp[name] is not None and inp[name] not in bundled:
-            path = Path(inp[name]) if Path(inp[name]).is_absolute() else (base / inp[name]).resolve()
+            path = _resolve(base, inp[name])
             if not path.is_file():
                 raise ConfigError(f"[input] {name} = {inp[name]!r}: no such file (or a bundled name: {list(bundled)})")
             inp[name] = str(path)
@@ -357,7 +359,7 @@ def _check_input(cfg: dict, base: Path) -> None:
         if not isinstance(source, str) or not source:
             raise ConfigError(f"{where} source = {source!r}: must be a bundled name {list(BUNDLED_CLINICAL)} or a file path")
         if source not in BUNDLED_CLINICAL:
-            path = Path(source) if Path(source).is_absolute() else (base / source).resolve()
+            path = _resolve(base, source)
             if not path.is_file():
                 raise ConfigError(f"{where} source = {source!r}: no such file (or a bundled name: {list(BUNDLED_CLINICAL)})")
             source = str(path)

@@ -10,7 +10,7 @@ from anndata import AnnData
 
 from .. import datasets, io, pp
 from .._logging import logger
-from ._config import ConfigError
+from ._config import BUNDLED_CLINICAL, BUNDLED_VASARI, BUNDLED_VOLUMETRICS, ConfigError
 
 __all__ = ["collection_label", "load_cohort", "load_collections", "resolve_traits"]
 
@@ -23,6 +23,11 @@ def collection_label(name: str) -> str:
 def _table(path: str) -> pd.DataFrame:
     sep = "," if Path(path).name.lower().removesuffix(".gz").endswith(".csv") else "\t"
     return pd.read_csv(path, sep=sep, index_col=0)
+
+
+def _bundled_or_file(name: str, bundled: tuple[str, ...], read=_table) -> pd.DataFrame:
+    """The bundled table ``name`` (an ``rg.datasets`` loader), else the file at ``name`` read with ``read``."""
+    return getattr(datasets, name)() if name in bundled else read(name)
 
 
 def load_cohort(inp: dict) -> AnnData:
@@ -38,15 +43,14 @@ def load_cohort(inp: dict) -> AnnData:
     if inp["obs"] is not None:
         pp.add_clinical(adata, _table(inp["obs"]), key_added="obs_table")
     if inp["volumetrics"] is not None:
-        volumes = (datasets.tcga_gbm_volumetrics() if inp["volumetrics"] == "tcga_gbm_volumetrics"
-                   else _table(inp["volumetrics"]))
+        volumes = _bundled_or_file(inp["volumetrics"], BUNDLED_VOLUMETRICS)
         pp.volumetric_traits(adata, volumes, threshold=inp["volumetric_threshold"])
     if inp["vasari"] is not None:
-        vasari = datasets.vasari_demo() if inp["vasari"] == "vasari_demo" else io.read_vasari(inp["vasari"])
+        vasari = _bundled_or_file(inp["vasari"], BUNDLED_VASARI, read=io.read_vasari)
         pp.encode_vasari(adata, vasari, scheme=inp["vasari_scheme"])
     for i, table in enumerate(inp["clinical"]):
         source = table["source"]
-        frame = getattr(datasets, source)() if source in ("tcga_gbm_clinical", "tcga_glioma_subtypes") else _table(source)
+        frame = _bundled_or_file(source, BUNDLED_CLINICAL)
         missing = [c for c in table["columns"] or [] if c not in frame.columns]
         if missing:
             raise ConfigError(f"[[input.clinical]] #{i + 1} columns: {missing} are not in {source!r}; "
@@ -84,21 +88,15 @@ def resolve_traits(adata: AnnData, traits: dict, cv: int) -> tuple[list[str], di
     return keep, skipped
 
 
-def load_collections(names: list[str], where: str, adata: AnnData) -> dict[str, dict[str, list[str]]]:
-    """Each collection of ``names`` (bundled name, .gmt path, or ``"synthetic"``: the planted sets of a synthetic
-    cohort) as a dict of set name to genes, by collection label."""
+def load_collections(names: list[str], adata: AnnData) -> dict[str, dict[str, list[str]]]:
+    """Each collection of ``names`` (as validated: a bundled name, a .gmt path, or ``"synthetic"``: the planted sets of
+    a synthetic cohort) as a dict of set name to genes, by collection label."""
     out = {}
     for name in names:
         if name == "synthetic":
             out[name] = {k: list(v) for k, v in adata.uns["synthetic"]["gene_sets"].items()}
         elif name in datasets.GENE_SET_COLLECTIONS:
             out[name] = datasets.gene_sets(name)
-        elif name.lower().endswith((".gmt", ".gmt.gz")):
-            path = Path(name)
-            if not path.is_file():
-                raise ConfigError(f"{where} collections: {name!r} is no such file")
-            out[collection_label(name)] = io.read_gmt(path)
         else:
-            raise ConfigError(f"{where} collections: {name!r} is neither a bundled collection "
-                              f"{list(datasets.GENE_SET_COLLECTIONS)} nor a .gmt file")
+            out[collection_label(name)] = io.read_gmt(name)
     return out

@@ -89,7 +89,7 @@ def run(config: str | Path | dict, *, out: str | Path | None = None, n_jobs: int
     cfg = load_config(config) if not isinstance(config, dict) else validate_config(config)
     out = Path(out if out is not None else cfg["run"]["out"]).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    for folder in (out, out / "figures", out / "tables", out / ".radiogx" / "steps", out / ".radiogx" / "files"):
+    for folder in (out, out / "figures", out / "tables"):  # the step store cleans its own folders
         for part in folder.glob(".*.part*"):  # temporary files of a run killed while writing
             part.unlink()
     n_jobs = cfg["run"]["n_jobs"] if n_jobs is None else int(n_jobs)
@@ -142,7 +142,7 @@ def _prepare(cfg: dict):
     adata = load_cohort(cfg["input"])
     traits, skipped = resolve_traits(adata, cfg["traits"], cfg["steps.train"]["cv"])
     _check_references(adata, cfg)
-    collections = {kind: load_collections(cfg[f"steps.{kind}"]["collections"], f"[steps.{kind}]", adata)
+    collections = {kind: load_collections(cfg[f"steps.{kind}"]["collections"], adata)
                    for kind in ("masking", "enrich") if cfg[f"steps.{kind}"]["enabled"]}
     for kind, colls in collections.items():
         for label, sets in colls.items():
