@@ -65,18 +65,24 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx"
 
 def bootstrap_df(adata: AnnData, *, trait: str | None = None, differences: bool = False,
                  key_added: str = "radiogx_bootstrap") -> pd.DataFrame:
-    """Bootstrap means and percentile intervals of each model's AUC (or, with ``differences=True``, of network minus
-    baseline), from :func:`radiogx.tl.bootstrap`.
+    """Bootstrap intervals of each model's AUC (or, with ``differences=True``, of network minus baseline), from
+    :func:`radiogx.tl.bootstrap`.
 
     Returns
     -------
-    DataFrame with ``trait``, ``model`` (or ``baseline``), ``mean``, ``ci_lower``, ``ci_upper`` (and
-    ``fraction_positive`` for differences).
+    DataFrame with ``trait``, ``model`` (or ``baseline``), ``estimate`` (the pooled out-of-fold AUC or difference;
+    NaN for the refit scheme), ``mean`` (over resamples), ``ci_lower``, ``ci_upper`` (and ``fraction_positive`` for
+    differences), ``method`` and ``covers``: what the interval covers.
     """
     store = adata.uns.get(key_added, {})
     frames = []
     for t in _traits(store, trait, "bootstrap", "rg.tl.bootstrap(adata, trait)"):
         df = store[t]["differences" if differences else "summary"].copy()
+        if "estimate" not in df.columns:  # results of radiogx < 0.2 (refit scheme only)
+            df.insert(1, "estimate", np.nan)
+        params = store[t]["params"]
         df.insert(0, "trait", t)
+        df["method"] = str(params.get("method", "refit"))
+        df["covers"] = str(params.get("covers", "percentile interval of the refit bootstrap"))
         frames.append(df)
     return pd.concat(frames, ignore_index=True)

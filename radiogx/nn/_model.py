@@ -46,7 +46,8 @@ class RadiogenomicModel:
     ----------
     trait, genes, classes, config, settings, cv_folds
         The trait, the gene order, the class labels (positive class last for binary traits), the network
-        configuration, the training settings, and per fold the held-out patients with that fold's scaler and weights.
+        configuration, the training settings, and per fold the held-out patients with that fold's scaler, weights and
+        own chosen settings (``fold_config``).
     """
 
     def __init__(self, *, trait: str, genes, classes, mean: np.ndarray, scale: np.ndarray, config: NetworkConfig,
@@ -73,10 +74,18 @@ class RadiogenomicModel:
     def network(self, fold: int | None = None, *, device=None) -> RadiogenomicNetwork:
         """The final network (``fold=None``) or outer fold ``fold``'s network, in eval mode."""
         state = self.state if fold is None else self.cv_folds[fold]["state"]
-        net = RadiogenomicNetwork(len(self.genes), 1 if self.n_classes == 2 else self.n_classes, self.config.hidden,
-                                  activation=self.config.activation, dropout=self.config.dropout)
+        cfg = self.fold_config(fold)
+        net = RadiogenomicNetwork(len(self.genes), 1 if self.n_classes == 2 else self.n_classes, cfg.hidden,
+                                  activation=cfg.activation, dropout=cfg.dropout)
         net.load_state_dict(state)
         return net.to(device or settings.torch_device()).eval()
+
+    def fold_config(self, fold: int | None = None) -> NetworkConfig:
+        """The settings of the final network (``fold=None``) or of outer fold ``fold``'s network, which its inner
+        split chose and which may differ from the final model's."""
+        if fold is None:
+            return self.config
+        return self.cv_folds[fold].get("config") or self.config
 
     def _matrix(self, adata: AnnData) -> np.ndarray:
         check_adata(adata)
@@ -110,7 +119,8 @@ class RadiogenomicModel:
         return {"format": _FORMAT, "radiogx_version": __version__, "model_id": self.model_id, "trait": self.trait,
                 "genes": list(self.genes), "classes": self.classes, "config": self.config.as_dict(),
                 "settings": self.settings,
-                "folds": [{"test": list(f["test"]), "best_epoch": int(f.get("best_epoch", 0))} for f in self.cv_folds]}
+                "folds": [{"test": list(f["test"]), "best_epoch": int(f.get("best_epoch", 0)),
+                           "config": self.fold_config(k).as_dict()} for k, f in enumerate(self.cv_folds)]}
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Save to one file (torch tensors and JSON metadata); the AnnData records that ran ``train`` learn the path."""
@@ -143,7 +153,9 @@ class RadiogenomicModel:
         if meta.get("format") != _FORMAT:
             raise ValueError(f"{path} is not a saved radiogx model (format {meta.get('format')!r})")
         folds = [{"test": np.asarray(m["test"], dtype=object), "best_epoch": m["best_epoch"], "mean": f["mean"].numpy(),
-                  "scale": f["scale"].numpy(), "state": f["state"]} for m, f in zip(meta["folds"], payload["folds"])]
+                  "scale": f["scale"].numpy(), "state": f["state"],
+                  "config": NetworkConfig.from_dict(m["config"]) if "config" in m else None}
+                 for m, f in zip(meta["folds"], payload["folds"])]
         model = cls(trait=meta["trait"], genes=meta["genes"], classes=meta["classes"], mean=payload["mean"].numpy(),
                     scale=payload["scale"].numpy(), config=NetworkConfig.from_dict(meta["config"]), state=payload["state"],
                     folds=folds, settings_used=meta["settings"], model_id=meta["model_id"])

@@ -1,4 +1,5 @@
-"""The paper's paired bootstrap of cross-validated AUCs (Smedley et al. 2020; method.md section 4)."""
+"""Paired bootstrap intervals of the models' AUCs and of network-minus-baseline differences: of the out-of-fold
+predictions (default), or the paper's refit scheme (Smedley et al. 2020; method.md section 4)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import resample
+from scipy.stats import norm
 from sklearn.utils.class_weight import compute_sample_weight
 from tqdm.auto import tqdm
 
@@ -24,6 +26,7 @@ from .._settings import settings
 from ..nn._fit import NetworkConfig, fit_network, logit_scores, predict_logits, score_auc
 from ..nn._modules import RadiogenomicNetwork
 from ._compare import baseline_estimator, baseline_scores
+from ._scores import rows_auc
 from ._trait import child_seed, resolve_model, trait_data
 
 __all__ = ["bootstrap"]
@@ -36,7 +39,7 @@ def _chosen_params(folds: pd.DataFrame, model: str) -> dict:
     return ast.literal_eval(top)
 
 
-def _one_boot(b, boot_seed, x, y, n_classes, cv, cfg, class_weight, baselines, network_protocol):
+def _one_boot(b, boot_seed, x, y, n_classes, cv, cfg, class_weight, baselines, network_protocol, pretrained, freeze):
     torch.set_num_threads(1)
     folds = StratifiedKFold(cv, shuffle=True, random_state=boot_seed % 2**32).split(np.zeros(len(y)), y)
     scores: dict[str, list[float]] = {"network": [], **{m: [] for m in baselines}}
@@ -54,10 +57,11 @@ def _one_boot(b, boot_seed, x, y, n_classes, cv, cfg, class_weight, baselines, n
         s = child_seed(boot_seed, j)
         if network_protocol == "paper":
             fit = fit_network(xtr, y[tr], x_val=xte, y_val=y[te], n_classes=n_classes, cfg=cfg, seed=s,
-                              class_weight=class_weight, monitor="auc")
+                              class_weight=class_weight, monitor="auc", pretrained=pretrained, freeze=freeze)
             scores["network"].append(fit.best_val_auc)
         else:
-            fit = fit_network(xtr, y[tr], n_classes=n_classes, cfg=cfg, seed=s, class_weight=class_weight)
+            fit = fit_network(xtr, y[tr], n_classes=n_classes, cfg=cfg, seed=s, class_weight=class_weight,
+                              pretrained=pretrained, freeze=freeze)
             net = RadiogenomicNetwork(x.shape[1], 1 if n_classes == 2 else n_classes, cfg.hidden,
                                       activation=cfg.activation, dropout=cfg.dropout)
             net.load_state_dict(fit.state)
@@ -72,13 +76,84 @@ def _one_boot(b, boot_seed, x, y, n_classes, cv, cfg, class_weight, baselines, n
     return b, {m: float(np.mean(v)) for m, v in scores.items()}
 
 
+def _stratified_resamples(y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """``n_boot`` x patients indices, resampled with replacement within each class (class counts fixed)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_boot, len(y)), dtype=np.int64)
+    for k in np.unique(y):
+        members = np.flatnonzero(y == k)
+        out[:, members] = members[rng.integers(0, len(members), size=(n_boot, len(members)))]
+    return out
+
+
+def _oof_scores(adata, trait, record, comp, models) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
+    """Labels and the out-of-fold ranking scores of the network and each baseline, for the same patients."""
+    oof = record["oof"]
+    classes = list(record["classes"])
+    n_classes = len(classes)
+    y = pd.Categorical(oof["label"].astype(str), categories=classes).codes.astype(np.int64)
+    probs = oof[[f"p_{i}" for i in range(n_classes)]].to_numpy(dtype=np.float64)
+    scores = {"network": probs[:, 1:2] if n_classes == 2 else probs}
+    if models:
+        boof = comp["oof"].reindex(oof.index)
+        if boof.isna().any().any():
+            raise ValueError(f"the compare results of {trait!r} lack out-of-fold scores for some of the network's patients; "
+                             f"run rg.tl.compare(adata, {trait!r}) again")
+        for m in models:
+            cols = [m] if n_classes == 2 else [f"{m}_{j}" for j in range(n_classes)]
+            scores[m] = boof[cols].to_numpy(dtype=np.float64)
+    return y, scores, n_classes
+
+
+def _interval(values: np.ndarray, estimate: float, jackknife: np.ndarray | None, ci: float, kind: str):
+    """Percentile or BCa (Efron 1987) interval of bootstrap ``values`` around ``estimate``."""
+    lo, hi = (1 - ci) / 2, (1 + ci) / 2
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if kind == "bca" and jackknife is not None and np.ptp(v) > 0:
+        prop = np.mean(v < estimate) + 0.5 * np.mean(v == estimate)
+        z0 = norm.ppf(np.clip(prop, 1 / (2 * len(v)), 1 - 1 / (2 * len(v))))
+        d = jackknife.mean() - jackknife
+        denom = 6 * np.sum(d ** 2) ** 1.5
+        a = np.sum(d ** 3) / denom if denom > 0 else 0.0
+        levels = [norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z))) for z in norm.ppf([lo, hi])]
+        return tuple(float(np.percentile(v, 100 * q, method="hazen")) for q in levels)
+    return float(np.percentile(v, 100 * lo, method="hazen")), float(np.percentile(v, 100 * hi, method="hazen"))
+
+
+def _oof_bootstrap(y, scores, n_classes, *, n_boot, seed, ci, interval):
+    """Paired, stratified bootstrap of the pooled out-of-fold AUCs: resample patients, keep every prediction."""
+    names = list(scores)
+    idx = _stratified_resamples(y, n_boot, seed)  # y[idx[b]] == y: every resample keeps each position's class
+    targets = [(1, 0)] if n_classes == 2 else [(k, k) for k in range(n_classes)]
+    boots = np.empty((n_boot, len(names)))
+    for j, m in enumerate(names):  # ROC-AUC of every resample at once (macro one-vs-rest for multiclass)
+        for start in range(0, n_boot, 256):
+            rows = idx[start:start + 256]
+            boots[start:start + len(rows), j] = np.mean(
+                [rows_auc(scores[m][:, col][rows], y == k) for k, col in targets], axis=0)
+    estimate = np.array([score_auc(y, scores[m], n_classes) for m in names])
+    jack = None
+    if interval == "bca":
+        keep = np.ones(len(y), dtype=bool)
+        jack = np.empty((len(y), len(names)))
+        for i in range(len(y)):
+            keep[i] = False
+            jack[i] = [score_auc(y[keep], scores[m][keep], n_classes) for m in names]
+            keep[i] = True
+    return names, boots, estimate, jack
+
+
 def bootstrap(
     adata: AnnData,
     trait: str,
     *,
-    n_boot: int = 100,
+    method: Literal["oof", "refit"] = "oof",
+    n_boot: int | None = None,
     models: Sequence[str] | None = None,
+    interval: Literal["percentile", "bca"] = "percentile",
     network_protocol: Literal["fixed_epochs", "paper"] = "fixed_epochs",
+    pretrained=None,
     ci: float = 0.95,
     seed: int | None = None,
     n_jobs: int | None = None,
@@ -86,15 +161,23 @@ def bootstrap(
     compare_key: str = "radiogx_compare",
     key_added: str = "radiogx_bootstrap",
 ) -> None:
-    """Paired bootstrap of the cross-validated ROC-AUC of the network and the baselines, and of their differences.
+    """Paired bootstrap intervals of the ROC-AUC of the network and the baselines, and of their differences.
 
-    Bootstrap ``b`` (the paper's ``bs_method 1``): a new ``StratifiedKFold(cv, shuffle=True)`` seeded for ``b``; in
-    every fold the training patients are resampled with replacement, and so are the validation patients (again until
-    both classes are present); every model is refit with its **fixed, previously selected** settings (the network's
-    final configuration and number of epochs; each baseline's most often chosen grid point from
-    :func:`radiogx.tl.compare`) and scored on the resampled validation patients; the bootstrap's score is the mean
-    fold AUC. All models see the same resamples, so their differences are paired. Intervals are percentile intervals
-    (R's quantile type 5, as the paper).
+    ``method="oof"`` (default): the patients are resampled with replacement within each class (stratified), and the
+    out-of-fold predictions that :func:`radiogx.tl.train` and :func:`radiogx.tl.compare` made on the same folds are
+    scored on each resample, every model on the same patients (paired). The interval covers the sampling variability
+    of the **pooled out-of-fold AUC of the models as trained** on this cohort (the estimate, ``estimate``, is that AUC
+    on all patients); it needs no refit and takes seconds. Intervals: percentile (default) or BCa (Efron 1987, with a
+    jackknife acceleration).
+
+    ``method="refit"`` is the paper's scheme (``bs_method 1``): bootstrap ``b`` makes a new
+    ``StratifiedKFold(cv, shuffle=True)``; in every fold the training and validation patients are resampled with
+    replacement; every model is refit with its fixed, previously selected settings (the network's final
+    configuration, epochs, pre-trained autoencoder and frozen layers; each baseline's most often chosen grid point)
+    and the bootstrap's score is the mean fold AUC. Duplicated patients inside a training set hurt the network more
+    than a regularised linear model, so the refit interval of a difference is biased against the network; it covers
+    the variability of the refit procedure, not of the reported out-of-fold AUC. Percentile intervals (R's quantile
+    type 5, as the paper).
 
     Parameters
     ----------
@@ -103,30 +186,45 @@ def bootstrap(
         :func:`radiogx.tl.compare` to compare against).
     trait
         The trait.
+    method
+        ``"oof"`` or ``"refit"``.
     n_boot
-        Bootstraps (the paper: 100).
+        Bootstraps; ``None``: 2000 (``"oof"``) or 100 (``"refit"``, as the paper).
     models
         Baselines to include; default every baseline that ``compare`` evaluated (none if it did not run).
+    interval
+        ``"percentile"`` or ``"bca"`` (``"oof"`` only; the refit scheme is percentile).
     network_protocol
-        ``"fixed_epochs"`` (honest: the network trains for its chosen number of epochs, blind to the validation
-        patients) or ``"paper"`` (the authors' score: the best epoch's AUC on the validation patients themselves).
+        Refit only: ``"fixed_epochs"`` (the network trains for its chosen number of epochs, blind to the validation
+        patients) or ``"paper"`` (the best epoch's AUC on the validation patients themselves).
+    pretrained
+        Refit only: the autoencoder the network was trained from (``rg.tl.train(..., pretrained=ae)``); required when
+        it was.
     ci
-        Coverage of the percentile intervals.
+        Coverage of the intervals.
     seed
         Seed of the bootstraps; ``None`` uses the network's seed.
     n_jobs
-        Bootstraps run in parallel; each job is single-threaded, so results do not depend on ``n_jobs``.
+        Refit only: bootstraps run in parallel; each job is single-threaded, so results do not depend on ``n_jobs``.
     key, compare_key
         Where ``train`` and ``compare`` recorded their results.
     key_added
         ``adata.uns[key_added][trait]`` receives ``boots`` (DataFrame: ``boot``, ``model``, ``roc_auc``), ``summary``
-        (per model: ``mean``, ``ci_lower``, ``ci_upper``), ``differences`` (per baseline, network minus baseline:
-        ``mean``, ``ci_lower``, ``ci_upper``, ``fraction_positive``) and ``params``.
+        (per model: ``estimate``, ``mean``, ``ci_lower``, ``ci_upper``), ``differences`` (per baseline, network minus
+        baseline: ``estimate``, ``mean``, ``ci_lower``, ``ci_upper``, ``fraction_positive``) and ``params`` (with
+        ``covers``: what the intervals cover).
     """
+    if method not in ("oof", "refit"):
+        raise ValueError(f"method must be 'oof' or 'refit', got {method!r}")
+    n_boot = (2000 if method == "oof" else 100) if n_boot is None else n_boot
     if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
     if not 0 < ci < 1:
         raise ValueError(f"ci must be in (0, 1), got {ci!r}")
+    if interval not in ("percentile", "bca"):
+        raise ValueError(f"interval must be 'percentile' or 'bca', got {interval!r}")
+    if method == "refit" and interval != "percentile":
+        raise ValueError("interval='bca' needs method='oof' (a jackknife of the refit scheme would refit n times)")
     if network_protocol not in ("fixed_epochs", "paper"):
         raise ValueError(f"network_protocol must be 'fixed_epochs' or 'paper', got {network_protocol!r}")
     model = resolve_model(adata, trait, key)
@@ -140,30 +238,52 @@ def bootstrap(
     missing = [m for m in models if m not in available]
     if missing:
         raise ValueError(f"no compare results for {missing} on {trait!r}: run rg.tl.compare(adata, {trait!r}) first")
-    baselines = {m: _chosen_params(comp["folds"], m) for m in models}
-    data = trait_data(adata, trait, cv=cv, func="bootstrap")
-    if list(data.genes) != list(model.genes):
-        raise ValueError(f"adata's genes differ from those the model for {trait!r} was trained on; train again")
-    cfg = NetworkConfig.from_dict(model.config.as_dict())
-    class_weight = None if record["params"]["class_weight"] == "None" else "balanced"
-    jobs = [delayed(_one_boot)(b, child_seed(seed, 20_000 + b), data.x, data.y, data.n_classes, cv, cfg, class_weight,
-                               baselines, network_protocol) for b in range(n_boot)]
-    out = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=n_boot, desc=f"bootstrap {trait}",
-                    disable=not settings.show_progress))
-    boots = pd.DataFrame([{"boot": b, "model": m, "roc_auc": v} for b, res in sorted(out) for m, v in res.items()])
-    wide = boots.pivot(index="boot", columns="model", values="roc_auc")
-    lo, hi = 100 * (1 - ci) / 2, 100 * (1 + ci) / 2
+    params = {"method": method, "n_boot": int(n_boot), "cv": cv, "seed": seed, "ci": float(ci), "radiogx_version": __version__}
+    if method == "oof":
+        y, scores, n_classes = _oof_scores(adata, trait, record, comp, models)
+        names, values, estimate, jack = _oof_bootstrap(y, scores, n_classes, n_boot=n_boot,
+                                                       seed=child_seed(seed, 30_000), ci=ci, interval=interval)
+        params.update(interval=interval, resampling="patients, stratified by class, paired across models",
+                      covers=f"{ci:.0%} {interval} interval of the pooled out-of-fold ROC-AUC of the models as trained "
+                             "(and of network-minus-baseline differences) over patient resamples")
+    else:
+        if bool(record["params"].get("pretrained", False)) and pretrained is None:
+            raise ValueError(f"the network for {trait!r} was trained from a pre-trained autoencoder: pass it as "
+                             "pretrained= so that the refit bootstrap evaluates the same network")
+        baselines = {m: _chosen_params(comp["folds"], m) for m in models}
+        data = trait_data(adata, trait, cv=cv, func="bootstrap")
+        if list(data.genes) != list(model.genes):
+            raise ValueError(f"adata's genes differ from those the model for {trait!r} was trained on; train again")
+        cfg = NetworkConfig.from_dict(model.config.as_dict())
+        class_weight = None if record["params"]["class_weight"] == "None" else "balanced"
+        freeze = int(record["params"].get("freeze", 0)) if pretrained is not None else 0
+        ae = pretrained.cpu() if pretrained is not None else None
+        jobs = [delayed(_one_boot)(b, child_seed(seed, 20_000 + b), data.x, data.y, data.n_classes, cv, cfg,
+                                   class_weight, baselines, network_protocol, ae, freeze) for b in range(n_boot)]
+        out = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=n_boot, desc=f"bootstrap {trait}",
+                        disable=not settings.show_progress))
+        names = ["network", *models]
+        values = np.array([[res[m] for m in names] for _, res in sorted(out)])
+        estimate = np.full(len(names), np.nan)  # the refit scheme has no single-sample counterpart
+        jack = None
+        params.update(interval="percentile", network_protocol=network_protocol, pretrained=pretrained is not None,
+                      freeze=freeze, baselines=repr(baselines), network_config=repr(cfg.as_dict()),
+                      covers=f"{ci:.0%} percentile interval of the mean fold AUC when every model is refit on "
+                             "resampled patients with fixed settings (the paper's scheme)")
+    boots = pd.DataFrame([{"boot": b, "model": m, "roc_auc": float(values[b, j])}
+                          for b in range(len(values)) for j, m in enumerate(names)])
 
-    def interval(values):
-        v = np.asarray(values, dtype=float)
-        return {"mean": float(v.mean()), "ci_lower": float(np.percentile(v, lo, method="hazen")),
-                "ci_upper": float(np.percentile(v, hi, method="hazen"))}
+    def row(j_values, est, jk):
+        lo, hi = _interval(j_values, est, jk, ci, params["interval"])
+        return {"estimate": float(est), "mean": float(np.nanmean(j_values)), "ci_lower": lo, "ci_upper": hi}
 
-    summary = pd.DataFrame([{"model": m, **interval(wide[m])} for m in ["network", *models]])
-    diffs = pd.DataFrame([{"baseline": m, **interval(wide["network"] - wide[m]),
-                           "fraction_positive": float(((wide["network"] - wide[m]) > 0).mean())} for m in models])
-    adata.uns.setdefault(key_added, {})[trait] = {
-        "boots": boots, "summary": summary, "differences": diffs,
-        "params": {"n_boot": int(n_boot), "cv": cv, "seed": seed, "ci": float(ci), "network_protocol": network_protocol,
-                   "baselines": repr(baselines), "network_config": repr(cfg.as_dict()), "radiogx_version": __version__},
-    }
+    summary = pd.DataFrame([{"model": m, **row(values[:, j], estimate[j], None if jack is None else jack[:, j])}
+                            for j, m in enumerate(names)])
+    diffs = []
+    for j, m in enumerate(names[1:], start=1):
+        d = values[:, 0] - values[:, j]
+        jk = None if jack is None else jack[:, 0] - jack[:, j]
+        diffs.append({"baseline": m, **row(d, estimate[0] - estimate[j], jk), "fraction_positive": float(np.mean(d > 0))})
+    diffs = pd.DataFrame(diffs, columns=["baseline", "estimate", "mean", "ci_lower", "ci_upper", "fraction_positive"])
+    adata.uns.setdefault(key_added, {})[trait] = {"boots": boots, "summary": summary, "differences": diffs,
+                                                  "params": params}

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 from anndata import AnnData
-from scipy.stats import norm
+from scipy.stats import rankdata
 from tqdm.auto import tqdm
 
 from .. import __version__
@@ -20,13 +20,15 @@ from ..nn._fit import probabilities
 from ..nn._masking_engine import FoldedNetwork, masked_logits
 from ..nn._model import RadiogenomicModel
 from ._gene_sets import match_gene_sets, resolve_collection
-from ._scores import benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
+from ._scores import _EPS, benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
+from ._sequential_null import DEFAULT_EXCEEDANCES, SequentialPvalues, sequential_pvalues
 from ._trait import child_seed, models_to_explain
 
 __all__ = ["gene_masking"]
 
 _SCORES = ("loglik", "auc", "pr_auc")
-_MIN_EXCEED = 10  # empirical p-values are used where at least this many null sets score as high
+_NULLS = ("random_sets", "labels")
+_PERM_BLOCK = 4096  # label permutations scored per matrix product
 
 
 def _labelled(adata: AnnData, model: RadiogenomicModel) -> tuple[pd.Index, np.ndarray]:
@@ -92,6 +94,21 @@ def _score(probs: np.ndarray, y: np.ndarray, targets: list[int]) -> dict[str, np
     return out
 
 
+def _score_permuted(probs: np.ndarray, labels: np.ndarray, k: int, score: str) -> np.ndarray:
+    """``score`` of each set's fixed predictions (sets x patients x classes) against each row of permuted labels
+    (permutations x patients), target class ``k``: sets x permutations. AUC and log-likelihood as matrix products."""
+    positive = (labels == k).astype(np.float64)  # permutations x patients
+    p = probs[:, :, k]
+    if score == "loglik":
+        lp, lq = np.log(np.clip(p, _EPS, 1 - _EPS)), np.log1p(-np.clip(p, _EPS, 1 - _EPS))
+        return (lq.sum(axis=1)[:, None] + (lp - lq) @ positive.T) / p.shape[1]
+    if score == "auc":
+        n1 = positive[0].sum()
+        n0 = p.shape[1] - n1
+        return (rankdata(p, axis=1) @ positive.T - n1 * (n1 + 1) / 2) / (n1 * n0)
+    return np.stack([rows_average_precision(p, row.astype(bool)) for row in positive], axis=1)
+
+
 def gene_masking(
     adata: AnnData,
     gene_sets,
@@ -99,35 +116,44 @@ def gene_masking(
     model: RadiogenomicModel | None = None,
     trait: str | None = None,
     patients: Literal["out_of_fold", "all"] = "out_of_fold",
+    null: Literal["random_sets", "labels"] | None = None,
     n_null: int = 1000,
+    max_null: int | None = None,
     score: Literal["loglik", "auc", "pr_auc"] = "loglik",
     min_size: int = 1,
     max_size: int | None = None,
-    max_null_sizes: int = 25,
     batch_size: int | None = None,
     precision: Literal["fp32", "bf16"] = "fp32",
     seed: int | None = None,
     key: str = "radiogx",
     key_added: str = "gene_masking",
 ) -> None:
-    """Score how well each gene set alone drives a trait model's prediction, with a size-matched null.
+    """Score how well each gene set alone drives a trait model's prediction, and test it.
 
     For each set, the set's genes keep their scaled values and every other gene is set to 0, the training mean
     (Smedley, El-Saden & Hsu 2020; captum's feature ablation with a gene-set mask). The masked prediction is scored
     against the trait, one-vs-rest per class for multiclass traits, by ROC-AUC, PR-AUC (average precision) and the mean
     log-likelihood of the observed labels. By default every patient is scored **out of fold**, by the fold network
-    that did not see it in training (``patients="all"``: the final model on its own training patients, the paper's
-    in-sample scoring).
+    (with the settings that fold chose) that did not see it in training (``patients="all"``: the final model on its
+    own training patients, the paper's in-sample scoring, which has no test).
 
-    Significance: each set's ``score`` is compared with random gene sets of the same size drawn from the model's
-    genes (``n_null`` per size, shared by all sets of that size; with more than ``max_null_sizes`` distinct sizes, the
-    null is drawn at that many sizes spaced evenly on a log scale and its mean and sd are interpolated in log size).
-    The p-value is empirical, ``(1 + #null >= score) / (1 + n_null)``, where at least 10 null sets score as high;
-    beyond the null's reach it is the upper tail of a normal fitted to the null (its mean and sd), so that small
-    p-values are resolved and BH can reach significance over thousands of sets (``pval_method`` says which).
-    The log-likelihood is the default score: AUC saturates under masking (random 150-gene sets reach in-sample AUC
-    0.96-0.995 on the Phillips cohort) while the log-likelihood separates a subtype's own signature from random sets.
-    ``padj``: Benjamini-Hochberg over the sets of the call, per trait and target.
+    Significance (the paper had none), by one of two nulls:
+
+    - ``null="random_sets"`` (competitive; default for collections): does the set drive the prediction more than random
+      sets of **exactly its size** drawn from the model's genes? The null draws are shared by the sets of one size.
+    - ``null="labels"`` (self-contained; default for ``gene_sets="single"``, where random single genes would be the
+      genes under test themselves): the trait's labels are permuted against the set's fixed masked predictions, which
+      asks whether the set alone carries information on the trait. One stream of permutations is shared by all sets.
+
+    Either way, p-values are Besag & Clifford's (1991) sequential Monte Carlo p-values: ``n_null`` draws for every
+    set, then more, doubling, only for sets with fewer than 10 draws scoring at least as high, up to ``max_null``
+    draws. A set resolved within that is ``pval_method="sequential_mc"`` (``p = 10 / L``, ``L`` the draws it needed);
+    otherwise ``p = (1 + e) / (1 + max_null)`` with ``e < 10`` exceedances is only an upper bound at the resolution of
+    the draws (``pval_method="mc_bound"``; never 0). Both are valid p-values, without any distributional assumption;
+    within one set size (random sets) they are monotone in the score. ``padj``: Benjamini-Hochberg over every set and
+    target of a trait. The log-likelihood is the default score: AUC saturates under masking (random 150-gene sets
+    reach in-sample AUC 0.96-0.995 on the Phillips cohort) while the log-likelihood separates a subtype's own
+    signature from random sets.
 
     Parameters
     ----------
@@ -141,14 +167,17 @@ def gene_masking(
         ``trait``, or for every trained trait.
     patients
         ``"out_of_fold"`` (default) or ``"all"``.
+    null
+        ``"random_sets"`` or ``"labels"``; ``None``: ``"labels"`` for ``gene_sets="single"``, else ``"random_sets"``.
     n_null
-        Random sets per null size (0: no significance).
+        Null draws for every set (0: no significance).
+    max_null
+        Most null draws for one set; ``None``: ``max(10 * n_null, 80 * tests)``, so that the smallest reachable
+        p-value, ``1 / (1 + max_null)``, can pass Benjamini-Hochberg at 0.05 over a trait's sets and targets.
     score
         The score tested: ``"loglik"`` (default), ``"auc"`` or ``"pr_auc"``.
     min_size, max_size
         Bounds on the number of a set's genes found in the model.
-    max_null_sizes
-        Most distinct null sizes to draw.
     batch_size
         Sets x patients rows per forward chunk (memory); results do not depend on it.
     precision
@@ -160,8 +189,8 @@ def gene_masking(
         Where ``train`` recorded the models.
     key_added
         ``adata.uns[key_added]`` receives ``results`` (DataFrame: ``trait``, ``gene_set``, ``target``, ``n_genes``,
-        ``auc``, ``pr_auc``, ``loglik``, ``null_mean``, ``null_sd``, ``pval``, ``padj``, ``pval_method``) and
-        ``params``.
+        ``auc``, ``pr_auc``, ``loglik``, ``null_mean`` and ``null_sd`` of the tested score over the first ``n_null``
+        draws, ``pval``, ``padj``, ``n_draws``, ``pval_method``) and ``params``.
     """
     check_adata(adata)
     seed = settings.seed if seed is None else int(seed)
@@ -171,9 +200,20 @@ def gene_masking(
         raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
     if isinstance(n_null, bool) or not isinstance(n_null, int | np.integer) or n_null < 0:
         raise ValueError(f"n_null must be a non-negative integer, got {n_null!r}")
+    if max_null is not None and (isinstance(max_null, bool) or not isinstance(max_null, int | np.integer)
+                                 or max_null < n_null):
+        raise ValueError(f"max_null must be an integer >= n_null ({n_null}), got {max_null!r}")
+    single = isinstance(gene_sets, str) and gene_sets == "single"
+    null = null or ("labels" if single else "random_sets")
+    if null not in _NULLS:
+        raise ValueError(f"null must be one of {_NULLS} or None, got {null!r}")
+    if single and null == "random_sets":
+        raise ValueError("gene_sets='single' with null='random_sets' compares each gene with random single genes, "
+                         "i.e. with the genes under test themselves (circular); use null='labels' or n_null=0 (ranks)")
     models = models_to_explain(adata, model, trait, key)
 
     frames = []
+    n_draws_max = 0
     for m in models:
         names, y = _labelled(adata, m)
         collection = resolve_collection(gene_sets, m.genes)
@@ -181,20 +221,32 @@ def gene_masking(
         scorer = _Scorer(adata, m, patients, names, precision=precision, max_rows=batch_size)
         targets = [1] if m.n_classes == 2 else list(range(m.n_classes))
         chunk = max(1, 2048 // max(1, len(targets)))
-        parts = [
-            _score(scorer.probs(sets.indices[i:i + chunk]), y, targets)
-            for i in tqdm(range(0, len(sets.names), chunk), desc=f"masking {m.trait} ({len(sets.names)} sets)",
-                          disable=not settings.show_progress)
-        ]
-        real = {s: np.concatenate([p[s] for p in parts], axis=1) for s in _SCORES}
-        null_mean, null_sd, pval, method = _null(scorer, y, targets, sets.sizes, real[score], m, n_null=n_null,
-                                                 score=score, max_sizes=max_null_sizes, seed=child_seed(seed, len(frames)))
+        probs = []
+        real = {s: [] for s in _SCORES}
+        for i in tqdm(range(0, len(sets.names), chunk), desc=f"masking {m.trait} ({len(sets.names)} sets)",
+                      disable=not settings.show_progress):
+            p = scorer.probs(sets.indices[i:i + chunk])
+            for name, value in _score(p, y, targets).items():
+                real[name].append(value)
+            if null == "labels":
+                probs.append(p.astype(np.float32))
+        real = {name: np.concatenate(v, axis=1) for name, v in real.items()}
+        n_tests = len(targets) * len(sets.names)
+        cap = max(10 * n_null, 80 * n_tests) if max_null is None else int(max_null)
+        test = _label_null if null == "labels" else _random_set_null
+        null_mean, null_sd, res = test(scorer, probs, y, targets, sets, real[score], m, n_null=n_null, n_max=cap,
+                                       score=score, seed=child_seed(seed, len(frames)))
+        pval = res.pval if res is not None else np.full_like(null_mean, np.nan)
+        padj = benjamini_hochberg(pval.ravel()).reshape(pval.shape)  # over every set and target of the trait
+        method = res.methods() if res is not None else np.full(pval.shape, "none", dtype=object)
+        n_draws = res.n_draws if res is not None else np.zeros(pval.shape, dtype=np.int64)
+        n_draws_max = max(n_draws_max, int(n_draws.max(initial=0)))
         for t, k in enumerate(targets):
             frames.append(pd.DataFrame({
                 "trait": m.trait, "gene_set": sets.names, "target": m.classes[k], "n_genes": sets.sizes,
                 "auc": real["auc"][t], "pr_auc": real["pr_auc"][t], "loglik": real["loglik"][t],
-                "null_mean": null_mean[t], "null_sd": null_sd[t], "pval": pval[t], "padj": benjamini_hochberg(pval[t]),
-                "pval_method": method[t],
+                "null_mean": null_mean[t], "null_sd": null_sd[t], "pval": pval[t], "padj": padj[t],
+                "n_draws": n_draws[t].astype(np.int64), "pval_method": method[t],
             }))
     results = pd.concat(frames, ignore_index=True)
     for col in ("trait", "gene_set", "target", "pval_method"):
@@ -203,50 +255,81 @@ def gene_masking(
         logger.warning(f"gene_masking: replacing adata.uns[{key_added!r}]")
     adata.uns[key_added] = {
         "results": results,
-        "params": {"traits": [m.trait for m in models], "patients": patients, "n_null": int(n_null), "score": score,
-                   "min_size": int(min_size), "max_size": -1 if max_size is None else int(max_size),
-                   "max_null_sizes": int(max_null_sizes), "precision": precision, "seed": int(seed),
-                   "correction": "Benjamini-Hochberg over the sets of the call, per trait and target",
+        "params": {"traits": [m.trait for m in models], "patients": patients, "null": null, "n_null": int(n_null),
+                   "max_null": -1 if max_null is None else int(max_null), "exceedances": DEFAULT_EXCEEDANCES,
+                   "score": score, "min_size": int(min_size), "max_size": -1 if max_size is None else int(max_size),
+                   "precision": precision, "seed": int(seed),
+                   "pvalue": "Besag-Clifford sequential Monte Carlo; mc_bound rows are upper bounds at the resolution",
+                   "correction": "Benjamini-Hochberg over the sets and targets of each trait",
                    "radiogx_version": __version__},
     }
 
 
-def _null(scorer, y, targets, sizes, observed, model, *, n_null, score, max_sizes, seed):
-    """Null mean, sd, p-value and its method per target and set."""
+def _random_set_null(scorer, probs, y, targets, sets, observed, model, *, n_null, n_max, score, seed):
+    """Competitive null: random gene sets of each set's exact size, drawn in one stream per size."""
     n_t, n_s = observed.shape
+    null_mean = np.full((n_t, n_s), np.nan)
+    null_sd = np.full((n_t, n_s), np.nan)
     if n_null == 0:
-        nan = np.full((n_t, n_s), np.nan)
-        return nan, nan, nan, np.full((n_t, n_s), "none", dtype=object)
-    distinct = np.unique(sizes)
-    if len(distinct) > max_sizes:
-        grid = np.unique(np.round(np.geomspace(distinct.min(), distinct.max(), max_sizes)).astype(np.int64))
-    else:
-        grid = distinct
-    rng = np.random.default_rng(seed)
-    n_genes = len(model.genes)
-    draws = {}
-    for k in tqdm(grid, desc=f"null sets ({len(grid)} sizes x {n_null})", disable=not settings.show_progress):
-        null_sets = [rng.choice(n_genes, size=int(k), replace=False) for _ in range(n_null)]
-        scores = np.concatenate([_score(scorer.probs(null_sets[i:i + 512]), y, targets)[score]
-                                 for i in range(0, n_null, 512)], axis=1)
-        draws[int(k)] = scores  # targets x n_null
-    means = np.array([draws[int(k)].mean(axis=1) for k in grid]).T  # targets x grid
-    sds = np.array([draws[int(k)].std(axis=1, ddof=1) for k in grid]).T
-    log_grid = np.log(grid)
-    null_mean = np.empty((n_t, n_s))
-    null_sd = np.empty((n_t, n_s))
+        return null_mean, null_sd, None
     pval = np.empty((n_t, n_s))
-    method = np.empty((n_t, n_s), dtype=object)
-    nearest = grid[np.abs(log_grid[None, :] - np.log(sizes)[:, None]).argmin(axis=1)]
-    for t in range(n_t):
-        null_mean[t] = np.interp(np.log(sizes), log_grid, means[t])
-        null_sd[t] = np.maximum(np.interp(np.log(sizes), log_grid, sds[t]), 1e-12)
-        for j in range(n_s):
-            ref = draws[int(nearest[j])][t]
-            exceed = int(np.sum(ref >= observed[t, j]))
-            if exceed >= _MIN_EXCEED:
-                pval[t, j], method[t, j] = (1 + exceed) / (1 + n_null), "empirical"
-            else:
-                pval[t, j] = norm.sf((observed[t, j] - null_mean[t, j]) / null_sd[t, j])
-                method[t, j] = "normal_tail"
-    return null_mean, null_sd, pval, method
+    n_draws = np.empty((n_t, n_s), dtype=np.int64)
+    exceed = np.empty((n_t, n_s), dtype=np.int64)
+    resolved = np.empty((n_t, n_s), dtype=bool)
+    sizes = sets.sizes
+    n_genes = len(model.genes)
+    distinct = np.unique(sizes)
+    for k in tqdm(distinct, desc=f"null sets ({len(distinct)} sizes, {n_null}+ draws)", disable=not settings.show_progress):
+        cols = np.flatnonzero(sizes == k)
+        obs = observed[:, cols]
+        rng = np.random.default_rng(child_seed(seed, int(k)))
+        first: list[np.ndarray] = []
+
+        def draw(n, rows, sub, rng=rng, obs=obs, first=first, k=int(k)):
+            null_sets = [rng.choice(n_genes, size=k, replace=False) for _ in range(n)]
+            scores = np.concatenate([_score(scorer.probs(null_sets[i:i + 512]), y, targets)[score]
+                                     for i in range(0, n, 512)], axis=1)  # targets x n
+            if sum(f.shape[1] for f in first) < n_null:
+                first.append(scores)
+            return scores[rows][:, None, :] >= obs[np.ix_(rows, sub)][:, :, None], None
+
+        res = sequential_pvalues((n_t, len(cols)), draw, n_first=n_null, n_max=n_max)
+        head = np.concatenate(first, axis=1)[:, :n_null]
+        null_mean[:, cols] = head.mean(axis=1)[:, None]
+        null_sd[:, cols] = head.std(axis=1, ddof=1)[:, None] if n_null > 1 else np.nan
+        pval[:, cols], n_draws[:, cols], exceed[:, cols], resolved[:, cols] = (res.pval, res.n_draws, res.exceedances,
+                                                                               res.resolved)
+    return null_mean, null_sd, SequentialPvalues(pval, n_draws, exceed, resolved)
+
+
+def _label_null(scorer, probs, y, targets, sets, observed, model, *, n_null, n_max, score, seed):
+    """Self-contained null: the labels permuted against each set's fixed masked predictions."""
+    n_t, n_s = observed.shape
+    null_mean = np.full((n_t, n_s), np.nan)
+    null_sd = np.full((n_t, n_s), np.nan)
+    if n_null == 0:
+        return null_mean, null_sd, None
+    probs = np.concatenate(probs, axis=0).astype(np.float64)  # sets x patients x classes
+    rng = np.random.default_rng(seed)
+    seen = {"n": 0, "sum": np.zeros((n_t, n_s)), "sq": np.zeros((n_t, n_s))}
+
+    def draw(n, rows, cols):
+        labels = np.stack([rng.permutation(y) for _ in range(n)])  # n x patients
+        out = np.empty((len(rows), len(cols), n), dtype=bool)
+        for r, t in enumerate(rows):
+            null = np.concatenate([_score_permuted(probs[cols], labels[i:i + _PERM_BLOCK], targets[t], score)
+                                   for i in range(0, n, _PERM_BLOCK)], axis=1)  # sets x n
+            out[r] = null >= observed[t, cols][:, None]
+            if seen["n"] < n_null and len(cols) == n_s:
+                take = null[:, : n_null - seen["n"]]
+                seen["sum"][t] += take.sum(axis=1)
+                seen["sq"][t] += (take ** 2).sum(axis=1)
+        if seen["n"] < n_null and len(cols) == n_s:
+            seen["n"] += min(n, n_null - seen["n"])
+        return out, None
+
+    res = sequential_pvalues((n_t, n_s), draw, n_first=n_null, n_max=n_max)
+    null_mean = seen["sum"] / seen["n"]
+    if seen["n"] > 1:
+        null_sd = np.sqrt(np.maximum(seen["sq"] - seen["n"] * null_mean ** 2, 0) / (seen["n"] - 1))
+    return null_mean, null_sd, res

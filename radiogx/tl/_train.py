@@ -238,8 +238,11 @@ def train(
     final_cfg_epochs = NetworkConfig.from_dict({**cfg.as_dict(), "epochs": final_epochs})
     fit = fit_network((data.x - mean) / scale, data.y, n_classes=n_out, cfg=final_cfg_epochs, seed=child_seed(seed, 10_000),
                       class_weight=class_weight, pretrained=pretrained, freeze=freeze, device=device)
+    # Each fold network keeps the settings its inner split chose (widths may differ between folds).
     fold_models = [{"test": np.asarray(data.obs_names[folds == r["fold"]], dtype=object), "mean": r["mean"],
-                    "scale": r["scale"], "state": r["state"], "best_epoch": int(r["best_epoch"][r["config"]])}
+                    "scale": r["scale"], "state": r["state"], "best_epoch": int(r["best_epoch"][r["config"]]),
+                    "config": NetworkConfig.from_dict({**configs[r["config"]].as_dict(),
+                                                       "epochs": int(r["best_epoch"][r["config"]])})}
                    for r in results] if protocol == "nested" else []
     params = {"trait": trait, "protocol": protocol, "cv": int(cv), "seed": int(seed), "class_weight": str(class_weight), "monitor": monitor if protocol == "nested" else "auc",
               "inner_fraction": float(inner_fraction), "pretrained": pretrained is not None, "freeze": int(freeze),

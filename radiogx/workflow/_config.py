@@ -134,13 +134,22 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "steps.bootstrap": {
         "enabled": Key("bool", True, "paired bootstrap intervals of the AUCs (needs compare)"),
-        "n_boot": Key("int", 100, "bootstrap resamples", check=_range(2)),
+        "method": Key("str", "oof", "'oof' (resample patients, keep the out-of-fold predictions; seconds) or 'refit' "
+                      "(the paper's: refit every model on resampled patients)", choices=("oof", "refit")),
+        "n_boot": Key("int", 2000, "bootstrap resamples (the paper's refit scheme: 100)", check=_range(2)),
+        "interval": Key("str", "percentile", "interval of the oof bootstrap", choices=("percentile", "bca")),
         "ci": Key("float", 0.95, "interval level", check=_range(0, 1, lo_open=True, hi_open=True)),
     },
     "steps.masking": {
         "enabled": Key("bool", True, "gene masking, one result per collection"),
         "collections": Key("str_list", ["hallmark"], _COLLECTION_DOC),
-        "n_null": Key("int", 1000, "random size-matched sets per size", check=_range(10)),
+        "null": Key("str", "auto", "'random_sets' (competitive: random sets of the same size), 'labels' (permuted "
+                    "labels against the set's masked predictions), 'auto' (labels for single genes, else random sets)",
+                    choices=("auto", "random_sets", "labels")),
+        "n_null": Key("int", 1000, "null draws for every set (more, sequentially, where a p-value needs them)",
+                      check=_range(10)),
+        "max_null": Key("int", None, "most null draws for one set (default: enough for BH over the sets)",
+                        nullable=True, check=_range(10)),
         "score": Key("str", "loglik", "score of the masked prediction", choices=("loglik", "auc", "pr_auc")),
         "patients": Key("str", "out_of_fold", "'out_of_fold' (honest) or 'all' (the paper's in-sample scoring)",
                         choices=("out_of_fold", "all")),
@@ -179,7 +188,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "features": Key("str_list", [], "obs columns to test besides the traits"),
         "traits": Key("bool", True, "test the modelled traits"),
         "associations": Key("bool", True, "test the radiogenomic features of the associations step"),
-        "selection": Key("str", "none", "multivariable model", choices=("none", "stepwise_aic", "penalized")),
+        "selection": Key("str", "none", "multivariable model", choices=("none", "stepwise_aic", "backward_aic", "penalized")),
         "penalizer": Key("float", 0.0, "penalty of the penalized model", check=_range(0)),
     },
     "outputs": {

@@ -85,14 +85,18 @@ def _compare(trait: str) -> Callable:
 def _bootstrap(trait: str) -> Callable:
     def compute(adata: AnnData, ctx: Context, fp: str) -> None:
         s = ctx.cfg["steps.bootstrap"]
-        tl.bootstrap(adata, trait, n_boot=s["n_boot"], ci=s["ci"], seed=ctx.seed, n_jobs=ctx.n_jobs)
+        pretrained = (_load_autoencoder(adata) if s["method"] == "refit" and ctx.cfg["steps.pretrain"]["enabled"]
+                      else None)
+        tl.bootstrap(adata, trait, method=s["method"], n_boot=s["n_boot"], interval=s["interval"], ci=s["ci"],
+                     pretrained=pretrained, seed=ctx.seed, n_jobs=ctx.n_jobs)
     return compute
 
 
 def _masking(label: str) -> Callable:
     def compute(adata: AnnData, ctx: Context, fp: str) -> None:
         s = ctx.cfg["steps.masking"]
-        tl.gene_masking(adata, ctx.collections["masking"][label], patients=s["patients"], n_null=s["n_null"],
+        tl.gene_masking(adata, ctx.collections["masking"][label], patients=s["patients"],
+                        null=None if s["null"] == "auto" else s["null"], n_null=s["n_null"], max_null=s["max_null"],
                         score=s["score"], min_size=s["min_size"], max_size=s["max_size"], precision=s["precision"],
                         seed=ctx.seed, key_added=f"masking_{label}")
     return compute
