@@ -21,7 +21,7 @@ def survival_df(adata: AnnData, *, key: str = "survival", multivariable: bool = 
         raise ValueError(f"no survival results in adata.uns[{key!r}]: run rg.tl.survival(adata, features=...) first")
     if multivariable:
         if "multivariable" not in record:
-            raise ValueError("no multivariable model: run rg.tl.survival with selection='stepwise_aic' or 'penalized'")
+            raise ValueError("no multivariable model: run rg.tl.survival with selection='stepwise_aic', 'backward_aic' or 'penalized'")
         return record["multivariable"].copy()
     df = record["results"].copy()
     return df[["term", "coef", "hazard_ratio", "ci_lower", "ci_upper", "pval", "padj", "n", "events", "feature",

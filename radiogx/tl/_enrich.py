@@ -59,6 +59,7 @@ def enrich(
     gene_sets,
     per_patient: bool = False,
     n_perm: int = 1000,
+    max_perm: int | None = None,
     min_size: int = 15,
     max_size: int = 500,
     engine: Literal["radiogx", "gseapy"] | None = None,
@@ -71,8 +72,8 @@ def enrich(
     Cohort level (default): the ranking is the ``.var`` column ``key`` (e.g. ``"saliency_subtype_Proneural"`` from
     :func:`radiogx.tl.saliency`), tested with gseapy's pre-ranked GSEA in its multilevel mode (a port of fgsea's, which
     resolves small p-values). ``per_patient=True``: each patient's own attribution vector (the layer ``key``) is a
-    ranking, as the paper did with fgsea; radiogx's engine (gene-set permutation, ``n_perm`` per set size, the random
-    positions shared by all patients) runs them all at once; ``engine="gseapy"`` runs gseapy per patient instead.
+    ranking, as the paper did with fgsea; radiogx's engine (gene-set permutation, the random positions shared by all
+    patients, Besag-Clifford sequential p-values) runs them all at once; ``engine="gseapy"`` runs gseapy per patient instead.
     Rankings with no negative value (absolute saliency) are tested one-sided, for enrichment at the top. Genes without
     a value (not used by the model) are left out; ties keep the genes' order (both reported in the log).
     ``padj``: Benjamini-Hochberg over the sets of each ranking (each patient's own, as the paper's per-patient fgsea).
@@ -99,7 +100,11 @@ def enrich(
     per_patient
         Rank each patient's attributions.
     n_perm
-        Permutations (radiogx engine; gseapy's multilevel mode uses it as its first sample).
+        Null draws for every test (radiogx engine; gseapy's multilevel mode uses it as its first sample).
+    max_perm
+        Radiogx engine: most null draws for one test; more than ``n_perm`` are drawn, sequentially (Besag & Clifford
+        1991), only for tests still beyond reach. ``None``: ``max(10 * n_perm, 160 * sets)``, so that BH over a
+        ranking's sets can reach 0.05.
     min_size, max_size
         Bounds on the set's genes present in the ranking.
     engine
@@ -110,7 +115,9 @@ def enrich(
         Threads given to gseapy.
     key_added
         ``adata.uns[key_added]`` (default ``f"enrich_{key}"``) receives ``results`` (DataFrame: ``gene_set``, ``es``,
-        ``nes``, ``pval``, ``padj``, ``size``, ``leading_edge``, and ``patient`` when per patient), ``gene_sets``
+        ``nes``, ``pval``, ``padj``, ``size``, ``leading_edge``, ``patient`` when per patient, and for radiogx's
+        engine ``n_perm``, the null draws the p-value used, and ``pval_method``: ``"sequential_mc"``, or
+        ``"mc_bound"`` where the p-value is only an upper bound at the resolution of ``max_perm``), ``gene_sets``
         (DataFrame: ``gene_set`` and its tested ``genes``, ``;``-joined: what :func:`radiogx.pl.running_score` draws)
         and ``params``.
     """
@@ -155,7 +162,7 @@ def enrich(
                 df.insert(0, "patient", adata.obs_names[r])
             frames.append(df)
     else:
-        res = prerank_many(values, matched.indices, n_perm=n_perm, seed=seed, one_sided=one_sided)
+        res = prerank_many(values, matched.indices, n_perm=n_perm, max_perm=max_perm, seed=seed, one_sided=one_sided)
         order = np.argsort(-values, axis=1, kind="stable")
         for r in range(values.shape[0]):
             rank_of = np.empty(values.shape[1], dtype=np.int64)
@@ -164,9 +171,10 @@ def enrich(
             for j, idx in enumerate(matched.indices):
                 hits = idx[np.argsort(rank_of[idx])]
                 edges.append(";".join(genes[hits[: res.peak[r, j] + 1]]) if res.es[r, j] >= 0 else
-                             ";".join(genes[hits[res.peak[r, j] + 1:]][::-1]))
+                             ";".join(genes[hits[res.peak[r, j]:]][::-1]))  # negative: from the bottom up
             df = pd.DataFrame({"gene_set": matched.names, "es": res.es[r], "nes": res.nes[r], "pval": res.pval[r],
-                               "leading_edge": edges, "size": matched.sizes})
+                               "leading_edge": edges, "size": matched.sizes, "n_perm": res.n_draws[r],
+                               "pval_method": np.where(res.resolved[r], "sequential_mc", "mc_bound")})
             if per_patient:
                 df.insert(0, "patient", adata.obs_names[r])
             frames.append(df)
@@ -174,6 +182,8 @@ def enrich(
         df["padj"] = benjamini_hochberg(df["pval"].to_numpy())
     results = pd.concat(frames, ignore_index=True)
     cols = (["patient"] if per_patient else []) + ["gene_set", "es", "nes", "pval", "padj", "size", "leading_edge"]
+    if engine == "radiogx":
+        cols += ["n_perm", "pval_method"]
     results = results[cols]
     if key_added in adata.uns:
         logger.warning(f"enrich: replacing adata.uns[{key_added!r}]")
@@ -181,6 +191,7 @@ def enrich(
         "results": results,
         "gene_sets": pd.DataFrame({"gene_set": list(sets_by_name), "genes": [";".join(g) for g in sets_by_name.values()]}),
         "params": {"key": key, "per_patient": bool(per_patient), "engine": engine, "n_perm": int(n_perm),
+                   "max_perm": -1 if max_perm is None else int(max_perm),
                    "min_size": int(min_size), "max_size": int(max_size), "seed": int(seed), "one_sided": one_sided,
                    "ties": int(n_ties), "weight": 1.0,
                    "correction": "Benjamini-Hochberg over the sets of each ranking", "radiogx_version": __version__},

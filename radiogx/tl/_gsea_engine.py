@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._sequential_null import sequential_pvalues
+
 __all__ = ["enrichment_scores", "GseaResult", "prerank_many"]
 
 
@@ -33,7 +35,8 @@ def enrichment_scores(weights_sorted: np.ndarray, positions: np.ndarray, n_genes
     Returns
     -------
     ES with the broadcast shape of ``positions`` without its last axis (and, with ``return_peak``, the index in
-    ``positions`` of the hit at the peak, the last leading-edge gene for a positive ES).
+    ``positions`` of the hit at the peak: for a positive ES the last leading-edge gene, the leading edge being the hits
+    up to it; for a negative ES the first, the leading edge being the hits from it to the bottom of the ranking).
     """
     k = positions.shape[-1]
     w = np.take_along_axis(weights_sorted, positions, axis=-1) if weights_sorted.ndim == positions.ndim else weights_sorted[..., positions]
@@ -45,28 +48,38 @@ def enrichment_scores(weights_sorted: np.ndarray, positions: np.ndarray, n_genes
     top = after.max(axis=-1)
     if one_sided:
         es = top
+        negative = np.zeros(top.shape, dtype=bool)
     else:
         bottom = before.min(axis=-1)
-        es = np.where(np.abs(top) >= np.abs(bottom), top, bottom)
+        negative = np.abs(top) < np.abs(bottom)
+        es = np.where(negative, bottom, top)
     if return_peak:
-        return es, after.argmax(axis=-1)
+        # the running sum's minimum comes just before a hit: that hit opens the leading edge of a negative ES
+        return es, np.where(negative, before.argmin(axis=-1), after.argmax(axis=-1))
     return es
 
 
 class GseaResult:
-    """ES, NES, p-values and the leading-edge size of rankings x sets."""
+    """ES, NES, p-values, the leading-edge peak, the null draws each p-value used and whether it was resolved (else
+    it is an upper bound at the resolution of the draws), rankings x sets."""
 
-    def __init__(self, es, nes, pval, peak):
+    def __init__(self, es, nes, pval, peak, n_draws=None, resolved=None):
         self.es, self.nes, self.pval, self.peak = es, nes, pval, peak
+        self.n_draws, self.resolved = n_draws, resolved
 
 
-def prerank_many(values: np.ndarray, sets: list[np.ndarray], *, n_perm: int = 1000, weight: float = 1.0,
-                 seed: int = 0, one_sided: bool | None = None, max_elements: int = 2**26) -> GseaResult:
+def prerank_many(values: np.ndarray, sets: list[np.ndarray], *, n_perm: int = 1000, max_perm: int | None = None,
+                 weight: float = 1.0, seed: int = 0, one_sided: bool | None = None,
+                 max_elements: int = 2**26) -> GseaResult:
     """Pre-ranked GSEA of each row of ``values`` (rankings x genes) against gene sets (column index arrays).
 
-    P-values follow GSEA's gene-set permutation: for a positive ES, the share of the null's non-negative scores that
-    are at least as large, ``(1 + #) / (1 + #null >= 0)`` (negative ES: mirrored); NES divides ES by the mean null
-    score of the same sign. ``one_sided`` (default: when no value is negative) tests the positive tail only.
+    P-values follow GSEA's gene-set permutation: for a positive ES, the chance that a random set of the same size
+    with a non-negative score scores at least as high (negative ES: mirrored); NES divides ES by the mean null score
+    of the same sign over the first ``n_perm`` draws. The random sets of one size are one stream shared by every
+    ranking and set of that size; the p-values are Besag & Clifford's sequential Monte Carlo p-values
+    (:mod:`radiogx.tl._sequential_null`): ``n_perm`` draws for every test, more only for tests with fewer than 10
+    null scores as extreme, up to ``max_perm`` (default ``max(10 * n_perm, 160 * sets)``, enough for BH over the sets
+    of a ranking to reach 0.05). ``one_sided`` (default: when no value is negative) tests the positive tail only.
     """
     values = np.asarray(values, dtype=np.float64)
     n_rank, n_genes = values.shape
@@ -85,24 +98,42 @@ def prerank_many(values: np.ndarray, sets: list[np.ndarray], *, n_perm: int = 10
         es[:, j], peak[:, j] = enrichment_scores(weights_sorted, pos, n_genes, one_sided=one_sided, return_peak=True)
     nes = np.full_like(es, np.nan)
     pval = np.full_like(es, np.nan)
-    rng = np.random.default_rng(seed)
+    n_draws = np.zeros_like(es, dtype=np.int64)
+    resolved = np.zeros_like(es, dtype=bool)
+    max_perm = max(10 * n_perm, 160 * n_sets) if max_perm is None else int(max_perm)
     sizes = np.array([len(s) for s in sets])
     for k in np.unique(sizes):
-        null_pos = np.sort(np.stack([rng.choice(n_genes, size=k, replace=False) for _ in range(n_perm)]), axis=1)
         cols = np.flatnonzero(sizes == k)
-        step = max(1, max_elements // (n_perm * k))
-        for r0 in range(0, n_rank, step):
-            rows = slice(r0, r0 + step)
-            null = enrichment_scores(weights_sorted[rows, None, :], null_pos[None, :, :], n_genes, one_sided=one_sided)
-            obs = es[rows][:, cols]  # rankings x sets of this size
-            n_pos = np.sum(null >= 0, axis=1)[:, None]
-            n_neg = np.sum(null < 0, axis=1)[:, None]
-            ge = (null[:, None, :] >= obs[:, :, None]).sum(axis=2)
-            le = (null[:, None, :] <= obs[:, :, None]).sum(axis=2)
-            with np.errstate(invalid="ignore", divide="ignore"):  # no null score of a sign: NES is undefined (NaN)
-                mean_pos = np.where(null >= 0, null, 0).sum(axis=1)[:, None] / n_pos
-                mean_neg = np.where(null < 0, null, 0).sum(axis=1)[:, None] / n_neg
-            positive = obs >= 0
-            pval[rows, cols] = np.where(positive, (1 + ge) / (1 + n_pos), (1 + le) / (1 + n_neg))
-            nes[rows, cols] = np.where(positive, obs / mean_pos, -obs / mean_neg)
-    return GseaResult(es, nes, np.minimum(pval, 1.0), peak)
+        obs = es[:, cols]  # rankings x sets of this size
+        positive = obs >= 0
+        rng = np.random.default_rng([seed, int(k)])
+        head = {"sum_pos": np.zeros(n_rank), "n_pos": np.zeros(n_rank), "sum_neg": np.zeros(n_rank),
+                "n_neg": np.zeros(n_rank), "seen": 0}
+
+        def draw(n, rows, sub, k=int(k), obs=obs, positive=positive, rng=rng, head=head):
+            null_pos = np.sort(np.stack([rng.choice(n_genes, size=k, replace=False) for _ in range(n)]), axis=1)
+            step = max(1, max_elements // (n * k))
+            null = np.concatenate([
+                enrichment_scores(weights_sorted[rows[r0:r0 + step], None, :], null_pos[None, :, :], n_genes,
+                                  one_sided=one_sided) for r0 in range(0, len(rows), step)])  # rows x n
+            if head["seen"] < n_perm and len(rows) == n_rank:
+                first = null[:, : n_perm - head["seen"]]
+                head["sum_pos"] += np.where(first >= 0, first, 0).sum(axis=1)
+                head["n_pos"] += (first >= 0).sum(axis=1)
+                head["sum_neg"] += np.where(first < 0, first, 0).sum(axis=1)
+                head["n_neg"] += (first < 0).sum(axis=1)
+                head["seen"] += first.shape[1]
+            o = obs[np.ix_(rows, sub)][:, :, None]
+            pos = positive[np.ix_(rows, sub)][:, :, None]
+            nul = null[:, None, :]
+            hits = np.where(pos, nul >= o, nul <= o)
+            valid = np.where(pos, nul >= 0, nul < 0)
+            return hits, valid
+
+        res = sequential_pvalues((n_rank, len(cols)), draw, n_first=n_perm, n_max=max_perm, max_elements=max_elements)
+        pval[:, cols], n_draws[:, cols], resolved[:, cols] = res.pval, res.n_draws, res.resolved
+        with np.errstate(invalid="ignore", divide="ignore"):  # no null score of a sign: NES is undefined (NaN)
+            mean_pos = (head["sum_pos"] / head["n_pos"])[:, None]
+            mean_neg = (head["sum_neg"] / head["n_neg"])[:, None]
+            nes[:, cols] = np.where(positive, obs / mean_pos, -obs / mean_neg)
+    return GseaResult(es, nes, np.minimum(pval, 1.0), peak, n_draws, resolved)

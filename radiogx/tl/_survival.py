@@ -1,5 +1,6 @@
-"""Survival analysis of traits and radiogenomic features: Kaplan-Meier, log-rank and Cox models (lifelines),
-the paper's multivariable stepwise-AIC model as an option (Smedley et al. 2020; method.md section 8)."""
+"""Survival analysis of traits and radiogenomic features: Kaplan-Meier, log-rank and Cox models (lifelines); the
+paper's multivariable stepwise-AIC model and a lasso Cox model (scikit-survival) as options (Smedley et al. 2020;
+method.md section 8)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ from .._validation import check_adata, preview
 from ._scores import benjamini_hochberg
 
 __all__ = ["survival"]
+
+_SELECTIONS = (None, "stepwise_aic", "backward_aic", "penalized")
+_CAVEAT = ("p-values and intervals of a model selected by AIC ignore the selection (too small); penalized terms have "
+           "none")
 
 
 def _design(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
@@ -84,7 +89,7 @@ def survival(
     event: str = "os_event",
     covariates: Sequence[str] = ("age", "gender"),
     method: Literal["cox"] = "cox",
-    selection: Literal["stepwise_aic", "penalized"] | None = None,
+    selection: Literal["stepwise_aic", "backward_aic", "penalized"] | None = None,
     penalizer: float = 0.0,
     key_added: str = "survival",
 ) -> None:
@@ -95,9 +100,18 @@ def survival(
     ``coxph``), with its concordance and a proportional-hazards test (Schoenfeld residuals against rank time).
     ``padj``: Benjamini-Hochberg over the feature terms of the call. Patients missing the endpoint, the feature or a
     covariate are left out of that feature's analyses (counted in ``n``).
-    ``selection="stepwise_aic"`` also fits the paper's multivariable model: all features plus covariates, then
-    backward elimination of features by AIC (covariates kept). ``selection="penalized"`` fits a lasso Cox model of
-    all features and covariates (``penalizer`` > 0) instead of selecting by AIC.
+    Multivariable models (``selection``), all with the ``covariates`` always in the model:
+
+    - ``"stepwise_aic"``: the paper's model, R's ``step()`` in both directions from the covariate-only model: at each
+      step the one feature added or removed that lowers the partial AIC most, until no move lowers it.
+    - ``"backward_aic"``: backward elimination by AIC from the model with every feature.
+    - ``"penalized"``: a lasso Cox model (scikit-survival's ``CoxnetSurvivalAnalysis``, features standardised,
+      strength ``penalizer`` as its ``alpha``) in which the covariates are **not** penalised (penalty factor 0); it
+      reports coefficients and hazard ratios, and no p-values or intervals, which a lasso does not give.
+
+    Post-selection caveat: the p-values and intervals of a model chosen by AIC are those of an ordinary Cox fit of the
+    chosen terms; they ignore the selection, so they are too small (Harrell 2015, section 4.3). Read them as
+    descriptions, and test selected features in an independent cohort.
 
     Parameters
     ----------
@@ -112,9 +126,9 @@ def survival(
     method
         ``"cox"``.
     selection
-        ``None``, ``"stepwise_aic"`` or ``"penalized"`` (multivariable model).
+        ``None``, ``"stepwise_aic"``, ``"backward_aic"`` or ``"penalized"`` (multivariable model).
     penalizer
-        Cox penalty (ridge for the per-feature models; lasso strength for ``selection="penalized"``).
+        Ridge penalty of lifelines' per-feature Cox models; the lasso ``alpha`` for ``selection="penalized"``.
     key_added
         ``adata.uns[key_added]`` receives ``results`` (per feature term: ``feature``, ``term``, ``coef``,
         ``hazard_ratio``, ``ci_lower``, ``ci_upper``, ``pval``, ``padj``, ``n``, ``events``, ``concordance``,
@@ -125,8 +139,8 @@ def survival(
     check_adata(adata, expression=False)
     if method != "cox":
         raise ValueError(f"method must be 'cox', got {method!r}")
-    if selection not in (None, "stepwise_aic", "penalized"):
-        raise ValueError(f"selection must be None, 'stepwise_aic' or 'penalized', got {selection!r}")
+    if selection not in _SELECTIONS:
+        raise ValueError(f"selection must be one of {_SELECTIONS}, got {selection!r}")
     if selection == "penalized" and penalizer <= 0:
         raise ValueError("selection='penalized' needs penalizer > 0 (the lasso strength)")
     features = [features] if isinstance(features, str) else list(features)
@@ -188,6 +202,7 @@ def survival(
         "params": {"duration": duration, "event": event, "features": features, "covariates": covariates,
                    "method": method, "selection": selection or "", "penalizer": float(penalizer),
                    "ties": "efron", "correction": "Benjamini-Hochberg over the feature terms of the call",
+                   "selection_caveat": _CAVEAT if selection else "",
                    "radiogx_version": __version__},
     }
     if selection is not None:
@@ -201,27 +216,78 @@ def _multivariable(t, e, obs, features, covariates, selection, penalizer) -> pd.
     used = pd.concat([t.rename("_T"), e.rename("_E"), obs[[*features, *covariates]]], axis=1).dropna()
     design, terms = _design(used, [*features, *covariates])
     base = used[["_T", "_E"]].astype(float)
+    covariate_cols = [c for f in covariates for c in terms[f]]
     if selection == "penalized":
-        cph = _fit_cox(pd.concat([base, design], axis=1), penalizer, l1_ratio=1.0)
-        kept = [c for c in design.columns]
-    else:
+        return _lasso_cox(base, design, covariate_cols, penalizer)
+
+    def aic(feats):
+        cols = [c for f in [*feats, *covariates] for c in terms[f]]
+        if not cols:
+            return _null_partial_aic(base)
+        return _fit_cox(pd.concat([base, design[cols]], axis=1), 0.0).AIC_partial_
+
+    if selection == "backward_aic":
         kept_features = list(features)
-        def aic(feats):
-            cols = [c for f in [*feats, *covariates] for c in terms[f]]
-            return _fit_cox(pd.concat([base, design[cols]], axis=1), 0.0).AIC_partial_
         current = aic(kept_features)
         while kept_features:
-            trials = {f: aic([g for g in kept_features if g != f]) if len(kept_features) > 1 or covariates else np.inf
-                      for f in kept_features}
+            trials = {f: aic([g for g in kept_features if g != f]) for f in kept_features}
             drop, best = min(trials.items(), key=lambda kv: kv[1])
             if best >= current:
                 break
             kept_features.remove(drop)
             current = best
-        kept = [c for f in [*kept_features, *covariates] for c in terms[f]]
-        cph = _fit_cox(pd.concat([base, design[kept]], axis=1), 0.0)
+    else:  # stepwise_aic: both directions from the covariate-only model (R's step())
+        kept_features = []
+        current = aic(kept_features)
+        while True:
+            moves = {("add", f): aic([*kept_features, f]) for f in features if f not in kept_features}
+            moves.update({("drop", f): aic([g for g in kept_features if g != f]) for f in kept_features})
+            if not moves:
+                break
+            (how, f), best = min(moves.items(), key=lambda kv: kv[1])
+            if best >= current:
+                break
+            kept_features = [*kept_features, f] if how == "add" else [g for g in kept_features if g != f]
+            current = best
+    kept = [c for f in [*kept_features, *covariates] for c in terms[f]]
+    if not kept:
+        return pd.DataFrame(columns=["term", "coef", "hazard_ratio", "ci_lower", "ci_upper", "pval", "penalized", "n",
+                                     "events", "aic_partial"])
+    cph = _fit_cox(pd.concat([base, design[kept]], axis=1), 0.0)
     s = cph.summary.loc[kept]
     return pd.DataFrame({"term": kept, "coef": s["coef"].to_numpy(), "hazard_ratio": s["exp(coef)"].to_numpy(),
                          "ci_lower": s["exp(coef) lower 95%"].to_numpy(), "ci_upper": s["exp(coef) upper 95%"].to_numpy(),
-                         "pval": s["p"].to_numpy(), "n": len(used), "events": int(used["_E"].sum()),
-                         "aic_partial": float(cph.AIC_partial_) if selection != "penalized" else np.nan})
+                         "pval": s["p"].to_numpy(), "penalized": False, "n": len(used), "events": int(used["_E"].sum()),
+                         "aic_partial": float(cph.AIC_partial_)})
+
+
+def _null_partial_aic(base: pd.DataFrame) -> float:
+    """Partial AIC of the Cox model without any term: -2 x its partial log-likelihood (Efron ties, as lifelines: at
+    beta = 0, an event time with ``d`` events and ``r`` patients at risk contributes ``-sum_j log(r - j)``)."""
+    times = base["_T"].to_numpy(dtype=float)
+    events = base["_E"].to_numpy(dtype=float) > 0
+    loglik = 0.0
+    for time in np.unique(times[events]):
+        r = int(np.sum(times >= time))
+        d = int(np.sum(events & (times == time)))
+        loglik -= float(np.sum(np.log(r - np.arange(d))))
+    return -2 * loglik
+
+
+def _lasso_cox(base: pd.DataFrame, design: pd.DataFrame, covariate_cols: list[str], alpha: float) -> pd.DataFrame:
+    """Lasso Cox model with unpenalised covariates (scikit-survival); coefficients per original unit, no p-values."""
+    from sksurv.linear_model import CoxnetSurvivalAnalysis
+    from sksurv.util import Surv
+
+    mean, sd = design.mean(), design.std(ddof=0).replace(0, 1)
+    x = ((design - mean) / sd).to_numpy(dtype=float)
+    y = Surv.from_arrays(event=base["_E"].to_numpy().astype(bool), time=base["_T"].to_numpy(dtype=float))
+    factor = np.array([0.0 if c in covariate_cols else 1.0 for c in design.columns])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence notes of the path's largest alphas
+        fit = CoxnetSurvivalAnalysis(l1_ratio=1.0, alphas=[float(alpha)], penalty_factor=factor, max_iter=100_000).fit(x, y)
+    coef = fit.coef_[:, -1] / sd.to_numpy()
+    nan = np.full(len(coef), np.nan)
+    return pd.DataFrame({"term": list(design.columns), "coef": coef, "hazard_ratio": np.exp(coef), "ci_lower": nan,
+                         "ci_upper": nan, "pval": nan, "penalized": factor > 0, "n": len(base),
+                         "events": int(base["_E"].sum()), "aic_partial": np.nan})
