@@ -271,8 +271,8 @@ def test_pretrained_networks_and_their_resume(tmp_path):
     """With [steps.pretrain], every network starts from the stored autoencoder, also in a resumed run."""
     cfg = {
         "run": {"seed": 0, "n_jobs": 1},
-        "input": {"dataset": "synthetic", "synthetic": {"n_obs": 80, "n_vars": 150, "n_traits": 1, "module_size": 10,
-                                                          "n_decoys": 2, "seed": 2}},
+        "input": {"dataset": "synthetic", "synthetic": {"n_obs": 120, "n_vars": 150, "n_traits": 1, "module_size": 10,
+                                                          "n_decoys": 2, "seed": 2, "unlabelled": 0.3}},
         "steps": {"pretrain": {"enabled": True, "epochs": 5, "freeze": 1},
                   "train": {"hidden": [16, 8], "epochs": 5, "cv": 3},
                   "compare": {"enabled": False}, "bootstrap": {"enabled": False}, "masking": {"enabled": False},
@@ -286,6 +286,9 @@ def test_pretrained_networks_and_their_resume(tmp_path):
     params = first.uns["radiogx"]["trait_0"]["params"]
     assert params["pretrained"] and params["freeze"] == 1
     assert Path(first.uns["pretrain"]["path"]).is_file()
+    # the autoencoder saw only the 36 patients without the trait, whom no fold holds out
+    pretrained_on = set(first.uns["pretrain"]["patients"])
+    assert len(pretrained_on) == 36 and not pretrained_on & set(first.uns["radiogx"]["trait_0"]["oof"].index)
     (out / "figures").mkdir()
     (out / "figures" / ".roc.png.part.png").write_bytes(b"half a figure")  # left by a run killed while writing
     again = rg.workflow.run(cfg, out=out)

@@ -33,6 +33,7 @@ def synthetic(
     module_strength: float = 1.0,
     n_factors: int = 20,
     background_correlation: float = 0.3,
+    unlabelled: float = 0.0,
 ) -> AnnData:
     """Generate a cohort of the paper's shape whose traits are driven by planted gene modules.
 
@@ -63,6 +64,9 @@ def synthetic(
         Weight of the module activity in its genes (the gene's own noise has sd 1).
     n_factors, background_correlation
         The shared background: rank and fraction of each gene's variance it explains (0 <= value < 1).
+    unlabelled
+        Share of the patients without any trait value (missing in every trait column): the paper's expression-only
+        patients, on which the autoencoder pre-trains (0 <= value < 1; the last patients, after the traits are drawn).
 
     Returns
     -------
@@ -87,6 +91,8 @@ def synthetic(
         raise ValueError(f"balance must be in (0, 1), one value or one per trait ({n_traits}); got {balance!r}")
     if not 0 <= background_correlation < 1:
         raise ValueError(f"background_correlation must be in [0, 1), got {background_correlation!r}")
+    if not 0 <= unlabelled < 1:
+        raise ValueError(f"unlabelled must be in [0, 1), got {unlabelled!r}")
     if noise < 0 or module_strength < 0:
         raise ValueError(f"noise and module_strength must be >= 0, got {noise!r} and {module_strength!r}")
     n_modules = sum(1 if k == "linear" else 2 for k in kinds)
@@ -153,6 +159,10 @@ def synthetic(
     for info in traits.values():
         info["sets"] = np.array([names[i] for i in range(n_planted) if module_of_set[i] in info["module_index"]], dtype=object)
 
+    n_free = int(round(unlabelled * n_obs))
+    if n_free:
+        for name in traits:
+            obs.iloc[n_obs - n_free:, obs.columns.get_loc(name)] = np.nan
     adata = AnnData(X=x.astype(np.float32), obs=obs, var=pd.DataFrame(index=genes))
     adata.obsm["synthetic_modules"] = activity
     adata.uns["synthetic"] = {
@@ -160,7 +170,8 @@ def synthetic(
             "n_obs": n_obs, "n_vars": n_vars, "n_traits": n_traits, "seed": seed, "kinds": np.array(kinds, dtype=object),
             "module_size": module_size, "n_decoys": n_decoys, "balance": balances.astype(float), "noise": float(noise),
             "module_strength": float(module_strength), "n_factors": n_factors,
-            "background_correlation": float(background_correlation), "radiogx_version": __version__,
+            "background_correlation": float(background_correlation), "unlabelled": float(unlabelled),
+            "radiogx_version": __version__,
         },
         "traits": traits,
         "gene_sets": collection,

@@ -38,13 +38,16 @@ def cv_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx") -> 
 
 
 def compare_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx",
-               compare_key: str = "radiogx_compare") -> pd.DataFrame:
-    """The network and the baselines side by side, on the same outer folds.
+               compare_key: str = "radiogx_compare", bootstrap_key: str = "radiogx_bootstrap") -> pd.DataFrame:
+    """The network and the baselines side by side, on the same outer folds, and which model wins.
 
     Returns
     -------
     DataFrame with ``trait``, ``model``, ``roc_auc`` (mean over folds), ``roc_auc_sd``, ``pr_auc`` (mean over
-    folds), ``n_folds``; the network first.
+    folds), ``n_folds``, ``roc_auc_pooled`` (the AUC of the pooled out-of-fold predictions), ``best_model`` (highest
+    pooled AUC of the trait) and ``network_verdict``: per trait, whether the network beats the baselines, read from
+    the paired bootstrap intervals of the differences when :func:`radiogx.tl.bootstrap` ran (``method="oof"``), else
+    from the pooled AUCs alone (and saying so); the network first.
     """
     comp = adata.uns.get(compare_key, {})
     nets = {t: r for t, r in adata.uns.get(key, {}).items() if isinstance(r, dict) and "cv" in r}
@@ -53,14 +56,68 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx"
         if t in nets:
             cvt = nets[t]["cv"]
             rows.append({"trait": t, "model": "network", "roc_auc": cvt["roc_auc"].mean(), "roc_auc_sd": cvt["roc_auc"].std(ddof=1),
-                         "pr_auc": cvt["pr_auc"].mean(), "n_folds": len(cvt)})
+                         "pr_auc": cvt["pr_auc"].mean(), "n_folds": len(cvt),
+                         "roc_auc_pooled": float(nets[t]["summary"]["roc_auc_pooled"])})
         if t in comp:
+            pooled = _pooled_baseline_aucs(comp[t])
             for m, g in comp[t]["folds"].groupby("model", sort=False):
                 rows.append({"trait": t, "model": m, "roc_auc": g["roc_auc"].mean(), "roc_auc_sd": g["roc_auc"].std(ddof=1),
-                             "pr_auc": g["pr_auc"].mean(), "n_folds": len(g)})
+                             "pr_auc": g["pr_auc"].mean(), "n_folds": len(g), "roc_auc_pooled": pooled.get(m, np.nan)})
     out = pd.DataFrame(rows)
     out["n_folds"] = out["n_folds"].astype(np.int64)
+    best, verdicts = {}, {}
+    for t, g in out.groupby("trait", sort=False):
+        best[t] = str(g.loc[g["roc_auc_pooled"].idxmax(), "model"]) if g["roc_auc_pooled"].notna().any() else ""
+        verdicts[t] = _verdict(g, adata.uns.get(bootstrap_key, {}).get(t))
+    out["best_model"] = out["trait"].map(best)
+    out["network_verdict"] = out["trait"].map(verdicts)
     return out
+
+
+def _pooled_baseline_aucs(record: dict) -> dict[str, float]:
+    """Pooled out-of-fold ROC-AUC of each baseline of a compare record (macro one-vs-rest for multiclass)."""
+    from sklearn.metrics import roc_auc_score
+
+    oof, classes = record["oof"], list(record["classes"])
+    if "label" not in oof.columns:  # results of radiogx < 0.2
+        return {}
+    y = pd.Categorical(oof["label"].astype(str), categories=classes).codes
+    out = {}
+    for m in record["params"]["models"]:
+        if len(classes) == 2:
+            out[m] = float(roc_auc_score(y == 1, oof[m]))
+        else:
+            out[m] = float(np.mean([roc_auc_score(y == k, oof[f"{m}_{k}"]) for k in np.unique(y)]))
+    return out
+
+
+def _verdict(models: pd.DataFrame, boot: dict | None) -> str:
+    """One line: does the network beat the baselines of one trait?"""
+    if "network" not in set(models["model"]) or len(models) < 2:
+        return "no baselines to compare with" if len(models) < 2 else "no network"
+    if boot is not None and boot["params"].get("method") == "oof" and len(boot["differences"]):
+        d = boot["differences"]
+        level = f"{boot['params']['ci']:.0%}"
+        worse = d[d["ci_upper"] < 0]
+        better = d[d["ci_lower"] > 0]
+        if len(worse):
+            w = worse.sort_values("estimate").iloc[0]
+            return (f"network worse than {', '.join(worse['baseline'])} (vs {w['baseline']}: {w['estimate']:+.3f}, "
+                    f"{level} CI [{w['ci_lower']:+.3f}, {w['ci_upper']:+.3f}])")
+        if len(better) == len(d):
+            return f"network better than every baseline ({level} CIs of the differences above 0)"
+        unclear = d[d["ci_lower"] <= 0]
+        return (f"no clear difference between the network and {', '.join(unclear['baseline'])} "
+                f"({level} CIs of the differences cover 0)")
+    net = float(models.loc[models["model"] == "network", "roc_auc_pooled"].iloc[0])
+    others = models[models["model"] != "network"].dropna(subset=["roc_auc_pooled"])
+    if not len(others):
+        return "no pooled AUCs to compare"
+    top = others.loc[others["roc_auc_pooled"].idxmax()]
+    if net >= top["roc_auc_pooled"]:
+        return f"network highest pooled AUC ({net:.3f} vs {top['model']} {top['roc_auc_pooled']:.3f}; no interval: run rg.tl.bootstrap)"
+    return (f"network below {top['model']} (pooled AUC {net:.3f} vs {top['roc_auc_pooled']:.3f}; no interval: run "
+            "rg.tl.bootstrap)")
 
 
 def bootstrap_df(adata: AnnData, *, trait: str | None = None, differences: bool = False,

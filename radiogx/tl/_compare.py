@@ -122,7 +122,7 @@ def compare(
     key_added
         ``adata.uns[key_added][trait]`` receives ``folds`` (DataFrame: ``model``, ``fold``, ``roc_auc``, ``pr_auc``,
         ``best_params``, ``inner_score``), ``oof`` (out-of-fold scores: a column per model for binary traits, ``<model>_<j>``
-        for class ``j`` of ``classes`` otherwise), ``classes`` and ``params``.
+        for class ``j`` of ``classes`` otherwise, and each patient's ``label``), ``classes`` and ``params``.
     """
     record = adata.uns.get(key, {}).get(trait)
     if seed is None:
@@ -162,6 +162,7 @@ def compare(
                      "inner_score": inner_score})
     oof_df = pd.DataFrame(index=pd.Index(data.obs_names, dtype=str))
     oof_df["fold"] = folds
+    oof_df["label"] = pd.Categorical([data.classes[i] for i in data.y], categories=data.classes)
     for m in models:
         if width == 1:
             oof_df[m] = oof[m][:, 0]

@@ -103,8 +103,8 @@ def enrich(
         Null draws for every test (radiogx engine; gseapy's multilevel mode uses it as its first sample).
     max_perm
         Radiogx engine: most null draws for one test; more than ``n_perm`` are drawn, sequentially (Besag & Clifford
-        1991), only for tests still beyond reach. ``None``: ``max(10 * n_perm, 160 * sets)``, so that BH over a
-        ranking's sets can reach 0.05.
+        1991), only for tests still beyond reach. ``None``: ``max(n_perm, 160 * sets)``, so that BH over a ranking's
+        sets can reach 0.05.
     min_size, max_size
         Bounds on the set's genes present in the ranking.
     engine

@@ -102,7 +102,8 @@ def figure_specs(adata: AnnData) -> list[FigureSpec]:
         specs.append(FigureSpec("Models", f"roc_{t}", f"{t}: out-of-fold ROC curves of the network and the baselines",
                                 lambda t=t: pl.roc(adata, t, return_fig=True)))
         specs.append(FigureSpec("Models", f"compare_{t}",
-                                f"{t}: cross-validated ROC-AUC per model (bootstrap percentile interval when run)",
+                                f"{t}: ROC-AUC per model, each interval around its own estimate (the "
+                                "bootstrap's when run, else the mean over folds +/- sd)",
                                 lambda t=t: pl.compare(adata, t, return_fig=True)))
     for key in _records(adata, "masking_"):
         specs.append(FigureSpec("Gene masking", key, f"{key}: best sets per trait and class (score minus the "
@@ -172,8 +173,10 @@ def _table(df: pd.DataFrame, n: int = 25) -> str:
 def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
     if adata.uns.get("radiogx"):
-        out.setdefault("Models", []).append(("Cross-validated performance (same outer folds for every model)",
-                                             _table(get.compare_df(adata))))
+        table = get.compare_df(adata)
+        out.setdefault("Models", []).append(("Which model wins", _verdicts(table)))
+        out["Models"].append(("Cross-validated performance (same outer folds for every model)",
+                              _table(table.drop(columns=["best_model", "network_verdict"]))))
     if adata.uns.get("radiogx_bootstrap"):
         out["Models"].append(("Paired bootstrap of the AUC", _table(get.bootstrap_df(adata))))
         out["Models"].append(("Bootstrap differences to the network", _table(get.bootstrap_df(adata, differences=True))))
@@ -206,6 +209,23 @@ def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
             nt = pd.DataFrame(list(dict(surv["params"]["not_tested"]).items()), columns=["feature", "why not tested"])
             out["Survival"].append(("Features not tested", _table(nt)))
     return out
+
+
+def _verdicts(table: pd.DataFrame) -> str:
+    """Per trait, whether the network beats the baselines; where it does not, what that means for its genes."""
+    per_trait = table.drop_duplicates("trait")[["trait", "best_model", "network_verdict"]]
+    notes = []
+    for _, row in per_trait.iterrows():
+        if row["best_model"] and row["best_model"] != "network":
+            notes.append(f"<li><b>{html.escape(row['trait'])}</b>: the network is not the best model "
+                         f"({html.escape(row['best_model'])} is). Interpreting the network's genes (masking, saliency, "
+                         "enrichment, associations) is weaker evidence than interpreting the best baseline's.</li>")
+        elif "no clear difference" in row["network_verdict"]:
+            notes.append(f"<li><b>{html.escape(row['trait'])}</b>: the network's pooled AUC is the highest, but not "
+                         "clearly above every baseline's: its genes are one reading among equally good models.</li>")
+    note = f"<ul class='verdict'>{''.join(notes)}</ul>" if notes else ""
+    return _table(per_trait.rename(columns={"best_model": "best model (pooled out-of-fold AUC)",
+                                             "network_verdict": "does the network beat the baselines?"})) + note
 
 
 def _png(fig) -> str:
@@ -275,6 +295,10 @@ def _run_section(adata: AnnData, run: dict) -> str:
         return "<p>These results were not made by <code>radiogx run</code>: no run parameters recorded.</p>"
     meta = [("seed", run.get("seed")), ("n_jobs (results do not depend on it)", run.get("n_jobs")),
             ("traits modelled", ", ".join(map(str, run.get("traits", [])))), ("radiogx", run.get("radiogx_version"))]
+    pre = adata.uns.get("pretrain")
+    if isinstance(pre, dict) and "patients" in pre:
+        meta.append(("autoencoder pre-trained on", f"{len(pre['patients'])} "
+                     + str(pre["params"].get("patients_used", "patients (not recorded which)"))))
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in meta)
     parts = [f"<table class='meta'>{rows}</table>"]
     skipped = run.get("skipped_traits")

@@ -18,7 +18,7 @@ from .._logging import logger
 from .._settings import settings
 from ._config import ConfigError, load_config, validate_config
 from ._inputs import load_cohort, load_collections, resolve_traits
-from ._steps import Context, plan, register_model
+from ._steps import Context, labelled_patients, plan, register_model
 from ._store import Snapshot, StepStore, apply_delta, data_fingerprint, fingerprint
 
 __all__ = ["run", "versions"]
@@ -142,6 +142,13 @@ def _prepare(cfg: dict):
     adata = load_cohort(cfg["input"])
     traits, skipped = resolve_traits(adata, cfg["traits"], cfg["steps.train"]["cv"])
     _check_references(adata, cfg)
+    if cfg["steps.pretrain"]["enabled"]:
+        n_free = int((~labelled_patients(adata, traits)).sum())
+        if n_free < 10:
+            raise ConfigError(f"[steps.pretrain] enabled = true: the autoencoder trains only on patients without any "
+                              f"modelled trait {traits} (the paper's choice: pre-training on patients that folds hold out "
+                              f"would leak their expression into the estimate), and the cohort has {n_free}; give a "
+                              "cohort with unannotated patients, or disable pre-training")
     collections = {kind: load_collections(cfg[f"steps.{kind}"]["collections"], adata)
                    for kind in ("masking", "enrich") if cfg[f"steps.{kind}"]["enabled"]}
     for kind, colls in collections.items():

@@ -46,12 +46,25 @@ class Step:
 def _pretrain(adata: AnnData, ctx: Context, fp: str) -> None:
     s = ctx.cfg["steps.pretrain"]
     hidden = ctx.cfg["steps.train"]["hidden"]
-    ae = tl.pretrain(adata, hidden=hidden, activation=ctx.cfg["steps.train"]["activation"], output=s["output"],
-                     loss=s["loss"], epochs=s["epochs"], batch_size=s["batch_size"], patience=s["patience"], seed=ctx.seed)
+    # Only patients without any modelled trait (the paper's choice): no fold ever holds them out, so the expression of
+    # the patients a network is evaluated on never reaches its initialisation.
+    labelled = list(adata.obs_names[labelled_patients(adata, ctx.traits)])
+    ae = tl.pretrain(adata, exclude=labelled, hidden=hidden, activation=ctx.cfg["steps.train"]["activation"],
+                     output=s["output"], loss=s["loss"], epochs=s["epochs"], batch_size=s["batch_size"],
+                     patience=s["patience"], seed=ctx.seed)
+    adata.uns["pretrain"]["params"]["patients_used"] = PRETRAIN_SCOPE
     path = ctx.store.file_path("pretrain", fp, ".pt")
     with atomic_path(path) as tmp:
         torch.save({"hparams": ae.hparams, "state": ae.state_dict()}, tmp)
     adata.uns["pretrain"]["path"] = str(path)
+
+
+PRETRAIN_SCOPE = "patients without any modelled trait (never held out by a fold)"
+
+
+def labelled_patients(adata: AnnData, traits: list[str]):
+    """Boolean mask of the patients with a value for at least one of ``traits``."""
+    return adata.obs[list(traits)].notna().any(axis=1).to_numpy() if traits else adata.obs_names.isin([])
 
 
 def _load_autoencoder(adata: AnnData) -> TranscriptomeAutoencoder:
@@ -172,7 +185,8 @@ def plan(cfg: dict, traits: list[str]) -> list[Step]:
     base = ["input"]
     if st["pretrain"]["enabled"]:
         steps.append(Step("pretrain", {**st["pretrain"], "hidden": st["train"]["hidden"],
-                                       "activation": st["train"]["activation"]}, base, _pretrain))
+                                       "activation": st["train"]["activation"], "excluded_traits": list(traits)},
+                          base, _pretrain))
         base = ["input", "pretrain"]
     for t in traits:
         steps.append(Step(f"train:{t}", {**st["train"], "freeze": st["pretrain"]["freeze"]}, base, _train(t)))

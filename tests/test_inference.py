@@ -1,0 +1,368 @@
+"""Trustworthy inference: calibrated masking and enrichment p-values, the out-of-fold bootstrap, fold settings,
+the L1 logit, survival selection and the workflow's autoencoder. Each test fails on radiogx 0.1.0's behaviour."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import warnings
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+import radiogx as rg
+from radiogx.tl._gene_masking import _labelled, _Scorer
+from radiogx.tl._gsea_engine import prerank_many
+from radiogx.tl._scores import benjamini_hochberg
+from radiogx.tl._sequential_null import sequential_pvalues
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL_NET = {"hidden": (64, 32), "dropout": 0.4, "epochs": 60, "cv": 5}
+
+
+# --- sequential Monte Carlo p-values ---------------------------------------------------------------------------------
+
+
+def _uniform_null(observed: np.ndarray, seed: int):
+    """draw() for tests whose null is U(0, 1): the true p-value of a score s is 1 - s."""
+    rng = np.random.default_rng(seed)
+
+    def draw(n, rows, cols):
+        null = rng.random(n)
+        return null[None, None, :] >= observed[np.ix_(rows, cols)][:, :, None], None
+
+    return draw
+
+
+def test_sequential_pvalues_are_valid_and_resolve_small_ones():
+    rng = np.random.default_rng(0)
+    null_obs = rng.random((1, 20_000))  # true nulls: P(p <= a) <= a for every a
+    res = sequential_pvalues(null_obs.shape, _uniform_null(null_obs, 1), n_first=100, n_max=20_000)
+    for a in (0.001, 0.01, 0.05, 0.2):
+        assert np.mean(res.pval <= a) <= a * 1.15 + 3 * np.sqrt(a / null_obs.size)
+    strong = np.array([[1 - 1e-3, 1 - 1e-4, 1.0]])  # true p 1e-3, 1e-4 and 0
+    res = sequential_pvalues(strong.shape, _uniform_null(strong, 2), n_first=100, n_max=200_000)
+    assert res.resolved[0, :2].all() and not res.resolved[0, 2]
+    assert 3e-4 < res.pval[0, 0] < 3e-3 and 3e-5 < res.pval[0, 1] < 3e-4
+    assert res.pval[0, 2] == pytest.approx(1 / 200_001)  # never 0: the bound at the resolution, and said so
+    assert list(res.methods()[0]) == ["sequential_mc", "sequential_mc", "mc_bound"]
+    assert res.n_draws[0, 1] > 10 * res.n_draws[0, 0] / 3  # draws go where they are needed
+
+
+# --- gene masking ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def subtype_model():
+    adata = rg.datasets.verhaak2010()
+    rg.tl.train(adata, "subtype", seed=0, n_jobs=2, **SMALL_NET)
+    return adata
+
+
+def test_global_null_calls_nothing_on_real_expression(permuted_copies):
+    """Verhaak 173 x 840 with permuted subtypes: a network without signal. radiogx 0.1.0 called 1-18 single genes in
+    10 of 10 permutations (normal-tail p-values down to 2e-10)."""
+    verhaak = rg.datasets.verhaak2010()
+    calls, smallest = [], []
+    for i, adata in permuted_copies(verhaak, "subtype", 3, seed=11):
+        rg.tl.train(adata, "permuted", seed=i, n_jobs=2, **SMALL_NET)
+        for collection in ("single", "hallmark"):
+            rg.tl.gene_masking(adata, collection, seed=i, key_added=collection)
+            res = adata.uns[collection]["results"]
+            calls.append(int((res["padj"] < 0.05).sum()))
+            smallest.append(float(res["pval"].min()))
+        assert adata.uns["single"]["params"]["null"] == "labels"
+    print(f"\nsets called per run (single, hallmark): {calls}; smallest p: {np.round(smallest, 5)}")
+    assert sum(c > 0 for c in calls) <= 1
+
+
+def test_masking_pvalues_of_random_sets_are_calibrated_and_monotone(subtype_model):
+    """True nulls: random sets of sizes 5-60 against random sets of the same size."""
+    adata = subtype_model.copy()
+    rng = np.random.default_rng(5)
+    genes = np.asarray(adata.var_names)
+    sizes = rng.choice([5, 12, 30, 60], 1200)
+    random_sets = {f"R{i}": list(rng.choice(genes, k, replace=False)) for i, k in enumerate(sizes)}
+    rg.tl.gene_masking(adata, random_sets, n_null=200, max_null=20_000, seed=3)
+    res = adata.uns["gene_masking"]["results"]
+    fractions = {a: float((res["pval"] <= a).mean()) for a in (0.01, 0.05)}
+    print(f"\n{len(res)} true-null tests: fraction with p <= a: {fractions}")
+    assert fractions[0.01] <= 0.02 and fractions[0.05] <= 0.07
+    assert (res["pval"] > 0).all() and set(res["pval_method"]) <= {"sequential_mc", "mc_bound"}
+    for _, g in res.groupby(["target", "n_genes"]):  # monotone in the score within a size
+        ordered = g.sort_values("loglik", kind="stable")
+        assert (np.diff(ordered["pval"].to_numpy()) <= 1e-12).all()
+
+
+def test_own_signatures_stay_significant(subtype_model):
+    adata = subtype_model.copy()
+    rg.tl.gene_masking(adata, "verhaak", seed=0)
+    res = adata.uns["gene_masking"]["results"]
+    own = {"Classical": "CL", "Mesenchymal": "MES", "Neural": "NL", "Proneural": "PN"}
+    for target, code in own.items():
+        top = res[res["target"] == target].sort_values("pval", kind="stable").iloc[0]
+        assert top["gene_set"] == code and top["padj"] < 0.05
+    bounded = res[res["pval_method"] == "mc_bound"]
+    assert (bounded["pval"] >= 1 / (bounded["n_draws"] + 1) - 1e-15).all()
+
+
+def test_single_genes_use_the_label_permutation_null(subtype_model):
+    adata = subtype_model.copy()
+    with pytest.raises(ValueError, match="circular"):
+        rg.tl.gene_masking(adata, "single", null="random_sets")
+    rg.tl.gene_masking(adata, "single", seed=0)
+    res = adata.uns["gene_masking"]["results"]
+    assert adata.uns["gene_masking"]["params"]["null"] == "labels"
+    called = res[res["padj"] < 0.05]
+    verhaak = {g for s in rg.datasets.gene_sets("verhaak").values() for g in s}
+    print(f"\nsingle genes called: {len(called)}; Verhaak signature genes among them: "
+          f"{called['gene_set'].isin(verhaak).mean():.2f}")
+    assert len(called) > 20 and (res["pval"] > 0).all()
+    # the label null, for one gene, against a direct permutation test of the same statistic
+    resolved = res[(res["pval_method"] == "sequential_mc") & (res["pval"].between(0.005, 0.2))]
+    gene = resolved.iloc[0]
+    model = rg.tl._trait.resolve_model(adata, "subtype")
+    names, y = _labelled(adata, model)
+    probs = _Scorer(adata, model, "out_of_fold", names, precision="fp32", max_rows=None).probs(
+        [np.array([model.genes.get_loc(gene["gene_set"])])])[0]
+    k = model.classes.index(gene["target"])
+    lp, lq = np.log(np.clip(probs[:, k], 1e-12, 1 - 1e-12)), np.log1p(-np.clip(probs[:, k], 1e-12, 1 - 1e-12))
+    observed = np.mean(np.where(y == k, lp, lq))
+    rng = np.random.default_rng(1)
+    perms = np.array([np.mean(np.where(rng.permutation(y) == k, lp, lq)) for _ in range(20_000)])
+    direct = (1 + np.sum(perms >= observed - 1e-12)) / 20_001
+    assert observed == pytest.approx(gene["loglik"], abs=1e-6)
+    assert 0.4 < gene["pval"] / direct < 2.5  # Besag-Clifford with 10 exceedances: about 30% relative error
+
+
+def test_fold_networks_keep_their_own_settings(tmp_path):
+    """A grid whose folds choose different widths: out-of-fold masking with every gene kept reproduces train's
+    out-of-fold probabilities (radiogx 0.1.0 rebuilt every fold with the final widths and crashed)."""
+    adata = rg.datasets.synthetic(n_obs=120, n_vars=200, n_traits=1, module_size=15, n_decoys=5, seed=3)
+    model = rg.tl.train(adata, "trait_0", hidden=(16,), epochs=15, patience=5, cv=3, seed=0,
+                        param_grid={"hidden": [(8,), (32, 8)]})
+    widths = [model.fold_config(k).hidden for k in range(3)]
+    assert len(set(widths)) > 1, widths  # the seed was chosen so that the folds disagree
+    names, y = _labelled(adata, model)
+    probs = _Scorer(adata, model, "out_of_fold", names, precision="fp32", max_rows=None).probs(
+        [np.arange(adata.n_vars)])[0]
+    oof = adata.uns["radiogx"]["trait_0"]["oof"].loc[names]
+    np.testing.assert_allclose(probs, oof[["p_0", "p_1"]].to_numpy(), atol=1e-5)
+    model.save(tmp_path / "m.pt")
+    loaded = rg.nn.RadiogenomicModel.load(tmp_path / "m.pt")
+    assert [loaded.fold_config(k).hidden for k in range(3)] == widths
+    rg.tl.gene_masking(adata, adata.uns["synthetic"]["gene_sets"], model=loaded, n_null=50)
+
+
+# --- bootstrap -------------------------------------------------------------------------------------------------------
+
+
+def test_default_bootstrap_resamples_out_of_fold_predictions(small_synthetic):
+    adata = small_synthetic.copy()
+    rg.tl.train(adata, "trait_0", hidden=(32,), epochs=30, cv=3, seed=0)
+    rg.tl.compare(adata, "trait_0", models=["logit_l2"])
+    rg.tl.bootstrap(adata, "trait_0")
+    record = adata.uns["radiogx_bootstrap"]["trait_0"]
+    assert record["params"]["method"] == "oof" and record["params"]["n_boot"] == 2000
+    summary = rg.get.bootstrap_df(adata).set_index("model")
+    oof = adata.uns["radiogx"]["trait_0"]["oof"]
+    y = (oof["label"] == "positive").to_numpy()
+    base = adata.uns["radiogx_compare"]["trait_0"]["oof"].loc[oof.index, "logit_l2"]
+    assert summary.loc["network", "estimate"] == pytest.approx(roc_auc_score(y, oof["p_1"]))
+    assert summary.loc["logit_l2", "estimate"] == pytest.approx(roc_auc_score(y, base))
+    diff = rg.get.bootstrap_df(adata, differences=True).iloc[0]
+    assert diff["estimate"] == pytest.approx(roc_auc_score(y, oof["p_1"]) - roc_auc_score(y, base))
+    for row in (*summary.to_dict("records"), diff):  # each interval around its own estimate
+        assert row["ci_lower"] <= row["estimate"] <= row["ci_upper"]
+    assert "pooled out-of-fold" in diff["covers"]
+    rg.tl.bootstrap(adata, "trait_0", interval="bca", n_boot=500, key_added="bca")
+    bca = rg.get.bootstrap_df(adata, key_added="bca", differences=True).iloc[0]
+    assert bca["ci_lower"] <= bca["estimate"] <= bca["ci_upper"]
+
+
+def test_bootstrap_of_two_equal_models_covers_zero(small_synthetic):
+    """A baseline whose out-of-fold predictions equal the network's, up to noise: the paired interval covers 0."""
+    adata = small_synthetic.copy()
+    rg.tl.train(adata, "trait_0", hidden=(32,), epochs=30, cv=3, seed=0)
+    rg.tl.compare(adata, "trait_0", models=["logit_l2"])
+    comp = adata.uns["radiogx_compare"]["trait_0"]["oof"]
+    net = adata.uns["radiogx"]["trait_0"]["oof"]["p_1"].reindex(comp.index)
+    comp["logit_l2"] = net + np.random.default_rng(0).normal(0, 0.05, len(net))
+    rg.tl.bootstrap(adata, "trait_0")
+    diff = rg.get.bootstrap_df(adata, differences=True).iloc[0]
+    assert diff["ci_lower"] < 0 < diff["ci_upper"] and abs(diff["estimate"]) < 0.03
+
+
+def test_refit_bootstrap_is_there_by_name_and_keeps_the_autoencoder(small_synthetic):
+    adata = small_synthetic.copy()
+    ae = rg.tl.pretrain(adata, hidden=(16, 8), epochs=3, seed=0)
+    rg.tl.train(adata, "trait_0", hidden=(16, 8), epochs=5, cv=3, seed=0, pretrained=ae, freeze=1)
+    with pytest.raises(ValueError, match="pretrained="):
+        rg.tl.bootstrap(adata, "trait_0", method="refit", n_boot=2)
+    rg.tl.bootstrap(adata, "trait_0", method="refit", n_boot=2, pretrained=ae)
+    params = adata.uns["radiogx_bootstrap"]["trait_0"]["params"]
+    assert params["method"] == "refit" and params["pretrained"] and params["freeze"] == 1
+    assert "refit" in rg.get.bootstrap_df(adata)["covers"].iloc[0]
+
+
+def test_verdict_says_which_model_wins(small_synthetic):
+    adata = small_synthetic.copy()
+    rg.tl.train(adata, "trait_0", hidden=(32,), epochs=30, cv=3, seed=0)
+    rg.tl.compare(adata, "trait_0", models=["logit_l2", "random_forest"])
+    table = rg.get.compare_df(adata)
+    assert "no interval" in table["network_verdict"].iloc[0]
+    rg.tl.bootstrap(adata, "trait_0")
+    table = rg.get.compare_df(adata).set_index("model")
+    best = table["roc_auc_pooled"].idxmax()
+    assert (table["best_model"] == best).all()
+    diffs = rg.get.bootstrap_df(adata, differences=True).set_index("baseline")
+    verdict = table["network_verdict"].iloc[0]
+    if (diffs["ci_upper"] < 0).any():
+        assert verdict.startswith("network worse than")
+    print(f"\nbest model {best}; verdict: {verdict}")
+    from radiogx.workflow._report import _verdicts
+
+    html = _verdicts(rg.get.compare_df(adata))
+    assert ("weaker evidence" in html) == (best != "network")
+
+
+# --- baselines -------------------------------------------------------------------------------------------------------
+
+
+def test_lowest_allowed_scikit_learn_makes_logit_l1_lasso():
+    """pyproject's lower bound must be a version where l1_ratio alone sets the penalty (>= 1.8), and the installed
+    one zeroes coefficients (on 1.4-1.7, l1_ratio=1 without penalty='elasticnet' was silently L2)."""
+    import sklearn
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    spec = next(d for d in deps if d.startswith("scikit-learn"))
+    lowest = tuple(int(v) for v in re.search(r">=\s*([\d.]+)", spec).group(1).split(".")[:2])
+    assert lowest >= (1, 8), spec
+    assert tuple(int(v) for v in sklearn.__version__.split(".")[:2]) >= lowest
+    from radiogx.tl._compare import baseline_estimator
+
+    est = baseline_estimator("logit_l1", 0).set_params(C=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no deprecated penalty argument either
+        est.fit(np.random.default_rng(0).normal(size=(80, 50)), np.r_[np.zeros(40), np.ones(40)])
+    assert (est.coef_ == 0).sum() > 25
+
+
+# --- enrichment ------------------------------------------------------------------------------------------------------
+
+
+def test_per_patient_enrichment_resolves_a_planted_set_and_stays_calibrated():
+    """A strongly planted set among 50: radiogx 0.1.0's 1,000 permutations could not go below p ~ 1/500, so BH over
+    50 sets called it in 1 of 20 rankings."""
+    rng = np.random.default_rng(0)
+    sets = [rng.choice(2000, 30, replace=False) for _ in range(50)]
+    noise = rng.normal(size=(20, 2000))
+    planted = noise.copy()
+    planted[:, sets[0]] += 1.0
+    res = prerank_many(planted, sets, n_perm=1000, seed=1)
+    padj = np.array([benjamini_hochberg(row) for row in res.pval])
+    assert (padj[:, 0] < 0.05).sum() >= 19
+    null_rankings = np.array([rng.permutation(row) for row in planted])
+    res = prerank_many(null_rankings, sets, n_perm=1000, seed=2)
+    padj = np.array([benjamini_hochberg(row) for row in res.pval])
+    print(f"\nplanted called in {(padj[:, 0] < 0.05).sum()} of 20 permuted rankings; sets called: {(padj < 0.05).mean():.3f}")
+    assert (padj < 0.05).mean() <= 0.05 and (res.pval > 0).all()
+
+
+def test_leading_edge_of_negative_scores_matches_gseapy():
+    import gseapy
+
+    rng = np.random.default_rng(0)
+    genes = np.array([f"G{i}" for i in range(2000)])
+    values = rng.normal(size=2000)
+    values[:40] -= 1.5
+    values[40:80] += 1.5
+    sets = {"DOWN": list(genes[:40]), "UP": list(genes[40:80]), "MIXED": list(genes[20:60]) + list(genes[200:230])}
+    adata = ad.AnnData(np.zeros((1, 2000)), var=pd.DataFrame(index=genes))
+    adata.layers["rank"] = values[None, :]
+    rg.tl.enrich(adata, key="rank", gene_sets=sets, per_patient=True, min_size=5, key_added="e")
+    ours = adata.uns["e"]["results"].set_index("gene_set")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = gseapy.prerank(rnk=pd.Series(values, index=genes), gene_sets=sets, min_size=5, max_size=500,
+                             permutation_num=100, seed=0, outdir=None, no_plot=True).res2d.set_index("Term")
+    assert ours.loc["DOWN", "es"] < 0
+    for name in sets:
+        assert set(ours.loc[name, "leading_edge"].split(";")) == set(str(ref.loc[name, "Lead_genes"]).split(";"))
+
+
+# --- survival --------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tcga():
+    clinical = rg.datasets.tcga_gbm_clinical()
+    adata = ad.AnnData(obs=pd.DataFrame(index=clinical.index))
+    rg.pp.add_clinical(adata, clinical, columns=["os_days", "os_event", "age", "gender", "kps"])
+    rg.pp.add_clinical(adata, rg.datasets.tcga_glioma_subtypes(), columns=["gcimp", "mgmt"])
+    adata.obs["age_per_10y"] = adata.obs["age"] / 10
+    rng = np.random.default_rng(0)
+    adata.obs["noise"] = rng.normal(size=adata.n_obs)
+    return adata
+
+
+@pytest.mark.r
+def test_stepwise_aic_is_r_step_from_the_covariate_model(tcga):
+    """R::
+
+        fit0 <- coxph(Surv(T, E) ~ male, data = d, ties = "efron")
+        step(fit0, scope = list(lower = ~ male, upper = ~ male + gcimp + mgmt + age + kps + noise), direction = "both")
+    """
+    from radiogx.io._rpy2 import import_rpy2
+
+    ro = import_rpy2()
+    from rpy2.robjects import pandas2ri
+    from rpy2.robjects.conversion import localconverter
+
+    adata = tcga.copy()
+    features = ["gcimp", "mgmt", "age_per_10y", "kps", "noise"]
+    rg.tl.survival(adata, features=features, covariates=("gender",), selection="stepwise_aic")
+    ours = rg.get.survival_df(adata, multivariable=True)
+    assert "ignore the selection" in adata.uns["survival"]["params"]["selection_caveat"]
+    d = adata.obs[["os_days", "os_event", "gender", *features]].dropna()
+    frame = pd.DataFrame({"T": d["os_days"].astype(float), "E": d["os_event"].astype(int),
+                          "male": (d["gender"] == "male").astype(float), "gcimp": d["gcimp"].astype(float),
+                          "mgmt": (d["mgmt"] == "Unmethylated").astype(float), "age": d["age_per_10y"].astype(float),
+                          "kps": d["kps"].astype(float), "noise": d["noise"].astype(float)})
+    with localconverter(ro.default_converter + pandas2ri.converter):
+        ro.globalenv["d"] = frame
+    ro.r("suppressPackageStartupMessages(library(survival))")
+    kept = list(ro.r('s <- step(coxph(Surv(T, E) ~ male, data = d, ties = "efron"), scope = list(lower = ~ male, '
+                     'upper = ~ male + gcimp + mgmt + age + kps + noise), direction = "both", trace = 0); names(coef(s))'))
+    aic = ro.r("extractAIC(s)")[1]
+    rename = {"gender=male": "male", "gcimp=True": "gcimp", "mgmt=Unmethylated": "mgmt", "age_per_10y": "age"}
+    assert sorted(rename.get(t, t) for t in ours["term"]) == sorted(kept)
+    assert ours["aic_partial"].iloc[0] == pytest.approx(aic, abs=1e-3)
+
+
+def test_lasso_cox_leaves_covariates_unpenalised_and_reports_no_pvalues(tcga):
+    adata = tcga.copy()
+    rg.tl.survival(adata, features=["gcimp", "mgmt", "age_per_10y", "noise"], covariates=("gender",),
+                   selection="penalized", penalizer=0.2)
+    multi = rg.get.survival_df(adata, multivariable=True).set_index("term")
+    assert not multi.loc["gender=male", "penalized"] and multi.loc["gender=male", "coef"] != 0
+    assert multi["pval"].isna().all() and multi["ci_lower"].isna().all()
+    assert (multi.loc[multi["penalized"], "coef"] == 0).any()  # the lasso drops features, never the covariate
+
+
+# --- workflow --------------------------------------------------------------------------------------------------------
+
+
+def test_workflow_refuses_to_pretrain_on_patients_that_folds_hold_out(tmp_path):
+    cfg = {
+        "run": {"seed": 0, "n_jobs": 1},
+        "input": {"dataset": "synthetic", "synthetic": {"n_obs": 60, "n_vars": 100, "n_traits": 1, "module_size": 10,
+                                                          "n_decoys": 2, "seed": 2}},
+        "steps": {"pretrain": {"enabled": True, "epochs": 2}, "train": {"hidden": [8], "epochs": 2, "cv": 3}},
+    }
+    with pytest.raises(rg.workflow.ConfigError, match="without any modelled trait"):
+        rg.workflow.run(cfg, out=tmp_path / "out")
