@@ -60,3 +60,17 @@ def permuted_copies():
             yield i, copy
 
     return generate
+
+
+@pytest.fixture(scope="session")
+def tcga_clinical():
+    """The TCGA-GBM clinical patients (no expression) with OS, age, gender, KPS, G-CIMP and MGMT in ``obs``."""
+    import anndata as ad
+    import pandas as pd
+
+    clinical = rg.datasets.tcga_gbm_clinical()
+    adata = ad.AnnData(obs=pd.DataFrame(index=clinical.index))
+    rg.pp.add_clinical(adata, clinical, columns=["os_days", "os_event", "age", "gender", "kps"])
+    rg.pp.add_clinical(adata, rg.datasets.tcga_glioma_subtypes(), columns=["gcimp", "mgmt"])
+    adata.obs["age_per_10y"] = adata.obs["age"] / 10
+    return adata

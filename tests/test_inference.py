@@ -299,14 +299,9 @@ def test_leading_edge_of_negative_scores_matches_gseapy():
 
 
 @pytest.fixture(scope="module")
-def tcga():
-    clinical = rg.datasets.tcga_gbm_clinical()
-    adata = ad.AnnData(obs=pd.DataFrame(index=clinical.index))
-    rg.pp.add_clinical(adata, clinical, columns=["os_days", "os_event", "age", "gender", "kps"])
-    rg.pp.add_clinical(adata, rg.datasets.tcga_glioma_subtypes(), columns=["gcimp", "mgmt"])
-    adata.obs["age_per_10y"] = adata.obs["age"] / 10
-    rng = np.random.default_rng(0)
-    adata.obs["noise"] = rng.normal(size=adata.n_obs)
+def tcga(tcga_clinical):
+    adata = tcga_clinical.copy()
+    adata.obs["noise"] = np.random.default_rng(0).normal(size=adata.n_obs)  # a feature with no effect
     return adata
 
 

@@ -16,7 +16,8 @@ def masking_df(adata: AnnData, *, key: str = "gene_masking", trait: str | None =
     Returns
     -------
     DataFrame with ``trait``, ``gene_set``, ``target``, ``n_genes``, ``auc``, ``pr_auc``, ``loglik``, ``pval``,
-    ``padj`` (and the null's ``null_mean``, ``null_sd``, ``pval_method``).
+    ``padj`` (and the null's ``null_mean``, ``null_sd``, ``n_draws`` and ``pval_method``: ``"sequential_mc"``, or
+    ``"mc_bound"`` where ``pval`` is only an upper bound at the resolution of the null draws).
     """
     if key not in adata.uns or "results" not in adata.uns[key]:
         raise ValueError(f"no gene-masking results in adata.uns[{key!r}]: run rg.tl.gene_masking(adata, gene_sets) first")
@@ -27,7 +28,8 @@ def masking_df(adata: AnnData, *, key: str = "gene_masking", trait: str | None =
                 raise ValueError(f"no masking results for {name} {value!r}; available: {sorted(set(df[name]))}")
             df = df[df[name] == value]
     cols = ["trait", "gene_set", "target", "n_genes", "auc", "pr_auc", "loglik", "pval", "padj", "null_mean", "null_sd",
-            "pval_method"]
+            "n_draws", "pval_method"]
+    cols = [c for c in cols if c in df.columns]  # n_draws: radiogx >= 0.2
     return df[cols].sort_values(["trait", "target", sort_by], ascending=[True, True, False]).reset_index(drop=True)
 
 
@@ -62,7 +64,7 @@ def enrich_df(adata: AnnData, *, key: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame with ``gene_set``, ``es``, ``nes``, ``pval``, ``padj``, ``size``, ``leading_edge`` (and ``patient`` for
-    per-patient enrichment), most significant first.
+    per-patient enrichment; ``n_perm`` and ``pval_method`` for radiogx's engine), most significant first.
     """
     record = adata.uns.get(key)
     if not isinstance(record, dict) or "results" not in record or "per_patient" not in record.get("params", {}):

@@ -234,8 +234,12 @@ def gene_masking(
         n_tests = len(targets) * len(sets.names)
         cap = max(10 * n_null, 80 * n_tests) if max_null is None else int(max_null)
         test = _label_null if null == "labels" else _random_set_null
-        null_mean, null_sd, res = test(scorer, probs, y, targets, sets, real[score], m, n_null=n_null, n_max=cap,
-                                       score=score, seed=child_seed(seed, len(frames)))
+        if n_null:
+            null_mean, null_sd, res = test(scorer, probs, y, targets, sets, real[score], m, n_null=n_null, n_max=cap,
+                                           score=score, seed=child_seed(seed, len(frames)))
+        else:  # no significance asked for: scores (and ranks) only
+            null_mean = null_sd = np.full(real[score].shape, np.nan)
+            res = None
         pval = res.pval if res is not None else np.full_like(null_mean, np.nan)
         padj = benjamini_hochberg(pval.ravel()).reshape(pval.shape)  # over every set and target of the trait
         method = res.methods() if res is not None else np.full(pval.shape, "none", dtype=object)
@@ -268,10 +272,7 @@ def gene_masking(
 def _random_set_null(scorer, probs, y, targets, sets, observed, model, *, n_null, n_max, score, seed):
     """Competitive null: random gene sets of each set's exact size, drawn in one stream per size."""
     n_t, n_s = observed.shape
-    null_mean = np.full((n_t, n_s), np.nan)
-    null_sd = np.full((n_t, n_s), np.nan)
-    if n_null == 0:
-        return null_mean, null_sd, None
+    null_mean, null_sd = np.empty((n_t, n_s)), np.empty((n_t, n_s))
     pval = np.empty((n_t, n_s))
     n_draws = np.empty((n_t, n_s), dtype=np.int64)
     exceed = np.empty((n_t, n_s), dtype=np.int64)
@@ -305,10 +306,6 @@ def _random_set_null(scorer, probs, y, targets, sets, observed, model, *, n_null
 def _label_null(scorer, probs, y, targets, sets, observed, model, *, n_null, n_max, score, seed):
     """Self-contained null: the labels permuted against each set's fixed masked predictions."""
     n_t, n_s = observed.shape
-    null_mean = np.full((n_t, n_s), np.nan)
-    null_sd = np.full((n_t, n_s), np.nan)
-    if n_null == 0:
-        return null_mean, null_sd, None
     probs = np.concatenate(probs, axis=0).astype(np.float64)  # sets x patients x classes
     rng = np.random.default_rng(seed)
     seen = {"n": 0, "sum": np.zeros((n_t, n_s)), "sq": np.zeros((n_t, n_s))}
@@ -330,6 +327,6 @@ def _label_null(scorer, probs, y, targets, sets, observed, model, *, n_null, n_m
 
     res = sequential_pvalues((n_t, n_s), draw, n_first=n_null, n_max=n_max)
     null_mean = seen["sum"] / seen["n"]
-    if seen["n"] > 1:
-        null_sd = np.sqrt(np.maximum(seen["sq"] - seen["n"] * null_mean ** 2, 0) / (seen["n"] - 1))
+    null_sd = (np.sqrt(np.maximum(seen["sq"] - seen["n"] * null_mean ** 2, 0) / (seen["n"] - 1)) if seen["n"] > 1
+               else np.full((n_t, n_s), np.nan))
     return null_mean, null_sd, res

@@ -97,7 +97,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "clinical": Key("table_list", [], "clinical tables: [[input.clinical]] with source (a bundled name "
                         f"{list(BUNDLED_CLINICAL)} or a .tsv/.csv path, first column the patient) and columns"),
         "synthetic": Key("table", {}, "arguments of rg.datasets.synthetic when dataset = 'synthetic' "
-                         "(n_obs, n_vars, n_traits, seed)"),
+                         "(n_obs, n_vars, n_traits, seed, module_size, n_decoys, unlabelled: the share without traits)"),
     },
     "traits": {
         "names": Key("str_list", None, "obs columns to model (categorical traits)", nullable=True),
@@ -341,7 +341,7 @@ def _check_collections(cfg: dict, base: Path) -> None:
 
 
 _CLINICAL_KEYS = ("source", "columns")
-_SYNTHETIC_KEYS = {"n_obs": 2, "n_vars": 10, "n_traits": 1, "seed": 0, "module_size": 2, "n_decoys": 0}
+_SYNTHETIC_KEYS = {"n_obs": 2, "n_vars": 10, "n_traits": 1, "seed": 0, "module_size": 2, "n_decoys": 0, "unlabelled": 0}
 
 
 def _check_input(cfg: dict, base: Path) -> None:
@@ -380,7 +380,10 @@ def _check_input(cfg: dict, base: Path) -> None:
     for key, value in inp["synthetic"].items():
         if key not in _SYNTHETIC_KEYS:
             raise _unknown("[input.synthetic]", key, _SYNTHETIC_KEYS)
-        if not _type_ok("int", value) or value < _SYNTHETIC_KEYS[key]:
+        if key == "unlabelled":  # a share of the patients, not a count
+            if not _type_ok("float", value) or not 0 <= value < 1:
+                raise ConfigError(f"[input.synthetic] unlabelled = {value!r}: must be a number in [0, 1)")
+        elif not _type_ok("int", value) or value < _SYNTHETIC_KEYS[key]:
             raise ConfigError(f"[input.synthetic] {key} = {value!r}: must be an integer >= {_SYNTHETIC_KEYS[key]}")
     if inp["synthetic"] and inp["dataset"] != "synthetic":
         raise ConfigError("[input.synthetic]: only used with [input] dataset = 'synthetic'")
