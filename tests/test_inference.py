@@ -87,12 +87,13 @@ def test_masking_pvalues_of_random_sets_are_calibrated_and_monotone(subtype_mode
     genes = np.asarray(adata.var_names)
     sizes = rng.choice([5, 12, 30, 60], 1200)
     random_sets = {f"R{i}": list(rng.choice(genes, k, replace=False)) for i, k in enumerate(sizes)}
-    rg.tl.gene_masking(adata, random_sets, n_null=200, max_null=20_000, seed=3)
+    rg.tl.gene_masking(adata, random_sets, null="random_sets", n_null=200, max_null=20_000, seed=3)
     res = adata.uns["gene_masking"]["results"]
+    assert res["pval_labels"].isna().all() and (res["pval"] == res["pval_random_sets"]).all()
     fractions = {a: float((res["pval"] <= a).mean()) for a in (0.01, 0.05)}
     print(f"\n{len(res)} true-null tests: fraction with p <= a: {fractions}")
     assert fractions[0.01] <= 0.02 and fractions[0.05] <= 0.07
-    assert (res["pval"] > 0).all() and set(res["pval_method"]) <= {"sequential_mc", "mc_bound"}
+    assert (res["pval"] > 0).all() and set(res["pval_method"]) <= {"random_sets:sequential_mc", "random_sets:mc_bound"}
     for _, g in res.groupby(["target", "n_genes"]):  # monotone in the score within a size
         ordered = g.sort_values("loglik", kind="stable")
         assert (np.diff(ordered["pval"].to_numpy()) <= 1e-12).all()
@@ -106,14 +107,17 @@ def test_own_signatures_stay_significant(subtype_model):
     for target, code in own.items():
         top = res[res["target"] == target].sort_values("pval", kind="stable").iloc[0]
         assert top["gene_set"] == code and top["padj"] < 0.05
-    bounded = res[res["pval_method"] == "mc_bound"]
+    assert adata.uns["gene_masking"]["params"]["null"] == "both"
+    assert (res["pval"] == res[["pval_random_sets", "pval_labels"]].max(axis=1)).all()
+    bounded = res[res["pval_method"].str.endswith("mc_bound")]
     assert (bounded["pval"] >= 1 / (bounded["n_draws"] + 1) - 1e-15).all()
 
 
 def test_single_genes_use_the_label_permutation_null(subtype_model):
     adata = subtype_model.copy()
-    with pytest.raises(ValueError, match="circular"):
-        rg.tl.gene_masking(adata, "single", null="random_sets")
+    for null in ("random_sets", "both"):
+        with pytest.raises(ValueError, match="circular"):
+            rg.tl.gene_masking(adata, "single", null=null)
     rg.tl.gene_masking(adata, "single", seed=0)
     res = adata.uns["gene_masking"]["results"]
     assert adata.uns["gene_masking"]["params"]["null"] == "labels"
@@ -123,7 +127,7 @@ def test_single_genes_use_the_label_permutation_null(subtype_model):
           f"{called['gene_set'].isin(verhaak).mean():.2f}")
     assert len(called) > 20 and (res["pval"] > 0).all()
     # the label null, for one gene, against a direct permutation test of the same statistic
-    resolved = res[(res["pval_method"] == "sequential_mc") & (res["pval"].between(0.005, 0.2))]
+    resolved = res[(res["pval_method"] == "labels:sequential_mc") & (res["pval"].between(0.005, 0.2))]
     gene = resolved.iloc[0]
     model = rg.tl._trait.resolve_model(adata, "subtype")
     names, y = _labelled(adata, model)

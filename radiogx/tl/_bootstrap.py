@@ -247,9 +247,12 @@ def bootstrap(
                       covers=f"{ci:.0%} {interval} interval of the pooled out-of-fold ROC-AUC of the models as trained "
                              "(and of network-minus-baseline differences) over patient resamples")
     else:
-        if bool(record["params"].get("pretrained", False)) and pretrained is None:
-            raise ValueError(f"the network for {trait!r} was trained from a pre-trained autoencoder: pass it as "
-                             "pretrained= so that the refit bootstrap evaluates the same network")
+        was_pretrained = bool(record["params"].get("pretrained", False))
+        if was_pretrained != (pretrained is not None):
+            raise ValueError(f"the network for {trait!r} was trained " + (
+                "from a pre-trained autoencoder: pass it as pretrained=" if was_pretrained else
+                "without a pre-trained autoencoder: leave pretrained=None") +
+                " so that the refit bootstrap evaluates the same network")
         baselines = {m: _chosen_params(comp["folds"], m) for m in models}
         data = trait_data(adata, trait, cv=cv, func="bootstrap")
         if list(data.genes) != list(model.genes):

@@ -144,8 +144,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "enabled": Key("bool", True, "gene masking, one result per collection"),
         "collections": Key("str_list", ["hallmark"], _COLLECTION_DOC),
         "null": Key("str", "auto", "'random_sets' (competitive: random sets of the same size), 'labels' (permuted "
-                    "labels against the set's masked predictions), 'auto' (labels for single genes, else random sets)",
-                    choices=("auto", "random_sets", "labels")),
+                    "labels against the set's masked predictions), 'both' (a set must pass both), 'auto' (labels for "
+                    "single genes, else both)", choices=("auto", "both", "random_sets", "labels")),
         "n_null": Key("int", 1000, "null draws for every set (more, sequentially, where a p-value needs them)",
                       check=_range(10)),
         "max_null": Key("int", None, "most null draws for one set (default: enough for BH over the sets)",
