@@ -219,8 +219,8 @@ def gene_masking(
     if null not in _NULLS:
         raise ValueError(f"null must be one of {_NULLS} or None, got {null!r}")
     if single and null in ("random_sets", "both"):
-        raise ValueError("gene_sets='single' with null='random_sets' compares each gene with random single genes, "
-                         "i.e. with the genes under test themselves (circular); use null='labels' or n_null=0 (ranks)")
+        raise ValueError(f"gene_sets='single' with null={null!r} compares each gene with random single genes, i.e. with "
+                         "the genes under test themselves (circular); use null='labels' or n_null=0 (ranks)")
     models = models_to_explain(adata, model, trait, key)
 
     frames = []
@@ -239,7 +239,7 @@ def gene_masking(
             for name, value in _score(p, y, targets).items():
                 real[name].append(value)
             if null in ("labels", "both"):
-                probs.append(p.astype(np.float32))
+                probs.append(p)
         real = {name: np.concatenate(v, axis=1) for name, v in real.items()}
         n_tests = len(targets) * len(sets.names)
         cap = max(10 * n_null, 80 * n_tests) if max_null is None else int(max_null)
@@ -252,9 +252,8 @@ def gene_masking(
                 scorer, y, targets, sets, real[score], m, n_null=n_null, n_max=cap, score=score,
                 seed=child_seed(seed, len(frames)))
         if n_null and null in ("labels", "both"):
-            mean_l, sd_l, parts["labels"] = _label_null(np.concatenate(probs, axis=0), y, targets, real[score],
-                                                        n_null=n_null, n_max=cap, score=score,
-                                                        seed=child_seed(seed, len(frames), 1))
+            mean_l, sd_l, parts["labels"] = _label_null(np.concatenate(probs, axis=0), y, targets, n_null=n_null,
+                                                        n_max=cap, score=score, seed=child_seed(seed, len(frames), 1))
             if null == "labels":
                 null_mean, null_sd = mean_l, sd_l
         if parts:  # "both": the intersection-union test, p = max of the two (Berger 1982)
@@ -328,11 +327,13 @@ def _random_set_null(scorer, y, targets, sets, observed, model, *, n_null, n_max
     return null_mean, null_sd, SequentialPvalues(pval, n_draws, exceed, resolved)
 
 
-def _label_null(probs, y, targets, observed, *, n_null, n_max, score, seed):
+def _label_null(probs, y, targets, *, n_null, n_max, score, seed):
     """Self-contained null: the labels permuted against each set's fixed masked predictions (sets x patients x
-    classes)."""
-    n_t, n_s = observed.shape
-    probs = probs.astype(np.float64)
+    classes). The observed score goes through the same arithmetic as the permuted ones, and scores within rounding of
+    it count as ties (as high), so that a set whose predictions do not vary gets p = 1, not a rounding artefact."""
+    n_t, n_s = len(targets), probs.shape[0]
+    observed = np.stack([_score_permuted(probs, y[None], k, score)[:, 0] for k in targets])  # targets x sets
+    tol = 1e-10 * np.maximum(np.abs(observed), 1.0)
     rng = np.random.default_rng(seed)
     seen = {"n": 0, "sum": np.zeros((n_t, n_s)), "sq": np.zeros((n_t, n_s))}
 
@@ -342,7 +343,7 @@ def _label_null(probs, y, targets, observed, *, n_null, n_max, score, seed):
         for r, t in enumerate(rows):
             null = np.concatenate([_score_permuted(probs[cols], labels[i:i + _PERM_BLOCK], targets[t], score)
                                    for i in range(0, n, _PERM_BLOCK)], axis=1)  # sets x n
-            out[r] = null >= observed[t, cols][:, None]
+            out[r] = null >= (observed[t, cols] - tol[t, cols])[:, None]
             if seen["n"] < n_null and len(cols) == n_s:
                 take = null[:, : n_null - seen["n"]]
                 seen["sum"][t] += take.sum(axis=1)
