@@ -351,6 +351,10 @@ def test_lasso_cox_leaves_covariates_unpenalised_and_reports_no_pvalues(tcga):
     assert not multi.loc["gender=male", "penalized"] and multi.loc["gender=male", "coef"] != 0
     assert multi["pval"].isna().all() and multi["ci_lower"].isna().all()
     assert (multi.loc[multi["penalized"], "coef"] == 0).any()  # the lasso drops features, never the covariate
+    from radiogx.workflow._report import _tables
+
+    html = "".join(t for _, t in _tables(adata)["Survival"])
+    assert "lasso Cox, covariates unpenalised" in html and "ignore the selection" in html
 
 
 # --- workflow --------------------------------------------------------------------------------------------------------

@@ -205,6 +205,14 @@ def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
     surv = adata.uns.get("survival")
     if isinstance(surv, dict) and "results" in surv:
         out.setdefault("Survival", []).append(("Cox models and log-rank tests", _table(get.survival_df(adata), 40)))
+        if "multivariable" in surv:
+            how = {"stepwise_aic": "stepwise AIC in both directions from the covariate-only model (the paper's)",
+                   "backward_aic": "backward elimination by AIC", "penalized": "lasso Cox, covariates unpenalised"}
+            selection = str(surv["params"].get("selection", ""))
+            caveat = html.escape(str(surv["params"].get("selection_caveat", "")))
+            out["Survival"].append((f"Multivariable model: {how.get(selection, selection)}",
+                                    _table(get.survival_df(adata, multivariable=True), 40)
+                                    + f"<p class='note'>Caveat: {caveat}.</p>"))
         if surv["params"].get("not_tested"):
             nt = pd.DataFrame(list(dict(surv["params"]["not_tested"]).items()), columns=["feature", "why not tested"])
             out["Survival"].append(("Features not tested", _table(nt)))
