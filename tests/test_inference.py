@@ -224,14 +224,26 @@ def test_verdict_says_which_model_wins(small_synthetic):
     best = table["roc_auc_pooled"].idxmax()
     assert (table["best_model"] == best).all()
     diffs = rg.get.bootstrap_df(adata, differences=True).set_index("baseline")
-    verdict = table["network_verdict"].iloc[0]
-    if (diffs["ci_upper"] < 0).any():
-        assert verdict.startswith("network worse than")
-    print(f"\nbest model {best}; verdict: {verdict}")
+    verdict, wins = table["network_verdict"].iloc[0], table["network_wins"].iloc[0]
+    assert (wins == "no") == bool((diffs["ci_upper"] < 0).any())
+    assert wins != "no" or verdict.startswith("network worse than")
+    print(f"\nbest model {best}; network wins: {wins}; {verdict}")
     from radiogx.workflow._report import _verdicts
 
     html = _verdicts(rg.get.compare_df(adata))
-    assert ("weaker evidence" in html) == (best != "network")
+    assert ("weaker evidence" in html) == (wins == "no")
+
+
+def test_verdict_says_when_the_network_is_at_chance(small_synthetic, permuted_copies):
+    _, adata = next(permuted_copies(small_synthetic, "trait_0", 1, seed=4))
+    rg.tl.train(adata, "permuted", hidden=(16,), epochs=10, cv=3, seed=0)
+    rg.tl.compare(adata, "permuted", models=["logit_l2"])
+    rg.tl.bootstrap(adata, "permuted")
+    table = rg.get.compare_df(adata)
+    assert table["network_wins"].iloc[0] != "yes" and "not clearly better than chance" in table["network_verdict"].iloc[0]
+    from radiogx.workflow._report import _verdicts
+
+    assert "exploratory" in _verdicts(table) or "weaker evidence" in _verdicts(table)
 
 
 # --- baselines -------------------------------------------------------------------------------------------------------
@@ -353,7 +365,7 @@ def test_lasso_cox_leaves_covariates_unpenalised_and_reports_no_pvalues(tcga):
     assert (multi.loc[multi["penalized"], "coef"] == 0).any()  # the lasso drops features, never the covariate
     from radiogx.workflow._report import _tables
 
-    html = "".join(t for _, t in _tables(adata)["Survival"])
+    html = "".join(title + table for title, table in _tables(adata)["Survival"])
     assert "lasso Cox, covariates unpenalised" in html and "ignore the selection" in html
 
 

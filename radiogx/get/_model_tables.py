@@ -45,9 +45,11 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx"
     -------
     DataFrame with ``trait``, ``model``, ``roc_auc`` (mean over folds), ``roc_auc_sd``, ``pr_auc`` (mean over
     folds), ``n_folds``, ``roc_auc_pooled`` (the AUC of the pooled out-of-fold predictions), ``best_model`` (highest
-    pooled AUC of the trait) and ``network_verdict``: per trait, whether the network beats the baselines, read from
-    the paired bootstrap intervals of the differences when :func:`radiogx.tl.bootstrap` ran (``method="oof"``), else
-    from the pooled AUCs alone (and saying so); the network first.
+    pooled AUC of the trait), ``network_wins`` and ``network_verdict``: per trait, whether the network beats the
+    baselines (``"yes"``: every paired bootstrap interval of network minus baseline above 0 and the network's own
+    interval above 0.5; ``"no"``: some baseline clearly better; ``"unclear"`` otherwise), read from
+    :func:`radiogx.tl.bootstrap` (``method="oof"``) when it ran, else from the pooled AUCs alone (and saying so), and
+    one line saying why; the network first.
     """
     comp = adata.uns.get(compare_key, {})
     nets = {t: r for t, r in adata.uns.get(key, {}).items() if isinstance(r, dict) and "cv" in r}
@@ -65,11 +67,12 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx"
                              "pr_auc": g["pr_auc"].mean(), "n_folds": len(g), "roc_auc_pooled": pooled.get(m, np.nan)})
     out = pd.DataFrame(rows)
     out["n_folds"] = out["n_folds"].astype(np.int64)
-    best, verdicts = {}, {}
+    best, wins, verdicts = {}, {}, {}
     for t, g in out.groupby("trait", sort=False):
         best[t] = str(g.loc[g["roc_auc_pooled"].idxmax(), "model"]) if g["roc_auc_pooled"].notna().any() else ""
-        verdicts[t] = _verdict(g, adata.uns.get(bootstrap_key, {}).get(t))
+        wins[t], verdicts[t] = _verdict(g, adata.uns.get(bootstrap_key, {}).get(t))
     out["best_model"] = out["trait"].map(best)
+    out["network_wins"] = out["trait"].map(wins)
     out["network_verdict"] = out["trait"].map(verdicts)
     return out
 
@@ -91,33 +94,39 @@ def _pooled_baseline_aucs(record: dict) -> dict[str, float]:
     return out
 
 
-def _verdict(models: pd.DataFrame, boot: dict | None) -> str:
-    """One line: does the network beat the baselines of one trait?"""
+def _verdict(models: pd.DataFrame, boot: dict | None) -> tuple[str, str]:
+    """Does the network beat the baselines of one trait? ``("yes" | "no" | "unclear", one line saying why)``."""
     if "network" not in set(models["model"]) or len(models) < 2:
-        return "no baselines to compare with" if len(models) < 2 else "no network"
+        return "unclear", "no baselines to compare with" if len(models) < 2 else "no network"
+    chance = ""
     if boot is not None and boot["params"].get("method") == "oof" and len(boot["differences"]):
         d = boot["differences"]
         level = f"{boot['params']['ci']:.0%}"
+        net = boot["summary"].set_index("model").loc["network"]
+        if net["ci_lower"] <= 0.5:
+            chance = (f"; the network itself is not clearly better than chance (AUC {net['estimate']:.3f}, {level} CI "
+                      f"[{net['ci_lower']:.3f}, {net['ci_upper']:.3f}])")
         worse = d[d["ci_upper"] < 0]
-        better = d[d["ci_lower"] > 0]
         if len(worse):
             w = worse.sort_values("estimate").iloc[0]
-            return (f"network worse than {', '.join(worse['baseline'])} (vs {w['baseline']}: {w['estimate']:+.3f}, "
-                    f"{level} CI [{w['ci_lower']:+.3f}, {w['ci_upper']:+.3f}])")
-        if len(better) == len(d):
-            return f"network better than every baseline ({level} CIs of the differences above 0)"
+            return "no", (f"network worse than {', '.join(worse['baseline'])} (vs {w['baseline']}: {w['estimate']:+.3f}, "
+                          f"{level} CI [{w['ci_lower']:+.3f}, {w['ci_upper']:+.3f}])" + chance)
+        if (d["ci_lower"] > 0).all():
+            return ("unclear" if chance else "yes"), (f"network better than every baseline ({level} CIs of the "
+                                                      "differences above 0)" + chance)
         unclear = d[d["ci_lower"] <= 0]
-        return (f"no clear difference between the network and {', '.join(unclear['baseline'])} "
-                f"({level} CIs of the differences cover 0)")
+        return "unclear", (f"no clear difference between the network and {', '.join(unclear['baseline'])} "
+                           f"({level} CIs of the differences cover 0)" + chance)
     net = float(models.loc[models["model"] == "network", "roc_auc_pooled"].iloc[0])
     others = models[models["model"] != "network"].dropna(subset=["roc_auc_pooled"])
     if not len(others):
-        return "no pooled AUCs to compare"
+        return "unclear", "no pooled AUCs to compare"
     top = others.loc[others["roc_auc_pooled"].idxmax()]
     if net >= top["roc_auc_pooled"]:
-        return f"network highest pooled AUC ({net:.3f} vs {top['model']} {top['roc_auc_pooled']:.3f}; no interval: run rg.tl.bootstrap)"
-    return (f"network below {top['model']} (pooled AUC {net:.3f} vs {top['roc_auc_pooled']:.3f}; no interval: run "
-            "rg.tl.bootstrap)")
+        return "unclear", (f"network highest pooled AUC ({net:.3f} vs {top['model']} {top['roc_auc_pooled']:.3f}; no "
+                           "interval: run rg.tl.bootstrap)")
+    return "no", (f"network below {top['model']} (pooled AUC {net:.3f} vs {top['roc_auc_pooled']:.3f}; no interval: run "
+                  "rg.tl.bootstrap)")
 
 
 def bootstrap_df(adata: AnnData, *, trait: str | None = None, differences: bool = False,

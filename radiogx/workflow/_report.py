@@ -176,7 +176,7 @@ def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
         table = get.compare_df(adata)
         out.setdefault("Models", []).append(("Which model wins", _verdicts(table)))
         out["Models"].append(("Cross-validated performance (same outer folds for every model)",
-                              _table(table.drop(columns=["best_model", "network_verdict"]))))
+                              _table(table.drop(columns=["best_model", "network_wins", "network_verdict"]))))
     if adata.uns.get("radiogx_bootstrap"):
         out["Models"].append(("Paired bootstrap of the AUC", _table(get.bootstrap_df(adata))))
         out["Models"].append(("Bootstrap differences to the network", _table(get.bootstrap_df(adata, differences=True))))
@@ -221,19 +221,24 @@ def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
 
 def _verdicts(table: pd.DataFrame) -> str:
     """Per trait, whether the network beats the baselines; where it does not, what that means for its genes."""
-    per_trait = table.drop_duplicates("trait")[["trait", "best_model", "network_verdict"]]
+    per_trait = table.drop_duplicates("trait")[["trait", "best_model", "network_wins", "network_verdict"]]
     notes = []
     for _, row in per_trait.iterrows():
-        if row["best_model"] and row["best_model"] != "network":
-            notes.append(f"<li><b>{html.escape(row['trait'])}</b>: the network is not the best model "
-                         f"({html.escape(row['best_model'])} is). Interpreting the network's genes (masking, saliency, "
+        trait = html.escape(row["trait"])
+        if row["network_wins"] == "no":
+            notes.append(f"<li><b>{trait}</b>: a baseline predicts better than the network (best: "
+                         f"{html.escape(row['best_model'])}). Interpreting the network's genes (masking, saliency, "
                          "enrichment, associations) is weaker evidence than interpreting the best baseline's.</li>")
-        elif "no clear difference" in row["network_verdict"]:
-            notes.append(f"<li><b>{html.escape(row['trait'])}</b>: the network's pooled AUC is the highest, but not "
-                         "clearly above every baseline's: its genes are one reading among equally good models.</li>")
+        elif "chance" in row["network_verdict"]:
+            notes.append(f"<li><b>{trait}</b>: the network is not clearly better than chance, so its genes say little "
+                         "about the trait; read its masking and saliency results as exploratory.</li>")
+        elif row["network_wins"] == "unclear":
+            notes.append(f"<li><b>{trait}</b>: the network does not clearly beat every baseline: its genes are one "
+                         "reading among models that predict about as well.</li>")
     note = f"<ul class='verdict'>{''.join(notes)}</ul>" if notes else ""
     return _table(per_trait.rename(columns={"best_model": "best model (pooled out-of-fold AUC)",
-                                             "network_verdict": "does the network beat the baselines?"})) + note
+                                             "network_wins": "network wins?",
+                                             "network_verdict": "why"}), n=50) + note
 
 
 def _png(fig) -> str:
