@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker as ticker
 import numpy as np
 from anndata import AnnData
 
@@ -65,15 +66,20 @@ def forest(adata: AnnData, *, key: str = "survival", multivariable: bool = False
     total = len(df)
     if n_top is not None and total > n_top:
         df = df.nsmallest(n_top, "pval").sort_index()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 0.4 * len(df) + 1.3), layout="constrained")
+    labels = [f"{t}  (p={p:.2g})" if np.isfinite(p) else f"{t}  (penalized: no p)" for t, p in zip(df["term"], df["pval"])]
+    if ax is None:  # wide enough for the longest term, so that the axes keep their room
+        width = 3.5 + 0.06 * max(map(len, labels), default=10)
+        fig, ax = plt.subplots(figsize=(width, 0.4 * len(df) + 1.3), layout="constrained")
     fig = ax.figure
     y = np.arange(len(df))[::-1]
     ax.errorbar(df["hazard_ratio"], y, xerr=[df["hazard_ratio"] - df["ci_lower"], df["ci_upper"] - df["hazard_ratio"]],
                 fmt="s", color="black", ecolor="grey", capsize=3)
     ax.axvline(1, ls=":", color="grey")
     ax.set_xscale("log")
-    ax.set_yticks(y, [f"{t}  (p={p:.2g})" for t, p in zip(df["term"], df["pval"])], fontsize=8)
-    shown = f" ({len(df)} most significant of {total} terms)" if len(df) < total else ""
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.set_yticks(y, labels, fontsize=8)
+    shown = f"\n({len(df)} most significant of {total} terms)" if len(df) < total else ""
     ax.set(xlabel="hazard ratio (95% CI)", title="Cox model" + (" (multivariable)" if multivariable else "") + shown)
     return finish(fig, ax, show=show, return_fig=return_fig)
