@@ -161,12 +161,12 @@ def save_figures(adata: AnnData, out: str | Path, *, formats=("png", "svg"), emb
     return specs
 
 
-def _table(df: pd.DataFrame, n: int = 25) -> str:
+def _table(df: pd.DataFrame, n: int = 25, width: int = 80) -> str:
     more = f"<p class='note'>first {n} of {len(df)} rows; all rows in tables/</p>" if len(df) > n else ""
     shown = df.head(n).copy()
     for c in shown.columns:
         if shown[c].dtype == object:
-            shown[c] = shown[c].astype(str).str.slice(0, 80)
+            shown[c] = shown[c].astype(str).str.slice(0, width)
     return shown.to_html(index=False, border=0, classes="tbl", na_rep="", float_format=lambda x: f"{x:.4g}") + more
 
 
@@ -238,7 +238,7 @@ def _verdicts(table: pd.DataFrame) -> str:
     note = f"<ul class='verdict'>{''.join(notes)}</ul>" if notes else ""
     return _table(per_trait.rename(columns={"best_model": "best model (pooled out-of-fold AUC)",
                                              "network_wins": "network wins?",
-                                             "network_verdict": "why"}), n=50) + note
+                                             "network_verdict": "why"}), n=50, width=400) + note
 
 
 def _png(fig) -> str:
