@@ -183,6 +183,11 @@ def test_default_bootstrap_resamples_out_of_fold_predictions(small_synthetic):
     for row in (*summary.to_dict("records"), diff):  # each interval around its own estimate
         assert row["ci_lower"] <= row["estimate"] <= row["ci_upper"]
     assert "pooled out-of-fold" in diff["covers"]
+    rg.tl.bootstrap(adata, "trait_0", statistic="fold_mean", key_added="folds")  # the CV mean of compare_df
+    cv_mean = rg.get.compare_df(adata).set_index("model")["roc_auc"]
+    folds = rg.get.bootstrap_df(adata, key_added="folds").set_index("model")
+    np.testing.assert_allclose(folds["estimate"], cv_mean[folds.index], atol=1e-12)
+    assert ((folds["ci_lower"] <= folds["estimate"]) & (folds["estimate"] <= folds["ci_upper"])).all()
     rg.tl.bootstrap(adata, "trait_0", interval="bca", n_boot=500, key_added="bca")
     bca = rg.get.bootstrap_df(adata, key_added="bca", differences=True).iloc[0]
     assert bca["ci_lower"] <= bca["estimate"] <= bca["ci_upper"]

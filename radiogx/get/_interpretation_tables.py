@@ -16,8 +16,10 @@ def masking_df(adata: AnnData, *, key: str = "gene_masking", trait: str | None =
     Returns
     -------
     DataFrame with ``trait``, ``gene_set``, ``target``, ``n_genes``, ``auc``, ``pr_auc``, ``loglik``, ``pval``,
-    ``padj`` (and the null's ``null_mean``, ``null_sd``, ``n_draws`` and ``pval_method``: ``"sequential_mc"``, or
-    ``"mc_bound"`` where ``pval`` is only an upper bound at the resolution of the null draws).
+    ``padj`` (and the null's ``null_mean``, ``null_sd``, the p-values of each null ``pval_random_sets`` and
+    ``pval_labels`` (``pval`` is their maximum with ``null="both"``), ``n_draws`` and ``pval_method``:
+    ``"<null>:sequential_mc"``, or ``"<null>:mc_bound"`` where ``pval`` is only an upper bound at the resolution of the
+    null draws).
     """
     if key not in adata.uns or "results" not in adata.uns[key]:
         raise ValueError(f"no gene-masking results in adata.uns[{key!r}]: run rg.tl.gene_masking(adata, gene_sets) first")
@@ -28,8 +30,8 @@ def masking_df(adata: AnnData, *, key: str = "gene_masking", trait: str | None =
                 raise ValueError(f"no masking results for {name} {value!r}; available: {sorted(set(df[name]))}")
             df = df[df[name] == value]
     cols = ["trait", "gene_set", "target", "n_genes", "auc", "pr_auc", "loglik", "pval", "padj", "null_mean", "null_sd",
-            "n_draws", "pval_method"]
-    cols = [c for c in cols if c in df.columns]  # n_draws: radiogx >= 0.2
+            "pval_random_sets", "pval_labels", "n_draws", "pval_method"]
+    cols = [c for c in cols if c in df.columns]  # the last four: radiogx >= 0.2
     return df[cols].sort_values(["trait", "target", sort_by], ascending=[True, True, False]).reset_index(drop=True)
 
 

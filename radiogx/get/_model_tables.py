@@ -45,7 +45,7 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx"
     -------
     DataFrame with ``trait``, ``model``, ``roc_auc`` (mean over folds), ``roc_auc_sd``, ``pr_auc`` (mean over
     folds), ``n_folds``, ``roc_auc_pooled`` (the AUC of the pooled out-of-fold predictions), ``best_model`` (highest
-    pooled AUC of the trait), ``network_wins`` and ``network_verdict``: per trait, whether the network beats the
+    AUC of the trait: the bootstrap's statistic when it ran, else the pooled AUC), ``network_wins`` and ``network_verdict``: per trait, whether the network beats the
     baselines (``"yes"``: every paired bootstrap interval of network minus baseline above 0 and the network's own
     interval above 0.5; ``"no"``: some baseline clearly better; ``"unclear"`` otherwise), read from
     :func:`radiogx.tl.bootstrap` (``method="oof"``) when it ran, else from the pooled AUCs alone (and saying so), and
@@ -69,8 +69,12 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx"
     out["n_folds"] = out["n_folds"].astype(np.int64)
     best, wins, verdicts = {}, {}, {}
     for t, g in out.groupby("trait", sort=False):
-        best[t] = str(g.loc[g["roc_auc_pooled"].idxmax(), "model"]) if g["roc_auc_pooled"].notna().any() else ""
-        wins[t], verdicts[t] = _verdict(g, adata.uns.get(bootstrap_key, {}).get(t))
+        boot = adata.uns.get(bootstrap_key, {}).get(t)
+        score = g.set_index("model")["roc_auc_pooled"]
+        if boot is not None and boot["params"].get("method") == "oof":  # the bootstrap's statistic
+            score = boot["summary"].set_index("model")["estimate"].reindex(score.index)
+        best[t] = str(score.idxmax()) if score.notna().any() else ""
+        wins[t], verdicts[t] = _verdict(g, boot)
     out["best_model"] = out["trait"].map(best)
     out["network_wins"] = out["trait"].map(wins)
     out["network_verdict"] = out["trait"].map(verdicts)

@@ -86,12 +86,13 @@ def _stratified_resamples(y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     return out
 
 
-def _oof_scores(adata, trait, record, comp, models) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
-    """Labels and the out-of-fold ranking scores of the network and each baseline, for the same patients."""
+def _oof_scores(adata, trait, record, comp, models):
+    """Labels, the out-of-fold ranking scores of the network and each baseline (same patients), classes, folds."""
     oof = record["oof"]
     classes = list(record["classes"])
     n_classes = len(classes)
     y = pd.Categorical(oof["label"].astype(str), categories=classes).codes.astype(np.int64)
+    folds = oof["fold"].to_numpy().astype(np.int64)
     probs = oof[[f"p_{i}" for i in range(n_classes)]].to_numpy(dtype=np.float64)
     scores = {"network": probs[:, 1:2] if n_classes == 2 else probs}
     if models:
@@ -102,7 +103,7 @@ def _oof_scores(adata, trait, record, comp, models) -> tuple[np.ndarray, dict[st
         for m in models:
             cols = [m] if n_classes == 2 else [f"{m}_{j}" for j in range(n_classes)]
             scores[m] = boof[cols].to_numpy(dtype=np.float64)
-    return y, scores, n_classes
+    return y, scores, n_classes, folds
 
 
 def _interval(values: np.ndarray, estimate: float, jackknife: np.ndarray | None, ci: float, kind: str):
@@ -121,25 +122,36 @@ def _interval(values: np.ndarray, estimate: float, jackknife: np.ndarray | None,
     return float(np.percentile(v, 100 * lo, method="hazen")), float(np.percentile(v, 100 * hi, method="hazen"))
 
 
-def _oof_bootstrap(y, scores, n_classes, *, n_boot, seed, ci, interval):
-    """Paired, stratified bootstrap of the pooled out-of-fold AUCs: resample patients, keep every prediction."""
+def _statistic(y, s, n_classes, folds, statistic) -> float:
+    """The pooled out-of-fold AUC, or the mean over folds of each fold's AUC."""
+    if statistic == "pooled":
+        return score_auc(y, s, n_classes)
+    return float(np.nanmean([score_auc(y[folds == f], s[folds == f], n_classes) for f in np.unique(folds)]))
+
+
+def _oof_bootstrap(y, scores, n_classes, folds, *, statistic, n_boot, seed, interval):
+    """Paired, stratified bootstrap of the out-of-fold AUCs: resample patients, keep every prediction."""
     names = list(scores)
-    idx = _stratified_resamples(y, n_boot, seed)  # y[idx[b]] == y: every resample keeps each position's class
+    # strata: the class (and, for fold_mean, the fold): y[idx[b]] == y (and folds[idx[b]] == folds) in every resample
+    strata = y if statistic == "pooled" else folds * n_classes + y
+    idx = _stratified_resamples(strata, n_boot, seed)
     targets = [(1, 0)] if n_classes == 2 else [(k, k) for k in range(n_classes)]
+    groups = [np.ones(len(y), dtype=bool)] if statistic == "pooled" else [folds == f for f in np.unique(folds)]
     boots = np.empty((n_boot, len(names)))
     for j, m in enumerate(names):  # ROC-AUC of every resample at once (macro one-vs-rest for multiclass)
         for start in range(0, n_boot, 256):
             rows = idx[start:start + 256]
-            boots[start:start + len(rows), j] = np.mean(
-                [rows_auc(scores[m][:, col][rows], y == k) for k, col in targets], axis=0)
-    estimate = np.array([score_auc(y, scores[m], n_classes) for m in names])
+            per_group = [np.mean([rows_auc(scores[m][:, col][rows][:, g], (y == k)[g]) for k, col in targets
+                                  if 0 < (y == k)[g].sum() < g.sum()], axis=0) for g in groups]
+            boots[start:start + len(rows), j] = np.mean(per_group, axis=0)
+    estimate = np.array([_statistic(y, scores[m], n_classes, folds, statistic) for m in names])
     jack = None
     if interval == "bca":
         keep = np.ones(len(y), dtype=bool)
         jack = np.empty((len(y), len(names)))
         for i in range(len(y)):
             keep[i] = False
-            jack[i] = [score_auc(y[keep], scores[m][keep], n_classes) for m in names]
+            jack[i] = [_statistic(y[keep], scores[m][keep], n_classes, folds[keep], statistic) for m in names]
             keep[i] = True
     return names, boots, estimate, jack
 
@@ -152,6 +164,7 @@ def bootstrap(
     n_boot: int | None = None,
     models: Sequence[str] | None = None,
     interval: Literal["percentile", "bca"] = "percentile",
+    statistic: Literal["pooled", "fold_mean"] = "pooled",
     network_protocol: Literal["fixed_epochs", "paper"] = "fixed_epochs",
     pretrained=None,
     ci: float = 0.95,
@@ -194,6 +207,11 @@ def bootstrap(
         Baselines to include; default every baseline that ``compare`` evaluated (none if it did not run).
     interval
         ``"percentile"`` or ``"bca"`` (``"oof"`` only; the refit scheme is percentile).
+    statistic
+        ``"oof"`` only: ``"pooled"``, the AUC of all out-of-fold predictions at once (stable on small cohorts; it
+        assumes the fold models' scores share one scale, as probabilities do, an SVM's decision values less so), or
+        ``"fold_mean"``, the mean of the fold AUCs (the CV mean of ``compare_df``; patients resampled within each fold
+        and class).
     network_protocol
         Refit only: ``"fixed_epochs"`` (the network trains for its chosen number of epochs, blind to the validation
         patients) or ``"paper"`` (the best epoch's AUC on the validation patients themselves).
@@ -221,6 +239,8 @@ def bootstrap(
         raise ValueError(f"n_boot must be an integer >= 2, got {n_boot!r}")
     if not 0 < ci < 1:
         raise ValueError(f"ci must be in (0, 1), got {ci!r}")
+    if statistic not in ("pooled", "fold_mean"):
+        raise ValueError(f"statistic must be 'pooled' or 'fold_mean', got {statistic!r}")
     if interval not in ("percentile", "bca"):
         raise ValueError(f"interval must be 'percentile' or 'bca', got {interval!r}")
     if method == "refit" and interval != "percentile":
@@ -240,12 +260,16 @@ def bootstrap(
         raise ValueError(f"no compare results for {missing} on {trait!r}: run rg.tl.compare(adata, {trait!r}) first")
     params = {"method": method, "n_boot": int(n_boot), "cv": cv, "seed": seed, "ci": float(ci), "radiogx_version": __version__}
     if method == "oof":
-        y, scores, n_classes = _oof_scores(adata, trait, record, comp, models)
-        names, values, estimate, jack = _oof_bootstrap(y, scores, n_classes, n_boot=n_boot,
-                                                       seed=child_seed(seed, 30_000), ci=ci, interval=interval)
-        params.update(interval=interval, resampling="patients, stratified by class, paired across models",
-                      covers=f"{ci:.0%} {interval} interval of the pooled out-of-fold ROC-AUC of the models as trained "
-                             "(and of network-minus-baseline differences) over patient resamples")
+        y, scores, n_classes, folds = _oof_scores(adata, trait, record, comp, models)
+        names, values, estimate, jack = _oof_bootstrap(y, scores, n_classes, folds, statistic=statistic,
+                                                       n_boot=n_boot, seed=child_seed(seed, 30_000), interval=interval)
+        what = ("pooled out-of-fold ROC-AUC" if statistic == "pooled" else
+                "mean over outer folds of the fold ROC-AUC (the CV mean)")
+        params.update(interval=interval, statistic=statistic,
+                      resampling="patients, stratified by class" + (" and fold" if statistic == "fold_mean" else "")
+                                 + ", paired across models",
+                      covers=f"{ci:.0%} {interval} interval of the {what} of the models as trained (and of "
+                             "network-minus-baseline differences) over patient resamples")
     else:
         was_pretrained = bool(record["params"].get("pretrained", False))
         if was_pretrained != (pretrained is not None):

@@ -138,6 +138,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
                       "(the paper's: refit every model on resampled patients)", choices=("oof", "refit")),
         "n_boot": Key("int", 2000, "bootstrap resamples (the paper's refit scheme: 100)", check=_range(2)),
         "interval": Key("str", "percentile", "interval of the oof bootstrap", choices=("percentile", "bca")),
+        "statistic": Key("str", "pooled", "AUC of the oof bootstrap: 'pooled' out-of-fold predictions or the "
+                         "'fold_mean' of the fold AUCs", choices=("pooled", "fold_mean")),
         "ci": Key("float", 0.95, "interval level", check=_range(0, 1, lo_open=True, hi_open=True)),
     },
     "steps.masking": {

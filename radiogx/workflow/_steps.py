@@ -100,7 +100,8 @@ def _bootstrap(trait: str) -> Callable:
         s = ctx.cfg["steps.bootstrap"]
         pretrained = (_load_autoencoder(adata) if s["method"] == "refit" and ctx.cfg["steps.pretrain"]["enabled"]
                       else None)
-        tl.bootstrap(adata, trait, method=s["method"], n_boot=s["n_boot"], interval=s["interval"], ci=s["ci"],
+        tl.bootstrap(adata, trait, method=s["method"], n_boot=s["n_boot"], interval=s["interval"],
+                     statistic=s["statistic"], ci=s["ci"],
                      pretrained=pretrained, seed=ctx.seed, n_jobs=ctx.n_jobs)
     return compute
 
