@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ..nn._fit import score_auc
+
 __all__ = ["cv_df", "compare_df", "bootstrap_df"]
 
 
@@ -83,19 +85,13 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx"
 
 def _pooled_baseline_aucs(record: dict) -> dict[str, float]:
     """Pooled out-of-fold ROC-AUC of each baseline of a compare record (macro one-vs-rest for multiclass)."""
-    from sklearn.metrics import roc_auc_score
-
     oof, classes = record["oof"], list(record["classes"])
     if "label" not in oof.columns:  # results of radiogx < 0.2
         return {}
     y = pd.Categorical(oof["label"].astype(str), categories=classes).codes
-    out = {}
-    for m in record["params"]["models"]:
-        if len(classes) == 2:
-            out[m] = float(roc_auc_score(y == 1, oof[m]))
-        else:
-            out[m] = float(np.mean([roc_auc_score(y == k, oof[f"{m}_{k}"]) for k in np.unique(y)]))
-    return out
+    n = len(classes)
+    return {m: score_auc(y, oof[[m] if n == 2 else [f"{m}_{k}" for k in range(n)]].to_numpy(), n)
+            for m in record["params"]["models"]}
 
 
 def _verdict(models: pd.DataFrame, boot: dict | None) -> tuple[str, str]:
@@ -140,8 +136,9 @@ def bootstrap_df(adata: AnnData, *, trait: str | None = None, differences: bool 
 
     Returns
     -------
-    DataFrame with ``trait``, ``model`` (or ``baseline``), ``estimate`` (the pooled out-of-fold AUC or difference;
-    NaN for the refit scheme), ``mean`` (over resamples), ``ci_lower``, ``ci_upper`` (and ``fraction_positive`` for
+    DataFrame with ``trait``, ``model`` (or ``baseline``), ``estimate`` (the bootstrap's statistic on all patients:
+    the pooled out-of-fold AUC, or the CV mean with ``statistic="fold_mean"``, or their difference; NaN for the refit
+    scheme), ``mean`` (over resamples), ``ci_lower``, ``ci_upper`` (and ``fraction_positive`` for
     differences), ``method`` and ``covers``: what the interval covers.
     """
     store = adata.uns.get(key_added, {})

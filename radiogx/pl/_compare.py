@@ -15,8 +15,8 @@ def compare(adata: AnnData, trait: str, *, key: str = "radiogx", compare_key: st
             bootstrap_key: str = "radiogx_bootstrap", ax=None, show: bool | None = None, return_fig: bool = False):
     """ROC-AUC of the network and each baseline on the same folds, each interval drawn around its own estimate.
 
-    With :func:`radiogx.tl.bootstrap` results, each model's point is the bootstrap's estimate (the pooled out-of-fold
-    AUC for ``method="oof"``, the bootstrap mean for ``method="refit"``) with its interval; without, the mean over
+    With :func:`radiogx.tl.bootstrap` results, each model's point is the bootstrap's estimate (its statistic on all
+    patients for ``method="oof"``, the bootstrap mean for ``method="refit"``) with its interval; without, the mean over
     folds +/- the sd over folds. The x-axis label says which. Does not modify ``adata``.
 
     Returns
@@ -37,7 +37,8 @@ def compare(adata: AnnData, trait: str, *, key: str = "radiogx", compare_key: st
             point = b["estimate"] if np.isfinite(b["estimate"]) else b["mean"]
             lo, hi = b["ci_lower"], b["ci_upper"]
             if params.get("method", "refit") == "oof":
-                labels.add(f"pooled out-of-fold, {params['ci']:.0%} {params['interval']} bootstrap interval")
+                what = "mean over folds" if params.get("statistic") == "fold_mean" else "pooled out-of-fold"
+                labels.add(f"{what}, {params['ci']:.0%} {params['interval']} bootstrap interval")
             else:
                 labels.add(f"refit-bootstrap mean, {params['ci']:.0%} interval")
         else:

@@ -16,8 +16,8 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import resample
 from scipy.stats import norm
+from sklearn.utils import resample
 from sklearn.utils.class_weight import compute_sample_weight
 from tqdm.auto import tqdm
 
@@ -179,8 +179,8 @@ def bootstrap(
     ``method="oof"`` (default): the patients are resampled with replacement within each class (stratified), and the
     out-of-fold predictions that :func:`radiogx.tl.train` and :func:`radiogx.tl.compare` made on the same folds are
     scored on each resample, every model on the same patients (paired). The interval covers the sampling variability
-    of the **pooled out-of-fold AUC of the models as trained** on this cohort (the estimate, ``estimate``, is that AUC
-    on all patients); it needs no refit and takes seconds. Intervals: percentile (default) or BCa (Efron 1987, with a
+    of the **out-of-fold AUC of the models as trained** on this cohort (``statistic``: pooled by default; ``estimate``
+    is its value on all patients); it needs no refit and takes seconds. Intervals: percentile (default) or BCa (Efron 1987, with a
     jackknife acceleration).
 
     ``method="refit"`` is the paper's scheme (``bs_method 1``): bootstrap ``b`` makes a new

@@ -116,7 +116,7 @@ def gene_masking(
     model: RadiogenomicModel | None = None,
     trait: str | None = None,
     patients: Literal["out_of_fold", "all"] = "out_of_fold",
-    null: Literal["random_sets", "labels"] | None = None,
+    null: Literal["both", "random_sets", "labels"] | None = None,
     n_null: int = 1000,
     max_null: int | None = None,
     score: Literal["loglik", "auc", "pr_auc"] = "loglik",
@@ -299,7 +299,6 @@ def _random_set_null(scorer, y, targets, sets, observed, model, *, n_null, n_max
     null_mean, null_sd = np.empty((n_t, n_s)), np.empty((n_t, n_s))
     pval = np.empty((n_t, n_s))
     n_draws = np.empty((n_t, n_s), dtype=np.int64)
-    exceed = np.empty((n_t, n_s), dtype=np.int64)
     resolved = np.empty((n_t, n_s), dtype=bool)
     sizes = sets.sizes
     n_genes = len(model.genes)
@@ -322,9 +321,8 @@ def _random_set_null(scorer, y, targets, sets, observed, model, *, n_null, n_max
         head = np.concatenate(first, axis=1)[:, :n_null]
         null_mean[:, cols] = head.mean(axis=1)[:, None]
         null_sd[:, cols] = head.std(axis=1, ddof=1)[:, None] if n_null > 1 else np.nan
-        pval[:, cols], n_draws[:, cols], exceed[:, cols], resolved[:, cols] = (res.pval, res.n_draws, res.exceedances,
-                                                                               res.resolved)
-    return null_mean, null_sd, SequentialPvalues(pval, n_draws, exceed, resolved)
+        pval[:, cols], n_draws[:, cols], resolved[:, cols] = res.pval, res.n_draws, res.resolved
+    return null_mean, null_sd, SequentialPvalues(pval, n_draws, resolved)
 
 
 def _label_null(probs, y, targets, *, n_null, n_max, score, seed):

@@ -35,7 +35,6 @@ class SequentialPvalues:
 
     pval: np.ndarray
     n_draws: np.ndarray
-    exceedances: np.ndarray
     resolved: np.ndarray  # h exceedances seen: p = h / L; otherwise p = (1 + e) / (1 + n), a bound at the resolution
 
     def methods(self, resolved: str = "sequential_mc", bounded: str = "mc_bound") -> np.ndarray:
@@ -110,4 +109,4 @@ def sequential_pvalues(
     with np.errstate(divide="ignore", invalid="ignore"):
         pval = np.where(resolved, h / np.maximum(stop_at, 1), (1 + np.minimum(exceed, h)) / (1 + counted))
     n_draws = np.where(resolved, stop_at, counted)
-    return SequentialPvalues(np.minimum(pval, 1.0), n_draws, np.minimum(exceed, h), resolved)
+    return SequentialPvalues(np.minimum(pval, 1.0), n_draws, resolved)

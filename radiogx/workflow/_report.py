@@ -236,7 +236,7 @@ def _verdicts(table: pd.DataFrame) -> str:
             notes.append(f"<li><b>{trait}</b>: the network does not clearly beat every baseline: its genes are one "
                          "reading among models that predict about as well.</li>")
     note = f"<ul class='verdict'>{''.join(notes)}</ul>" if notes else ""
-    return _table(per_trait.rename(columns={"best_model": "best model (pooled out-of-fold AUC)",
+    return _table(per_trait.rename(columns={"best_model": "best model",
                                              "network_wins": "network wins?",
                                              "network_verdict": "why"}), n=50, width=400) + note
 
