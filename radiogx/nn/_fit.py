@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from sklearn.feature_selection import f_classif
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
 from ._modules import RadiogenomicNetwork, TranscriptomeAutoencoder
 
-__all__ = ["NetworkConfig", "FitResult", "fit_network", "predict_logits", "probabilities", "score_auc", "score_pr_auc", "logit_scores",
+__all__ = ["NetworkConfig", "FitResult", "fit_network", "screen_mask", "pca_init", "predict_logits", "probabilities", "score_auc", "score_pr_auc", "logit_scores",
            "fit_autoencoder", "reconstruction_r2", "DEFAULT_CONFIG"]
 
 #: Defaults of a network configuration (``rg.tl.train`` arguments and ``param_grid`` keys).
@@ -28,6 +30,9 @@ DEFAULT_CONFIG = {
     "weight_decay": 0.0,
     "patience": 20,
     "min_delta": 0.0,
+    "input_dropout": None,
+    "select_genes": None,
+    "interaction_rank": 0,
 }
 _OPTIMIZERS = {  # name -> (class, default learning rate: Keras' defaults for the paper's Adadelta and Nadam)
     "adam": (torch.optim.Adam, 1e-3),
@@ -52,6 +57,9 @@ class NetworkConfig:
     weight_decay: float = 0.0
     patience: int = 20
     min_delta: float = 0.0
+    input_dropout: float | None = None  # None: the same as dropout
+    select_genes: int | None = None  # the first layer sees only the fold's top genes by ANOVA F (None: every gene)
+    interaction_rank: int = 0  # rank of the factorisation-machine term on the last hidden layer (0: none)
 
     @classmethod
     def from_dict(cls, values: dict) -> NetworkConfig:
@@ -75,6 +83,16 @@ class NetworkConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.input_dropout is not None and not 0 <= self.input_dropout < 1:
+            raise ValueError(f"input_dropout must be in [0, 1) or None, got {self.input_dropout!r}")
+        if self.select_genes is not None and (isinstance(self.select_genes, bool)
+                                              or not isinstance(self.select_genes, int | np.integer) or self.select_genes < 1):
+            raise ValueError(f"select_genes must be a positive integer or None, got {self.select_genes!r}")
+        if isinstance(self.interaction_rank, bool) or not isinstance(self.interaction_rank, int | np.integer) \
+                or self.interaction_rank < 0:
+            raise ValueError(f"interaction_rank must be a non-negative integer, got {self.interaction_rank!r}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
 
     def as_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
@@ -179,6 +197,7 @@ def fit_network(
     freeze: int = 0,
     device: torch.device | None = None,
     monitor: str = "loss",
+    set_mask: torch.Tensor | None = None,
 ) -> FitResult:
     """Train a :class:`RadiogenomicNetwork` on scaled expression ``x`` and integer labels ``y``.
 
@@ -192,9 +211,18 @@ def fit_network(
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     n_out = 1 if n_classes == 2 else n_classes
-    model = RadiogenomicNetwork(x.shape[1], n_out, cfg.hidden, activation=cfg.activation, dropout=cfg.dropout).to(device)
+    first_mask = set_mask
+    if first_mask is None and cfg.select_genes is not None and cfg.select_genes < x.shape[1]:
+        first_mask = screen_mask(x, y, cfg.select_genes, cfg.hidden[0])
+    model = RadiogenomicNetwork(x.shape[1], n_out, cfg.hidden, activation=cfg.activation, dropout=cfg.dropout,
+                                input_dropout=cfg.input_dropout, first_mask=first_mask,
+                                interaction_rank=cfg.interaction_rank).to(device)
     if pretrained is not None:
         model.transfer_encoder(pretrained, freeze=freeze)
+    if set_mask is not None:
+        pca_init(model.blocks[0][0], x, set_mask)
+        if model.interaction_rank and len(model.blocks) == 1:
+            pair_init(model, x, y)
     weights = None
     if class_weight == "balanced":
         weights = torch.as_tensor(compute_class_weight("balanced", classes=np.arange(n_classes), y=y), dtype=torch.float32, device=device)
@@ -238,6 +266,91 @@ def fit_network(
         model.load_state_dict(best_state)
     result.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     return result
+
+
+@torch.no_grad()
+def pca_init(layer: nn.Linear, x: np.ndarray, mask: torch.Tensor) -> None:
+    """Start each gene set's nodes (consecutive rows of ``mask`` with the same genes) as the leading principal
+    components of the set's genes on the training patients ``x``, in order (a set with more nodes than principal
+    components keeps its random start for the rest).
+
+    A set's activity is then readable from the first epoch. With a random start, a trait driven by the product of
+    two set activities gives the set weights no first-order gradient (an XOR problem), and the network stays at
+    chance. The components use the training patients' expression only, never their labels.
+    """
+    rows = mask.numpy().astype(bool)
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    start = 0
+    while start < len(rows):
+        end = start + 1
+        while end < len(rows) and np.array_equal(rows[end], rows[start]):
+            end += 1
+        idx = np.flatnonzero(rows[start])
+        if len(idx) and len(x) > 1:
+            sub = xt[:, idx] - xt[:, idx].mean(0)
+            _, _, vh = torch.linalg.svd(sub, full_matrices=False)
+            k = min(end - start, vh.shape[0])
+            w = torch.zeros(k, layer.weight.shape[1], dtype=torch.float64)
+            w[:, torch.as_tensor(idx)] = vh[:k] / np.sqrt(len(idx))
+            layer.weight[start:start + k] = w.to(layer.weight.dtype)
+        start = end
+
+
+@torch.no_grad()
+def pair_init(model: RadiogenomicNetwork, x: np.ndarray, y: np.ndarray, chunk: int = 20_000) -> None:
+    """Start the factorisation-machine term on the pairs of set nodes whose product is most associated with ``y``.
+
+    The set nodes' starting activations on the training patients (standardised, through the activation) are
+    multiplied pairwise, each product is scored by its ANOVA F against the training labels, and the ``rank`` best
+    pairs (i, j) become the rows u = e_i, v = e_j; the pair head starts at each product's standardised class-mean
+    difference. A product of two set activities
+    has no marginal association with either set, so gradient descent from a random start does not find it among
+    thousands of pairs; the screen, like the gene screen of a dense network, uses only the training patients.
+    """
+    layer = model.blocks[0][0]
+    pre = torch.as_tensor(x, dtype=torch.float32) @ layer.weight.T + layer.bias
+    h = type(model.blocks[0][2])()((pre - pre.mean(0)) / pre.std(0).clamp_min(1e-6)).numpy().astype(np.float64)
+    n = h.shape[1]
+    i_all, j_all = np.triu_indices(n, k=1)
+    best_f, best_pairs = np.empty(0), np.empty((0, 2), dtype=np.int64)
+    for start in range(0, len(i_all), chunk):
+        i, j = i_all[start:start + chunk], j_all[start:start + chunk]
+        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            f, _ = f_classif(h[:, i] * h[:, j], y)
+        best_f = np.concatenate([best_f, np.nan_to_num(f, nan=-np.inf)])
+        best_pairs = np.concatenate([best_pairs, np.stack([i, j], 1)])
+        keep = np.argsort(-best_f, kind="stable")[:model.interaction_rank]
+        best_f, best_pairs = best_f[keep], best_pairs[keep]
+    rank = model.interaction_rank
+    w = torch.zeros_like(model.pairs.weight)
+    head = torch.zeros_like(model.pair_head.weight)  # outputs x rank
+    classes = np.unique(y)
+    for r, (i, j) in enumerate(best_pairs):
+        w[r, i] = 1.0
+        w[rank + r, j] = 1.0
+        prod = h[:, i] * h[:, j]
+        sd = prod.std() or 1.0
+        if head.shape[0] == 1:  # binary: the positive class's mean product minus the negative's, standardised
+            head[0, r] = float((prod[y == classes[-1]].mean() - prod[y != classes[-1]].mean()) / sd)
+        else:
+            for c in range(head.shape[0]):
+                head[c, r] = float((prod[y == c].mean() - prod.mean()) / sd) if (y == c).any() else 0.0
+    model.pairs.weight.copy_(w)
+    model.pair_head.weight.copy_(head)
+
+
+def screen_mask(x: np.ndarray, y: np.ndarray, k: int, width: int) -> torch.Tensor:
+    """First-layer mask (``width`` x genes) connecting every node to the ``k`` genes of largest ANOVA F of ``x``
+    against ``y`` (scikit-learn's ``f_classif``; ties by gene order; constant genes last). Computed on the patients a
+    network trains on, never on those it is scored on."""
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # scikit-learn's notice about constant genes, ranked last here
+        f, _ = f_classif(x, y)
+    top = np.argsort(-np.nan_to_num(f, nan=-np.inf), kind="stable")[:k]
+    mask = torch.zeros(width, x.shape[1])
+    mask[:, torch.as_tensor(top)] = 1.0
+    return mask
 
 
 def fit_autoencoder(

@@ -46,6 +46,9 @@ class FoldedNetwork:
         self.first_weight_t = first_w.T.contiguous()  # genes x hidden1: a set's rows are gathered from it
         self.rest = layers[1:-1]  # (out x in) weights for F.linear, measured fastest for these shapes
         self.head_w, self.head_b, _ = layers[-1]
+        rank = getattr(net, "interaction_rank", 0)
+        self.pairs = (net.pairs.weight.detach().to(dtype).contiguous(),
+                      net.pair_head.weight.detach().to(dtype).contiguous()) if rank else None
         self.n_genes = self.first_weight_t.shape[0]
         self.width = self.first_weight_t.shape[1]
         self.n_outputs = self.head_w.shape[0]
@@ -55,7 +58,11 @@ class FoldedNetwork:
         h = self.first_act(pre)
         for w, b, act in self.rest:
             h = act(nn.functional.linear(h, w, b))
-        return nn.functional.linear(h, self.head_w, self.head_b).float()
+        out = nn.functional.linear(h, self.head_w, self.head_b)
+        if self.pairs is not None:
+            a, b = nn.functional.linear(h, self.pairs[0]).chunk(2, dim=-1)
+            out = out + nn.functional.linear(a * b, self.pairs[1])
+        return out.float()
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor) -> torch.Tensor:

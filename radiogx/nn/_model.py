@@ -17,7 +17,7 @@ from .._atomic import atomic_path
 from .._settings import settings
 from .._validation import check_adata, preview
 from ._fit import NetworkConfig, predict_logits, probabilities
-from ._modules import RadiogenomicNetwork
+from ._modules import RadiogenomicNetwork, network_from_state
 
 __all__ = ["RadiogenomicModel", "register", "lookup"]
 
@@ -52,7 +52,8 @@ class RadiogenomicModel:
 
     def __init__(self, *, trait: str, genes, classes, mean: np.ndarray, scale: np.ndarray, config: NetworkConfig,
                  state: dict, folds: list[dict] | None = None, settings_used: dict | None = None,
-                 model_id: str | None = None) -> None:
+                 model_id: str | None = None, set_nodes: list[str] | None = None,
+                 set_mask: torch.Tensor | None = None) -> None:
         self.trait = str(trait)
         self.genes = pd.Index([str(g) for g in genes])
         self.classes = [str(c) for c in classes]
@@ -65,6 +66,22 @@ class RadiogenomicModel:
         self.model_id = model_id or uuid.uuid4().hex
         self.path: str | None = None
         self._records: list[dict] = []
+        self.set_nodes = None if set_nodes is None else [str(n) for n in set_nodes]
+        self.set_mask = set_mask
+
+    @property
+    def is_ensemble(self) -> bool:
+        """Whether the final network is the average of the fold networks (``final="ensemble"``)."""
+        return self.settings.get("final") == "ensemble"
+
+    def node_sets(self, fold: int | None = None) -> list[str] | None:
+        """The gene set of each first-layer node of the final (or a fold's) network of a gene-set architecture
+        (merged networks repeat the set layer once per member); ``None`` for a dense network."""
+        if self.set_nodes is None:
+            return None
+        state = self.state if fold is None else self.cv_folds[fold]["state"]
+        width = int(state["blocks.0.0.weight"].shape[0])
+        return [self.set_nodes[i % len(self.set_nodes)] for i in range(width)]
 
     # networks --------------------------------------------------------------------------------------------------
     @property
@@ -74,10 +91,7 @@ class RadiogenomicModel:
     def network(self, fold: int | None = None, *, device=None) -> RadiogenomicNetwork:
         """The final network (``fold=None``) or outer fold ``fold``'s network, in eval mode."""
         state = self.state if fold is None else self.cv_folds[fold]["state"]
-        cfg = self.fold_config(fold)
-        net = RadiogenomicNetwork(len(self.genes), 1 if self.n_classes == 2 else self.n_classes, cfg.hidden,
-                                  activation=cfg.activation, dropout=cfg.dropout)
-        net.load_state_dict(state)
+        net = network_from_state(state, activation=self.fold_config(fold).activation)
         return net.to(device or settings.torch_device()).eval()
 
     def fold_config(self, fold: int | None = None) -> NetworkConfig:
@@ -118,7 +132,7 @@ class RadiogenomicModel:
     def _meta(self) -> dict:
         return {"format": _FORMAT, "radiogx_version": __version__, "model_id": self.model_id, "trait": self.trait,
                 "genes": list(self.genes), "classes": self.classes, "config": self.config.as_dict(),
-                "settings": self.settings,
+                "settings": self.settings, "set_nodes": self.set_nodes,
                 "folds": [{"test": list(f["test"]), "best_epoch": int(f.get("best_epoch", 0)),
                            "config": self.fold_config(k).as_dict()} for k, f in enumerate(self.cv_folds)]}
 
@@ -133,6 +147,8 @@ class RadiogenomicModel:
             "folds": [{"mean": torch.from_numpy(np.asarray(f["mean"])), "scale": torch.from_numpy(np.asarray(f["scale"])),
                        "state": f["state"]} for f in self.cv_folds],
         }
+        if self.set_mask is not None:
+            payload["set_mask"] = self.set_mask.to(torch.bool)
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
         self.path = str(path.resolve())
@@ -158,7 +174,9 @@ class RadiogenomicModel:
                  for m, f in zip(meta["folds"], payload["folds"])]
         model = cls(trait=meta["trait"], genes=meta["genes"], classes=meta["classes"], mean=payload["mean"].numpy(),
                     scale=payload["scale"].numpy(), config=NetworkConfig.from_dict(meta["config"]), state=payload["state"],
-                    folds=folds, settings_used=meta["settings"], model_id=meta["model_id"])
+                    folds=folds, settings_used=meta["settings"], model_id=meta["model_id"],
+                    set_nodes=meta.get("set_nodes"),
+                    set_mask=payload["set_mask"].float() if "set_mask" in payload else None)
         model.path = str(path.resolve())
         if adata is not None:
             model._matrix(adata)

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from .._settings import settings
 from ..nn._fit import NetworkConfig, fit_network, logit_scores, predict_logits, score_auc
-from ..nn._modules import RadiogenomicNetwork
+from ..nn._modules import network_from_state
 from ._compare import baseline_estimator, baseline_scores
 from ._scores import rows_auc
 from ._trait import child_seed, resolve_model, trait_data
@@ -39,7 +39,8 @@ def _chosen_params(folds: pd.DataFrame, model: str) -> dict:
     return ast.literal_eval(top)
 
 
-def _one_boot(b, boot_seed, x, y, n_classes, cv, cfg, class_weight, baselines, network_protocol, pretrained, freeze):
+def _one_boot(b, boot_seed, x, y, n_classes, cv, cfg, class_weight, baselines, network_protocol, pretrained, freeze,
+              first_mask):
     torch.set_num_threads(1)
     folds = StratifiedKFold(cv, shuffle=True, random_state=boot_seed % 2**32).split(np.zeros(len(y)), y)
     scores: dict[str, list[float]] = {"network": [], **{m: [] for m in baselines}}
@@ -57,14 +58,13 @@ def _one_boot(b, boot_seed, x, y, n_classes, cv, cfg, class_weight, baselines, n
         s = child_seed(boot_seed, j)
         if network_protocol == "paper":
             fit = fit_network(xtr, y[tr], x_val=xte, y_val=y[te], n_classes=n_classes, cfg=cfg, seed=s,
-                              class_weight=class_weight, monitor="auc", pretrained=pretrained, freeze=freeze)
+                              class_weight=class_weight, monitor="auc", pretrained=pretrained, freeze=freeze,
+                              set_mask=first_mask)
             scores["network"].append(fit.best_val_auc)
         else:
             fit = fit_network(xtr, y[tr], n_classes=n_classes, cfg=cfg, seed=s, class_weight=class_weight,
-                              pretrained=pretrained, freeze=freeze)
-            net = RadiogenomicNetwork(x.shape[1], 1 if n_classes == 2 else n_classes, cfg.hidden,
-                                      activation=cfg.activation, dropout=cfg.dropout)
-            net.load_state_dict(fit.state)
+                              pretrained=pretrained, freeze=freeze, set_mask=first_mask)
+            net = network_from_state(fit.state, activation=cfg.activation)
             logits = predict_logits(net, xte, device=torch.device("cpu"))
             scores["network"].append(score_auc(y[te], logit_scores(logits, n_classes), n_classes))
         for m, params in baselines.items():
@@ -286,7 +286,8 @@ def bootstrap(
         freeze = int(record["params"].get("freeze", 0)) if pretrained is not None else 0
         ae = pretrained.cpu() if pretrained is not None else None
         jobs = [delayed(_one_boot)(b, child_seed(seed, 20_000 + b), data.x, data.y, data.n_classes, cv, cfg,
-                                   class_weight, baselines, network_protocol, ae, freeze) for b in range(n_boot)]
+                                   class_weight, baselines, network_protocol, ae, freeze, model.set_mask)
+                for b in range(n_boot)]
         out = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=n_boot, desc=f"bootstrap {trait}",
                         disable=not settings.show_progress))
         names = ["network", *models]

@@ -21,7 +21,9 @@ from .._logging import logger
 from .._settings import settings
 from ..nn._fit import NetworkConfig, fit_network, logit_scores, predict_logits, probabilities, score_auc, score_pr_auc
 from ..nn._model import RadiogenomicModel, register
-from ..nn._modules import RadiogenomicNetwork, TranscriptomeAutoencoder
+from ..nn._modules import TranscriptomeAutoencoder, merge_networks, network_from_state
+from ..nn._recipes import GENE_SET_DEFAULTS, PRESETS, auto_width, gene_set_mask
+from ._gene_sets import match_gene_sets, resolve_collection
 from ._trait import child_seed, outer_folds, trait_data
 
 __all__ = ["train"]
@@ -32,75 +34,126 @@ def _scaler(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s.mean_.astype(np.float32), s.scale_.astype(np.float32)
 
 
-def _run_fold(x, y, train, test, configs, n_classes, *, protocol, seed, fold, class_weight, pretrained, freeze,
-              device, inner_fraction, threads, monitor):
-    """One outer fold: scale on its training patients, then (nested) pick the configuration and epoch on an inner
-    split of them, or (paper) train on all of them and read each epoch's AUC on the held-out fold itself."""
+def _run_fold(x, y, train, test, configs, n_classes, *, threads, **kwargs):
+    """One outer fold (see :func:`_fold_work`), single-threaded so that results do not depend on ``n_jobs``."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return _fold_work(x, y, train, test, configs, n_classes, protocol=protocol, seed=seed, fold=fold,
-                          class_weight=class_weight, pretrained=pretrained, freeze=freeze, device=device,
-                          inner_fraction=inner_fraction, monitor=monitor)
+        return _fold_work(x, y, train, test, configs, n_classes, **kwargs)
     finally:
         torch.set_num_threads(previous)
 
 
 def _fold_work(x, y, train, test, configs, n_classes, *, protocol, seed, fold, class_weight, pretrained, freeze,
-               device, inner_fraction, monitor):
+               device, inner_fraction, inner_splits, monitor, set_mask):
+    """One outer fold: scale on its training patients, then (nested) pick the configuration and epoch on
+    ``inner_splits`` inner splits of them (their networks averaged into the fold's network), or (paper) train on all
+    of them and read each epoch's AUC on the held-out fold itself."""
     mean, scale = _scaler(x[train])
     xtr, xte = (x[train] - mean) / scale, (x[test] - mean) / scale
     ytr, yte = y[train], y[test]
-    fits = []
+    common = {"n_classes": n_classes, "class_weight": class_weight, "pretrained": pretrained, "freeze": freeze,
+              "device": device, "set_mask": set_mask}
     if protocol == "nested":
-        split = StratifiedShuffleSplit(1, test_size=inner_fraction, random_state=child_seed(seed, fold, 999))
-        inner_tr, inner_val = next(split.split(xtr, ytr))
-    for c, cfg in enumerate(configs):
-        s = child_seed(seed, fold, c)
-        if protocol == "nested":
-            fit = fit_network(xtr[inner_tr], ytr[inner_tr], x_val=xtr[inner_val], y_val=ytr[inner_val], n_classes=n_classes,
-                              cfg=cfg, seed=s, class_weight=class_weight, pretrained=pretrained, freeze=freeze, device=device,
-                              monitor=monitor)
-        else:
-            fit = fit_network(xtr, ytr, x_val=xte, y_val=yte, n_classes=n_classes, cfg=cfg, seed=s,
-                              class_weight=class_weight, pretrained=pretrained, freeze=freeze, device=device, monitor="auc")
-        fits.append(fit)
-    if protocol == "nested":
-        best = int(np.nanargmax([f.best_score for f in fits]))
-        net = RadiogenomicNetwork(x.shape[1], 1 if n_classes == 2 else n_classes, configs[best].hidden,
-                                  activation=configs[best].activation, dropout=configs[best].dropout)
-        net.load_state_dict(fits[best].state)
+        splitter = StratifiedShuffleSplit(inner_splits, test_size=inner_fraction, random_state=child_seed(seed, fold, 999))
+        splits = list(splitter.split(xtr, ytr))
+        fits = [[fit_network(xtr[a], ytr[a], x_val=xtr[b], y_val=ytr[b], cfg=cfg, monitor=monitor,
+                             seed=child_seed(seed, fold, c) if j == 0 else child_seed(seed, fold, c, j), **common)
+                 for j, (a, b) in enumerate(splits)] for c, cfg in enumerate(configs)]
+        scores = [float(np.mean([f.best_score for f in fs])) for fs in fits]
+        best = int(np.nanargmax(scores))
+        nets = [network_from_state(f.state, activation=configs[best].activation) for f in fits[best]]
+        net = nets[0] if len(nets) == 1 else merge_networks(nets)
         test_logits = predict_logits(net.to(device), xte, device=device)
-        return {"fold": fold, "config": best, "scores": [f.best_score for f in fits],
-                "best_epoch": [f.best_epoch for f in fits], "test_logits": test_logits, "mean": mean, "scale": scale,
-                "state": fits[best].state}
+        return {"fold": fold, "config": best, "scores": scores,
+                "best_epoch": [int(np.median([f.best_epoch for f in fs])) for fs in fits], "test_logits": test_logits,
+                "mean": mean, "scale": scale, "state": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}}
+    fits = [fit_network(xtr, ytr, x_val=xte, y_val=yte, cfg=cfg, seed=child_seed(seed, fold, c), monitor="auc", **common)
+            for c, cfg in enumerate(configs)]
     return {"fold": fold, "scores": [f.best_val_auc for f in fits], "best_epoch": [f.best_epoch for f in fits],
             "val_logits": [f.val_logits for f in fits], "mean": mean, "scale": scale}
 
 
-def _configs(base: dict, param_grid) -> list[NetworkConfig]:
+def _configs(base: dict, param_grid, n_genes: int, set_width: int | None = None) -> list[NetworkConfig]:
+    """The grid's configurations; ``select_genes`` at or above the number of genes means every gene (duplicates
+    dropped); a gene-set layer of ``set_width`` nodes comes before the hidden layers."""
     grid = list(ParameterGrid(param_grid)) if param_grid else [{}]
-    return [NetworkConfig.from_dict({**base, **g}) for g in grid]
+    out: list[NetworkConfig] = []
+    for g in grid:
+        values = {**base, **g}
+        if set_width is not None:
+            values["hidden"] = (set_width, *tuple(values["hidden"]))
+        if values.get("select_genes") is not None and int(values["select_genes"]) >= n_genes:
+            values["select_genes"] = None
+        cfg = NetworkConfig.from_dict(values)
+        if cfg not in out:
+            out.append(cfg)
+    return out
+
+
+def _recipe(preset: str, given: dict, param_grid, architecture: str) -> tuple[dict, object, dict]:
+    """The preset's settings overridden by the ones given; its search grid without the keys the user fixed."""
+    if preset not in PRESETS:
+        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
+    recipe = dict(PRESETS[preset])
+    if architecture == "gene_sets" and preset == "default":
+        recipe.update(GENE_SET_DEFAULTS)
+    fixed = {k: v for k, v in given.items() if v is not None}
+    recipe.update(fixed)
+    if recipe.get("select_genes") == "all":
+        recipe["select_genes"] = None
+    if param_grid is None:
+        grid = recipe.pop("param_grid")
+        if grid:
+            grid = {k: v for k, v in grid.items() if k not in fixed and not (architecture == "gene_sets" and k == "select_genes")}
+    else:
+        recipe.pop("param_grid")
+        grid = param_grid
+    loop = {k: recipe.pop(k) for k in ("inner_splits", "final", "min_epochs")}
+    return recipe, grid or None, loop
+
+
+def _set_layer(adata: AnnData, gene_sets, genes: pd.Index, nodes_per_set: int, min_size: int):
+    """The gene-set layer: each set's node names and the connectivity mask (nodes x genes)."""
+    if gene_sets is None:
+        raise ValueError("architecture='gene_sets' needs gene_sets= (a dict of set name to genes or a collection name "
+                         "such as 'hallmark')")
+    if isinstance(nodes_per_set, bool) or not isinstance(nodes_per_set, int | np.integer) or nodes_per_set < 1:
+        raise ValueError(f"nodes_per_set must be a positive integer, got {nodes_per_set!r}")
+    matched = match_gene_sets(resolve_collection(gene_sets, genes), genes, min_size=min_size, func="train")
+    names = [n for n in matched.names for _ in range(nodes_per_set)]
+    return names, gene_set_mask(matched.indices, len(genes), nodes_per_set)
 
 
 def train(
     adata: AnnData,
     trait: str,
     *,
-    hidden: Sequence[int] = (4000, 2000, 1000),
-    activation: str = "tanh",
-    dropout: float = 0.0,
+    preset: Literal["default", "paper"] = "default",
+    architecture: Literal["dense", "gene_sets"] = "dense",
+    gene_sets=None,
+    nodes_per_set: int = 2,
+    hidden: Sequence[int] | Literal["auto"] | None = None,
+    activation: str | None = None,
+    dropout: float | None = None,
+    input_dropout: float | None = None,
+    select_genes: int | Literal["all"] | None = None,
+    interaction_rank: int | None = None,
     pretrained: TranscriptomeAutoencoder | None = None,
     freeze: int = 0,
-    epochs: int = 200,
-    batch_size: int = 32,
-    optimizer: str = "adam",
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    optimizer: str | None = None,
     learning_rate: float | None = None,
-    patience: int = 20,
+    weight_decay: float | None = None,
+    patience: int | None = None,
     monitor: Literal["loss", "auc"] = "loss",
     class_weight: Literal["balanced"] | None = "balanced",
     cv: int = 10,
     param_grid: Mapping | Sequence[Mapping] | None = None,
+    inner_splits: int | None = None,
+    final: Literal["ensemble", "refit"] | None = None,
+    min_epochs: int | None = None,
     protocol: Literal["nested", "paper"] = "nested",
     inner_fraction: float = 0.2,
     seed: int | None = None,
@@ -111,16 +164,26 @@ def train(
 
     The network (Smedley, El-Saden & Hsu 2020, method.md section 3): input dropout, Dense -> BatchNorm -> activation
     -> Dropout blocks and a logit head; binary cross-entropy for two classes, softmax cross-entropy for more (e.g.
-    subtypes), class weights balanced on each training set.
+    subtypes), class weights balanced on each training set. ``architecture="gene_sets"`` makes the first layer a
+    gene-set layer (P-NET, Elmarakeby et al. 2021): ``nodes_per_set`` nodes per set, each connected only to its set's
+    genes (overlapping sets allowed) and starting as the set's leading principal components on the training
+    patients, followed by the ``hidden`` dense layers (default none) and a factorisation-machine term on the set
+    nodes; :func:`radiogx.tl.set_nodes` reads which sets drive it.
 
-    ``protocol="nested"`` (default, honest): for each of ``cv`` stratified outer folds, the scaler is fit on the
-    training patients only; an inner stratified split (``inner_fraction`` of them) chooses the configuration from
-    ``param_grid`` and the epoch (early stopping on its ROC-AUC); the fold's network then predicts the outer fold's
-    patients, which it never saw. ``protocol="paper"`` reproduces the authors' estimate: each fold trains on all its
-    training patients and keeps, per configuration, the epoch with the best ROC-AUC **on the held-out fold itself**,
-    and the configuration with the best mean of those maxima wins; it is optimistic by construction.
-    The final model is refit on all labelled patients with the chosen configuration (the one most folds chose) for
-    the median of the folds' chosen epochs.
+    Every setting left at ``None`` comes from ``preset``. ``"default"`` (measured, ``benchmarks/model_quality.py``):
+    one tanh layer scaled to the cohort (``hidden="auto"``: the power of two nearest patients / 8, 16-128), dropout
+    0.2, Adam, the first layer restricted to the training patients' top genes by ANOVA F (``select_genes`` chosen
+    from 100 and 1000 inside each fold), three inner splits per fold whose networks are averaged, and the final
+    predictor the average of the fold networks. ``"paper"``: 4000-2000-1000 tanh, Adadelta, batch 10, every gene,
+    one inner split, a refit final model.
+
+    ``protocol="nested"`` (default, honest): for each of ``cv`` stratified outer folds, the scaler (and any gene
+    screen) is fit on the training patients only; ``inner_splits`` stratified inner splits (``inner_fraction`` of
+    them held out) choose the configuration from ``param_grid`` (mean inner score) and each network's epoch (early
+    stopping); the chosen configuration's inner networks, averaged, predict the outer fold's patients, which they
+    never saw. ``protocol="paper"`` reproduces the authors' estimate: each fold trains on all its training patients
+    and keeps, per configuration, the epoch with the best ROC-AUC **on the held-out fold itself**; the configuration
+    with the best mean of those maxima wins; it is optimistic by construction.
 
     Parameters
     ----------
@@ -129,9 +192,22 @@ def train(
         the positive class of a binary trait last). Patients without a value are left out (counted in the log).
     trait
         Column of ``adata.obs``.
-    hidden, activation, dropout, epochs, batch_size, optimizer, learning_rate, patience
+    preset
+        ``"default"`` or ``"paper"``: the recipe that fills the settings left at ``None``.
+    architecture, gene_sets, nodes_per_set
+        ``"dense"`` or ``"gene_sets"``; the collection of the gene-set layer (a dict of set name to genes or a
+        bundled collection's name; sets with fewer than 5 of the genes are left out) and its nodes per set.
+    hidden, activation, dropout, input_dropout, epochs, batch_size, optimizer, learning_rate, weight_decay, patience
         The network configuration (the paper: (4000, 2000, 1000), tanh, dropout 0-0.6, Adadelta, batch 10).
+        ``hidden="auto"`` scales one layer to the cohort. ``input_dropout`` ``None``: the same as ``dropout``.
         ``patience`` epochs without improvement stop training.
+    interaction_rank
+        Rank of a factorisation-machine term (Rendle 2010) on the last hidden layer: pairwise products of its units
+        enter the logit, so a trait driven by the product of two set activities is learnable (default: 8 for the
+        gene-set architecture, 0 for dense).
+    select_genes
+        The first layer sees only the training patients' top ``select_genes`` genes by ANOVA F (an int), or every gene
+        (``"all"``). Fixing it removes it from the preset's search.
     monitor
         What the inner split scores to choose the epoch and the configuration (nested protocol): ``"loss"``, the
         class-weighted cross-entropy (default; tie-free, so training continues after the AUC saturates), or
@@ -145,11 +221,21 @@ def train(
         Number of outer folds.
     param_grid
         Settings to choose from inside each training fold (scikit-learn ``ParameterGrid`` form), e.g.
-        ``{"dropout": [0, 0.4], "hidden": [(1000, 500, 250), (3000, 1500, 750)]}``.
+        ``{"dropout": [0, 0.4], "hidden": [(1000, 500, 250), (3000, 1500, 750)]}``; ``None``: the preset's search,
+        ``{}``: none.
+    inner_splits
+        Inner splits per outer fold; each trains one network per configuration, and the chosen configuration's
+        networks are averaged into the fold's network (one network whose logit is their mean).
+    final
+        The final predictor: ``"ensemble"``, the average of the fold networks (nothing is refit; needs the nested
+        protocol and fold networks of one depth), or ``"refit"``, one network refit on every labelled patient with the
+        configuration most folds chose for the median of their chosen epochs, and at least ``min_epochs``.
+    min_epochs
+        The floor on the epochs of a refit final model.
     protocol
         ``"nested"`` or ``"paper"`` (see above).
     inner_fraction
-        Share of each outer training fold held out for the inner choice of epoch and settings.
+        Share of each outer training fold held out by each inner split.
     seed
         Seed of the folds, splits, initialisation and batches; ``None`` uses ``rg.settings.seed``.
     n_jobs
@@ -165,33 +251,66 @@ def train(
     saved), ``classes``, ``params``, ``cv`` (DataFrame per fold: ``fold``, ``n_train``, ``n_test``, ``roc_auc``,
     ``pr_auc``, ``best_epoch``, ``config``, ``selection_score``: the inner (nested) or held-out-fold (paper) score
     that chose them), ``oof`` (DataFrame per patient: ``fold``, ``label`` and ``p_<i>``, the
-    out-of-fold probability of class ``i`` of ``classes``), ``configs`` (the grid) and ``summary`` (mean and sd of the fold AUCs, the pooled
-    out-of-fold AUC, the selected configuration).
+    out-of-fold probability of class ``i`` of ``classes``), ``configs`` (the grid) and ``summary`` (mean and sd of
+    the fold AUCs, the pooled out-of-fold AUC, the selected configuration, ``final`` and ``final_epochs``, 0 for an
+    ensemble).
     """
     seed = settings.seed if seed is None else int(seed)
     n_jobs = settings.n_jobs if n_jobs is None else int(n_jobs)
     if protocol not in ("nested", "paper"):
         raise ValueError(f"protocol must be 'nested' or 'paper', got {protocol!r}")
+    if architecture not in ("dense", "gene_sets"):
+        raise ValueError(f"architecture must be 'dense' or 'gene_sets', got {architecture!r}")
     if isinstance(cv, bool) or not isinstance(cv, int | np.integer) or cv < 2:
         raise ValueError(f"cv must be an integer >= 2, got {cv!r}")
     if not 0 < inner_fraction < 0.5:
         raise ValueError(f"inner_fraction must be in (0, 0.5), got {inner_fraction!r}")
-    base = {"hidden": tuple(hidden), "activation": activation, "dropout": dropout, "epochs": epochs,
-            "batch_size": batch_size, "optimizer": optimizer, "learning_rate": learning_rate, "patience": patience}
-    configs = _configs(base, param_grid)
+    given = {"hidden": hidden, "activation": activation, "dropout": dropout, "input_dropout": input_dropout,
+             "epochs": epochs, "batch_size": batch_size, "optimizer": optimizer, "learning_rate": learning_rate,
+             "weight_decay": weight_decay, "patience": patience, "select_genes": select_genes,
+             "interaction_rank": interaction_rank,
+             "inner_splits": inner_splits, "final": final, "min_epochs": min_epochs}
+    if architecture == "gene_sets" and select_genes not in (None, "all"):
+        raise ValueError("select_genes restricts a dense first layer; the gene-set layer's genes are its sets")
+    base, param_grid, loop = _recipe(preset, given, param_grid, architecture)
+    if protocol == "paper" and final is None:
+        loop["final"] = "refit"  # the paper protocol keeps no fold networks to average
+    inner_splits, final, min_epochs = loop["inner_splits"], loop["final"], loop["min_epochs"]
+    for name, value in (("inner_splits", inner_splits), ("min_epochs", min_epochs)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if final not in ("ensemble", "refit"):
+        raise ValueError(f"final must be 'ensemble' or 'refit', got {final!r}")
+    if final == "ensemble" and protocol == "paper":
+        raise ValueError("final='ensemble' averages the nested protocol's fold networks; with protocol='paper' use "
+                         "final='refit'")
     data = trait_data(adata, trait, cv=cv)
+    if base["hidden"] == "auto":
+        base["hidden"] = (auto_width(len(data.y)),)
+    set_names, set_mask = None, None
+    if architecture == "gene_sets":
+        if pretrained is not None:
+            raise ValueError("a pre-trained autoencoder initialises a dense first layer; it cannot seed the gene-set layer")
+        set_names, mask = _set_layer(adata, gene_sets, data.genes, nodes_per_set, min_size=5)
+        set_mask = torch.from_numpy(mask)
+        base["select_genes"] = None
+    configs = _configs(base, param_grid, data.x.shape[1], None if set_names is None else len(set_names))
     if pretrained is not None and pretrained.hparams["n_genes"] != data.x.shape[1]:
         raise ValueError(f"the autoencoder was trained on {pretrained.hparams['n_genes']} genes, adata has {data.x.shape[1]}")
     if pretrained is not None:
+        widths = list(pretrained.hparams["hidden"])
+        if any(list(c.hidden) != widths for c in configs):
+            raise ValueError(f"the autoencoder's encoder widths {widths} differ from the network's hidden layers "
+                             f"{sorted({tuple(c.hidden) for c in configs})}; pass hidden={widths}")
         pretrained = pretrained.cpu()
     folds = outer_folds(data.y, cv, seed)
     device = settings.torch_device()
-    threads = 1  # every fold job single-threaded: float sums, hence results, do not depend on n_jobs
     jobs = (
         delayed(_run_fold)(data.x, data.y, np.flatnonzero(folds != k), np.flatnonzero(folds == k), configs, data.n_classes,
-                           protocol=protocol, seed=seed, fold=k, class_weight=class_weight, pretrained=pretrained,
-                           freeze=freeze, device=device, inner_fraction=inner_fraction, threads=threads,
-                           monitor=monitor)
+                           threads=1, protocol=protocol, seed=seed, fold=k, class_weight=class_weight,
+                           pretrained=pretrained, freeze=freeze, device=device, inner_fraction=inner_fraction,
+                           inner_splits=inner_splits if protocol == "nested" else 1, monitor=monitor,
+                           set_mask=set_mask)
         for k in range(cv)
     )
     results = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=cv,
@@ -231,25 +350,45 @@ def train(
     cv_table = pd.DataFrame(rows)
     pooled = score_auc(data.y, oof_scores, n_out)
 
-    # Final model: all labelled patients, the chosen configuration, the median chosen epoch.
+    # Final predictor: the fold networks averaged (each fed the final scaling through its own scaler), or a refit on
+    # all labelled patients with the chosen configuration for the median chosen epoch (at least min_epochs).
     cfg = configs[final_cfg]
-    final_epochs = max(1, int(np.median(epochs_final)))
     mean, scale = _scaler(data.x)
-    final_cfg_epochs = NetworkConfig.from_dict({**cfg.as_dict(), "epochs": final_epochs})
-    fit = fit_network((data.x - mean) / scale, data.y, n_classes=n_out, cfg=final_cfg_epochs, seed=child_seed(seed, 10_000),
-                      class_weight=class_weight, pretrained=pretrained, freeze=freeze, device=device)
+    median_epochs = max(1, int(np.median(epochs_final)))
+    if final == "ensemble":
+        members = [network_from_state(r["state"], activation=configs[r["config"]].activation) for r in results]
+        try:
+            merged = merge_networks(members, scales=[torch.from_numpy(scale / r["scale"]) for r in results],
+                                    shifts=[torch.from_numpy((mean - r["mean"]) / r["scale"]) for r in results])
+        except ValueError as err:
+            raise ValueError(f"final='ensemble': {err} (the grid varies depth or activation); use final='refit'") from None
+        final_state = {k: v.detach().clone() for k, v in merged.state_dict().items()}
+        final_epochs = 0
+        final_config = NetworkConfig.from_dict({**cfg.as_dict(), "epochs": median_epochs})
+    else:
+        final_epochs = max(int(min_epochs), median_epochs)
+        final_config = NetworkConfig.from_dict({**cfg.as_dict(), "epochs": final_epochs})
+        fit = fit_network((data.x - mean) / scale, data.y, n_classes=n_out, cfg=final_config, seed=child_seed(seed, 10_000),
+                          class_weight=class_weight, pretrained=pretrained, freeze=freeze, device=device,
+                          set_mask=set_mask)
+        final_state = fit.state
     # Each fold network keeps the settings its inner split chose (widths may differ between folds).
     fold_models = [{"test": np.asarray(data.obs_names[folds == r["fold"]], dtype=object), "mean": r["mean"],
                     "scale": r["scale"], "state": r["state"], "best_epoch": int(r["best_epoch"][r["config"]]),
                     "config": NetworkConfig.from_dict({**configs[r["config"]].as_dict(),
                                                        "epochs": int(r["best_epoch"][r["config"]])})}
                    for r in results] if protocol == "nested" else []
-    params = {"trait": trait, "protocol": protocol, "cv": int(cv), "seed": int(seed), "class_weight": str(class_weight), "monitor": monitor if protocol == "nested" else "auc",
-              "inner_fraction": float(inner_fraction), "pretrained": pretrained is not None, "freeze": int(freeze),
+    recipe_params = {k: (list(v) if isinstance(v, tuple) else ("" if v is None else v)) for k, v in base.items()}
+    params = {"trait": trait, "protocol": protocol, "cv": int(cv), "seed": int(seed), "class_weight": str(class_weight),
+              "monitor": monitor if protocol == "nested" else "auc", "inner_fraction": float(inner_fraction),
+              "pretrained": pretrained is not None, "freeze": int(freeze), "preset": preset,
+              "architecture": architecture, "nodes_per_set": int(nodes_per_set) if architecture == "gene_sets" else 0,
+              "inner_splits": int(inner_splits), "final": final, "min_epochs": int(min_epochs),
               "param_grid": json.dumps(param_grid, default=list) if param_grid else "", "radiogx_version": __version__,
-              **{k: (list(v) if isinstance(v, tuple) else ("" if v is None else v)) for k, v in base.items()}}
+              **recipe_params}
     model = RadiogenomicModel(trait=trait, genes=data.genes, classes=data.classes, mean=mean, scale=scale,
-                              config=final_cfg_epochs, state=fit.state, folds=fold_models, settings_used=params)
+                              config=final_config, state=final_state, folds=fold_models, settings_used=params,
+                              set_nodes=set_names, set_mask=set_mask)
     register(model)
 
     probs = probabilities(oof_logits, n_out)
@@ -259,7 +398,7 @@ def train(
         oof[f"p_{i}"] = probs[:, i]  # class i of "classes"; names may hold "/", which h5ad keys may not
     summary = {"roc_auc_mean": float(cv_table["roc_auc"].mean()), "roc_auc_sd": float(cv_table["roc_auc"].std(ddof=1)),
                "pr_auc_mean": float(cv_table["pr_auc"].mean()), "roc_auc_pooled": pooled, "selected_config": int(final_cfg),
-               "final_epochs": final_epochs, "n_patients": int(len(data.y)),
+               "final": final, "final_epochs": final_epochs, "n_patients": int(len(data.y)),
                "class_counts": np.bincount(data.y, minlength=n_out).astype(np.int64)}
     record = {"model_id": model.model_id, "path": "", "classes": list(data.classes), "params": params, "cv": cv_table,
               "oof": oof, "configs": pd.DataFrame([{"config": i, **{k: json.dumps(v) for k, v in c.as_dict().items()}}
@@ -271,5 +410,6 @@ def train(
     store[trait] = record
     model._records.append(record)
     logger.info(f"train: {trait} ({protocol}, {cv} folds): ROC-AUC {summary['roc_auc_mean']:.3f} +/- {summary['roc_auc_sd']:.3f} "
-                f"(pooled out-of-fold {pooled:.3f}); final model {final_epochs} epochs")
+                f"(pooled out-of-fold {pooled:.3f}); final model: " +
+                (f"the average of the {cv} fold networks" if final == "ensemble" else f"refit for {final_epochs} epochs"))
     return model
