@@ -134,7 +134,8 @@ def test_pretrain_records_heldout_r2_and_transfers(small_synthetic):
     rec = adata.uns["pretrain"]
     assert len(rec["patients"]) == adata.n_obs - 30 and -1 < rec["r2_holdout"] < 1
     assert ae.hparams["hidden"] == [32, 16]
-    model = rg.tl.train(adata, "trait_0", hidden=(32, 16), pretrained=ae, freeze=1, epochs=5, patience=3, cv=3, seed=0)
+    model = rg.tl.train(adata, "trait_0", hidden=(32, 16), pretrained=ae, freeze=1, epochs=5, patience=3, cv=3, seed=0,
+                        select_genes="all", final="refit")  # one network on every gene: the transfer itself
     net = model.network()
     np.testing.assert_array_equal(net.dense_layers()[0].weight.detach().numpy(), ae.dense_layers()[0].weight.detach().numpy())
     assert not torch.equal(net.dense_layers()[1].weight, ae.dense_layers()[1].weight)  # fine-tuned, not frozen

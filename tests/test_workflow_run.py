@@ -298,3 +298,29 @@ def test_pretrained_networks_and_their_resume(tmp_path):
     cfg["steps"]["pretrain"]["epochs"] = 6  # the autoencoder changes: so do the networks built on it
     third = rg.workflow.run(cfg, out=out)
     assert (third.uns["radiogx_run"]["steps"]["status"].iloc[1:] == "computed").all()
+
+
+def test_gene_set_networks_run_resume_and_report_their_set_nodes(tmp_path):
+    """[steps.train] architecture = "gene_sets": the networks are built on the collection, a set_nodes step follows,
+    the report shows it, and a resumed run restores the set-node attributions (obsm) from the step store."""
+    cfg = {
+        "run": {"seed": 0, "n_jobs": 1},
+        "input": {"dataset": "synthetic", "synthetic": {"n_obs": 120, "n_vars": 300, "n_traits": 1, "module_size": 15,
+                                                          "n_decoys": 4, "seed": 2}},
+        "steps": {"train": {"architecture": "gene_sets", "gene_sets": "synthetic", "epochs": 5, "cv": 3},
+                  "compare": {"enabled": False}, "bootstrap": {"enabled": False}, "masking": {"enabled": False},
+                  "saliency": {"enabled": False}, "enrich": {"enabled": False}, "associations": {"enabled": False}},
+        "outputs": {"rds": False, "report": True, "figures": ["png"], "tables": True},
+    }
+    out = tmp_path / "out"
+    first = rg.workflow.run(cfg, out=out)
+    steps = first.uns["radiogx_run"]["steps"].set_index("step")
+    assert list(steps.index) == ["input", "train:trait_0", "set_nodes"]
+    assert first.uns["radiogx"]["trait_0"]["params"]["architecture"] == "gene_sets"
+    table = rg.get.set_nodes_df(first)
+    assert len(table) == len(first.uns["synthetic"]["gene_sets"])
+    assert "Gene-set network" in (out / "report.html").read_text()
+    assert (out / "figures" / "set_nodes_trait_0_positive.png").is_file()
+    again = rg.workflow.run(cfg, out=out)
+    assert (again.uns["radiogx_run"]["steps"]["status"].iloc[1:] == "cached").all()
+    pd.testing.assert_frame_equal(first.obsm["set_nodes_trait_0"], again.obsm["set_nodes_trait_0"])

@@ -51,7 +51,7 @@ print(adata.obs[["subtype", "ncet_necrosis", "os_days", "gcimp"]].describe(inclu
 # trait, whether the network beats the baselines.
 
 # %%
-model = rg.tl.train(adata, "subtype", hidden=(256, 128), dropout=0.4, epochs=60, patience=10, cv=5)
+model = rg.tl.train(adata, "subtype", cv=5)
 rg.tl.compare(adata, "subtype", models=("logit_l2", "random_forest"))
 rg.tl.bootstrap(adata, "subtype")
 print(rg.get.compare_df(adata).round(3))

@@ -60,6 +60,24 @@ def saliency_df(adata: AnnData, *, key_added: str = "saliency", trait: str | Non
     return pd.concat(rows, ignore_index=True)
 
 
+def set_nodes_df(adata: AnnData, *, key_added: str = "set_nodes", trait: str | None = None) -> pd.DataFrame:
+    """The gene sets of a gene-set network ranked by their attribution (:func:`radiogx.tl.set_nodes`).
+
+    Returns
+    -------
+    DataFrame with ``trait``, ``target``, ``gene_set``, ``importance`` (mean absolute attribution over patients),
+    ``mean`` (mean signed attribution) and ``rank`` (1: the largest importance).
+    """
+    store = adata.uns.get(key_added, {})
+    if not store:
+        raise ValueError(f"no set-node results in adata.uns[{key_added!r}]: run rg.tl.set_nodes(adata) first")
+    tables = [pd.DataFrame(rec["table"]).assign(trait=t) for t, rec in store.items() if trait is None or t == trait]
+    if not tables:
+        raise ValueError(f"no set-node results for trait {trait!r}; available: {list(store)}")
+    out = pd.concat(tables, ignore_index=True)
+    return out[["trait", "target", "gene_set", "importance", "mean", "rank"]]
+
+
 def enrich_df(adata: AnnData, *, key: str) -> pd.DataFrame:
     """Enrichment results of :func:`radiogx.tl.enrich` (``key``: its ``key_added``, by default ``"enrich_<ranked key>"``).
 

@@ -34,13 +34,16 @@ def _records(adata: AnnData):
             yield "masking", key, rec
         elif "results" in rec and "duration" in params:
             yield "survival", key, rec
+        elif rec and all(isinstance(r, dict) and isinstance(r.get("params"), dict)
+                         and r["params"].get("method") == "layer_gradient_x_activation" for r in rec.values()):
+            yield "set_nodes", key, rec
 
 
 def result_tables(adata: AnnData) -> dict[str, tuple[pd.DataFrame, dict]]:
     """Every tidy result table of ``adata`` (the ``rg.get.*_df`` tables) with the parameters that made it.
 
     Names: ``cv``, ``compare``, ``bootstrap``, ``bootstrap_differences``, ``masking`` (``masking.<key>`` for other
-    keys), ``enrichment.<key>``, ``survival``/``survival_multivariable`` (with ``.<key>`` for other keys).
+    keys), ``enrichment.<key>``, ``set_nodes`` (``set_nodes.<key>``), ``survival``/``survival_multivariable`` (with ``.<key>`` for other keys).
     """
     from .. import get
 
@@ -59,6 +62,9 @@ def result_tables(adata: AnnData) -> dict[str, tuple[pd.DataFrame, dict]]:
             tables["masking" if key == "gene_masking" else f"masking.{key}"] = (get.masking_df(adata, key=key), rec["params"])
         elif kind == "enrichment":
             tables[f"enrichment.{key}"] = (get.enrich_df(adata, key=key), rec["params"])
+        elif kind == "set_nodes":
+            tables["set_nodes" if key == "set_nodes" else f"set_nodes.{key}"] = (
+                get.set_nodes_df(adata, key_added=key), {t: r["params"] for t, r in rec.items()})
         else:
             suffix = "" if key == "survival" else f".{key}"
             tables[f"survival{suffix}"] = (get.survival_df(adata, key=key), rec["params"])

@@ -231,7 +231,7 @@ def fit_network(
     if monitor not in ("loss", "auc"):
         raise ValueError(f"monitor must be 'loss' or 'auc', got {monitor!r}")
     xt = torch.as_tensor(x, dtype=torch.float32, device=device)
-    yt = torch.as_tensor(y, dtype=torch.int64, device=device)
+    yt = torch.as_tensor(np.array(y, dtype=np.int64), device=device)  # a copy: labels may be a read-only view
     opt = _optimizer(cfg, model.parameters())
 
     def loss_of(logits, target):

@@ -179,7 +179,8 @@ def merge_networks(nets: Sequence[RadiogenomicNetwork], *, shifts: Sequence[torc
         raise ValueError("networks of different depths or activations cannot be merged into one")
     n_genes, n_out = nets[0].hparams["n_genes"], nets[0].head.out_features
     widths = [sum(n.blocks[i][0].out_features for n in nets) for i in range(depth.pop())]
-    act_name = next(k for k, v in ACTIVATIONS.items() if v is acts.pop())
+    act_type = acts.pop()
+    act_name = next(k for k, v in ACTIVATIONS.items() if v is act_type)
     first_mask = torch.cat([n.blocks[0][0].mask if isinstance(n.blocks[0][0], MaskedLinear)
                             else torch.ones_like(n.blocks[0][0].weight) for n in nets])
     ranks = [n.interaction_rank for n in nets]

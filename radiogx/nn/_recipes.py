@@ -18,7 +18,7 @@ PRESETS: dict[str, dict] = {
     "default": {
         "hidden": "auto", "activation": "tanh", "dropout": 0.2, "input_dropout": None, "epochs": 200,
         "batch_size": 32, "optimizer": "adam", "learning_rate": None, "weight_decay": 0.0, "patience": 20,
-        "select_genes": None, "interaction_rank": 0, "param_grid": {"select_genes": [100, 1000]}, "inner_splits": 3, "final": "ensemble",
+        "select_genes": None, "interaction_rank": 0, "param_grid": {"select_genes": [30, 100, 1000]}, "inner_splits": 3, "final": "ensemble",
         "min_epochs": 10,
     },
     # Smedley et al. 2020 (method.md section 3): 4000-2000-1000 tanh, Adadelta, batch 10, one network refit

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ..get._interpretation_tables import enrich_df, masking_df, saliency_df
+from ..get._interpretation_tables import enrich_df, masking_df, saliency_df, set_nodes_df
 from ._utils import finish, new_axes
 
-__all__ = ["associations", "enrichment", "masking", "running_score", "saliency"]
+__all__ = ["associations", "enrichment", "masking", "running_score", "saliency", "set_nodes"]
 
 
 def masking(adata: AnnData, *, key: str = "gene_masking", score: str = "loglik", n_top: int = 10, padj: float = 0.05,
@@ -42,6 +42,30 @@ def masking(adata: AnnData, *, key: str = "gene_masking", score: str = "loglik",
     label = f"{score} - null mean" if score == "loglik" else score
     fig.colorbar(im, ax=ax, label=label, shrink=0.8)
     ax.set_title(f"gene masking (* padj < {padj})")
+    return finish(fig, ax, show=show, return_fig=return_fig)
+
+
+def set_nodes(adata: AnnData, trait: str, *, key_added: str = "set_nodes", target: str | None = None, n_top: int = 15,
+              ax=None, show: bool | None = None, return_fig: bool = False):
+    """The ``n_top`` gene sets of a gene-set network by importance (mean absolute attribution of their nodes over
+    patients, :func:`radiogx.tl.set_nodes`), the bar coloured by the sign of the mean attribution. Does not modify
+    ``adata``.
+
+    Returns
+    -------
+    The axes (or the figure with ``return_fig=True``; ``None`` when shown).
+    """
+    table = set_nodes_df(adata, key_added=key_added, trait=trait)
+    targets = list(dict.fromkeys(table["target"]))
+    target = target or targets[0]
+    if target not in targets:
+        raise ValueError(f"target {target!r} has no set-node results for {trait!r}; choose from {targets}")
+    top = table[table["target"] == target].nsmallest(n_top, "rank").iloc[::-1]
+    fig, ax = new_axes(ax, figsize=(6.5, 0.3 * len(top) + 1.5))
+    colours = np.where(top["mean"] >= 0, "#b2182b", "#2166ac")
+    ax.barh([s[:45] for s in top["gene_set"]], top["importance"], color=colours)
+    ax.set_xlabel("mean |gradient x activation| of the set's nodes")
+    ax.set_title(f"{trait}: {target}, gene-set nodes (red: raise the logit on average, blue: lower it)", fontsize=9)
     return finish(fig, ax, show=show, return_fig=return_fig)
 
 

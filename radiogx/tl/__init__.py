@@ -7,7 +7,8 @@ from ._enrich import enrich
 from ._gene_masking import gene_masking
 from ._pretrain import pretrain
 from ._saliency import saliency
+from ._set_nodes import set_nodes
 from ._survival import survival
 from ._train import train
 
-__all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency", "enrich", "associations", "survival"]
+__all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency", "set_nodes", "enrich", "associations", "survival"]

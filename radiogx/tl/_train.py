@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -35,13 +36,18 @@ def _scaler(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _run_fold(x, y, train, test, configs, n_classes, *, threads, **kwargs):
-    """One outer fold (see :func:`_fold_work`), single-threaded so that results do not depend on ``n_jobs``."""
+    """One outer fold (see :func:`_fold_work`), single-threaded so that results do not depend on ``n_jobs``.
+
+    Torch's thread count is global to a process: a fold running in a worker thread (dask's threaded workers) leaves it
+    at ``threads``, since restoring it would change it under a fold still running in another thread; ``train``
+    restores the caller's count when every fold is done."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         return _fold_work(x, y, train, test, configs, n_classes, **kwargs)
     finally:
-        torch.set_num_threads(previous)
+        if threading.current_thread() is threading.main_thread():
+            torch.set_num_threads(previous)
 
 
 def _fold_work(x, y, train, test, configs, n_classes, *, protocol, seed, fold, class_weight, pretrained, freeze,
@@ -173,7 +179,7 @@ def train(
     Every setting left at ``None`` comes from ``preset``. ``"default"`` (measured, ``benchmarks/model_quality.py``):
     one tanh layer scaled to the cohort (``hidden="auto"``: the power of two nearest patients / 8, 16-128), dropout
     0.2, Adam, the first layer restricted to the training patients' top genes by ANOVA F (``select_genes`` chosen
-    from 100 and 1000 inside each fold), three inner splits per fold whose networks are averaged, and the final
+    from 30, 100 and 1000 inside each fold), three inner splits per fold whose networks are averaged, and the final
     predictor the average of the fold networks. ``"paper"``: 4000-2000-1000 tanh, Adadelta, batch 10, every gene,
     one inner split, a refit final model.
 
@@ -300,7 +306,7 @@ def train(
     if pretrained is not None:
         widths = list(pretrained.hparams["hidden"])
         if any(list(c.hidden) != widths for c in configs):
-            raise ValueError(f"the autoencoder's encoder widths {widths} differ from the network's hidden layers "
+            raise ValueError(f"the autoencoder's encoder {widths} does not match the network's hidden layers "
                              f"{sorted({tuple(c.hidden) for c in configs})}; pass hidden={widths}")
         pretrained = pretrained.cpu()
     folds = outer_folds(data.y, cv, seed)
@@ -313,9 +319,13 @@ def train(
                            set_mask=set_mask)
         for k in range(cv)
     )
-    results = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=cv,
-                        desc=f"train {trait} ({protocol}, {len(configs)} config{'s' * (len(configs) > 1)})",
-                        disable=not settings.show_progress))
+    caller_threads = torch.get_num_threads()
+    try:
+        results = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=cv,
+                            desc=f"train {trait} ({protocol}, {len(configs)} config{'s' * (len(configs) > 1)})",
+                            disable=not settings.show_progress))
+    finally:
+        torch.set_num_threads(caller_threads)
     results.sort(key=lambda r: r["fold"])
 
     n_out = data.n_classes

@@ -114,15 +114,40 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "freeze": Key("int", 0, "first Dense layers of the networks kept frozen", check=_range(0)),
     },
     "steps.train": {
-        "hidden": Key("int_list", [4000, 2000, 1000], "widths of the hidden layers", check=_positive_list),
-        "activation": Key("str", "tanh", "activation", choices=tuple(sorted(ACTIVATIONS))),
-        "dropout": Key("float", 0.0, "dropout rate", check=_range(0, 1, hi_open=True)),
-        "epochs": Key("int", 200, "maximum epochs", check=_range(1)),
-        "batch_size": Key("int", 32, "batch size", check=_range(1)),
-        "optimizer": Key("str", "adam", "optimizer", choices=tuple(sorted(OPTIMIZERS))),
+        "preset": Key("str", "default", "the recipe that fills every setting left out: 'default' (measured: one layer "
+                      "scaled to the cohort, a fold gene screen, averaged inner splits and fold networks) or 'paper' "
+                      "(4000-2000-1000, Adadelta, refit)", choices=("default", "paper")),
+        "architecture": Key("str", "dense", "'dense' or 'gene_sets' (a first layer of gene-set nodes)",
+                            choices=("dense", "gene_sets")),
+        "gene_sets": Key("str", None, "collection of the gene-set layer: a bundled name, 'synthetic' or a .gmt path",
+                         nullable=True),
+        "nodes_per_set": Key("int", 2, "nodes per gene set of the gene-set layer", check=_range(1)),
+        "hidden": Key("int_list", None, "widths of the hidden layers (default: the preset's)", nullable=True,
+                      check=_positive_list),
+        "activation": Key("str", None, "activation (default: the preset's)", nullable=True,
+                          choices=tuple(sorted(ACTIVATIONS))),
+        "dropout": Key("float", None, "dropout rate (default: the preset's)", nullable=True,
+                       check=_range(0, 1, hi_open=True)),
+        "input_dropout": Key("float", None, "dropout of the input genes (default: the same as dropout)", nullable=True,
+                             check=_range(0, 1, hi_open=True)),
+        "select_genes": Key("int", None, "the first layer sees the training fold's top genes by ANOVA F (default: the "
+                            "preset's search, 30, 100 or 1000)", nullable=True, check=_range(1)),
+        "interaction_rank": Key("int", None, "rank of the pairwise (factorisation-machine) term (default: 8 for "
+                                "gene_sets, else 0)", nullable=True, check=_range(0)),
+        "epochs": Key("int", None, "maximum epochs (default: the preset's)", nullable=True, check=_range(1)),
+        "batch_size": Key("int", None, "batch size (default: the preset's)", nullable=True, check=_range(1)),
+        "optimizer": Key("str", None, "optimizer (default: the preset's)", nullable=True,
+                         choices=tuple(sorted(OPTIMIZERS))),
         "learning_rate": Key("float", None, "learning rate (default: the optimizer's)", nullable=True,
                              check=_range(0, lo_open=True)),
-        "patience": Key("int", 20, "early-stopping patience", check=_range(1)),
+        "weight_decay": Key("float", None, "weight decay (default: the preset's)", nullable=True, check=_range(0)),
+        "patience": Key("int", None, "early-stopping patience (default: the preset's)", nullable=True, check=_range(1)),
+        "inner_splits": Key("int", None, "inner splits per outer fold, their networks averaged (default: the preset's)",
+                            nullable=True, check=_range(1)),
+        "final": Key("str", None, "final predictor: 'ensemble' (the fold networks averaged) or 'refit' (default: the "
+                     "preset's)", nullable=True, choices=("ensemble", "refit")),
+        "min_epochs": Key("int", None, "floor on the epochs of a refit final model (default: the preset's, 10)",
+                          nullable=True, check=_range(1)),
         "cv": Key("int", 5, "outer cross-validation folds", check=_range(2)),
         "protocol": Key("str", "nested", "'nested' (honest) or 'paper' (epoch chosen on the held-out fold)",
                         choices=("nested", "paper")),
@@ -323,23 +348,28 @@ def validate_config(raw: dict, *, base: Path | None = None) -> dict[str, dict]:
 def _check_collections(cfg: dict, base: Path) -> None:
     from ..datasets import GENE_SET_COLLECTIONS
 
-    for section in ("steps.masking", "steps.enrich"):
+    train = cfg["steps.train"]
+    sections = [("steps.masking", "collections"), ("steps.enrich", "collections")]
+    if train["architecture"] == "gene_sets" and train["gene_sets"]:
+        sections.append(("steps.train", "gene_sets"))
+    for section, field in sections:
         resolved = []
-        for name in cfg[section]["collections"]:
+        names = cfg[section][field]
+        for name in [names] if isinstance(names, str) else names:
             if name == "synthetic" and cfg["input"]["dataset"] != "synthetic":
-                raise ConfigError(f"[{section}] collections: 'synthetic' (the planted sets of a synthetic cohort) "
+                raise ConfigError(f"[{section}] {field}: 'synthetic' (the planted sets of a synthetic cohort) "
                                   "needs [input] dataset = 'synthetic'")
             if name == "synthetic" or name in GENE_SET_COLLECTIONS:
                 resolved.append(name)
                 continue
             path = _resolve(base, name)
             if not name.lower().endswith((".gmt", ".gmt.gz")):
-                raise ConfigError(f"[{section}] collections: {name!r} is neither a bundled collection "
+                raise ConfigError(f"[{section}] {field}: {name!r} is neither a bundled collection "
                                   f"{list(GENE_SET_COLLECTIONS)} nor a .gmt file")
             if not path.is_file():
-                raise ConfigError(f"[{section}] collections: {name!r}: no such .gmt file")
+                raise ConfigError(f"[{section}] {field}: {name!r}: no such .gmt file")
             resolved.append(str(path))
-        cfg[section]["collections"] = resolved
+        cfg[section][field] = resolved[0] if isinstance(names, str) else resolved
 
 
 _CLINICAL_KEYS = ("source", "columns")
@@ -419,6 +449,15 @@ def _check_steps(cfg: dict) -> None:
     if surv["enabled"] and surv["associations"] and not steps["associations"]["enabled"]:
         raise ConfigError("[steps.survival] associations = true: needs [steps.associations] enabled = true")
     pre, train = steps["pretrain"], steps["train"]
+    if train["architecture"] == "gene_sets" and not train["gene_sets"]:
+        raise ConfigError("[steps.train] architecture = 'gene_sets': needs [steps.train] gene_sets, the collection of "
+                          "the gene-set layer (e.g. 'hallmark')")
+    if pre["enabled"] and train["architecture"] == "gene_sets":
+        raise ConfigError("[steps.pretrain] enabled = true: the autoencoder initialises a dense first layer; it cannot "
+                          "seed [steps.train] architecture = 'gene_sets'")
+    if pre["enabled"] and not train["hidden"]:
+        raise ConfigError("[steps.pretrain] enabled = true: needs [steps.train] hidden, the widths that the "
+                          "autoencoder's encoder and the networks share (e.g. [64])")
     if pre["enabled"] and pre["freeze"] > len(train["hidden"]):
         raise ConfigError(f"[steps.pretrain] freeze = {pre['freeze']}: must be <= the number of hidden layers "
                           f"({len(train['hidden'])}, [steps.train] hidden)")

@@ -105,6 +105,12 @@ def figure_specs(adata: AnnData) -> list[FigureSpec]:
                                 f"{t}: ROC-AUC per model, each interval around its own estimate (the "
                                 "bootstrap's when run, else the mean over folds +/- sd)",
                                 lambda t=t: pl.compare(adata, t, return_fig=True)))
+    for t, rec in adata.uns.get("set_nodes", {}).items():
+        for target in rec["targets"]:
+            specs.append(FigureSpec("Models", f"set_nodes_{t}_{target}", f"{t} -> {target}: the gene sets that drive "
+                                    "the gene-set network (mean |gradient x activation| of their nodes)",
+                                    lambda t=t, target=str(target): pl.set_nodes(adata, t, target=target,
+                                                                                return_fig=True)))
     for key in _records(adata, "masking_"):
         specs.append(FigureSpec("Gene masking", key, f"{key}: best sets per trait and class (score minus the "
                                 "size-matched null mean; * padj < 0.05)",
@@ -180,6 +186,10 @@ def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
     if adata.uns.get("radiogx_bootstrap"):
         out["Models"].append(("Paired bootstrap of the AUC", _table(get.bootstrap_df(adata))))
         out["Models"].append(("Bootstrap differences to the network", _table(get.bootstrap_df(adata, differences=True))))
+    if adata.uns.get("set_nodes"):
+        df = get.set_nodes_df(adata).groupby(["trait", "target"], sort=False).head(5)
+        out.setdefault("Models", []).append(("Gene-set network: the five sets of largest attribution per trait and "
+                                             "class (mean |gradient x activation| of the set nodes)", _table(df, 60)))
     for key in _records(adata, "masking_"):
         df = get.masking_df(adata, key=key).groupby(["trait", "target"], sort=False).head(5)
         cols = [c for c in ("trait", "target", "gene_set", "n_genes", "loglik", "auc", "null_mean", "pval", "padj")

@@ -151,6 +151,8 @@ def _prepare(cfg: dict):
                               "cohort with unannotated patients, or disable pre-training")
     collections = {kind: load_collections(cfg[f"steps.{kind}"]["collections"], adata)
                    for kind in ("masking", "enrich") if cfg[f"steps.{kind}"]["enabled"]}
+    if cfg["steps.train"]["architecture"] == "gene_sets":
+        collections["train"] = load_collections([cfg["steps.train"]["gene_sets"]], adata)
     for kind, colls in collections.items():
         for label, sets in colls.items():
             if not adata.var_names.isin([g for genes in sets.values() for g in genes]).any():

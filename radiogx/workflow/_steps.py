@@ -49,7 +49,7 @@ def _pretrain(adata: AnnData, ctx: Context, fp: str) -> None:
     # Only patients without any modelled trait (the paper's choice): no fold ever holds them out, so the expression of
     # the patients a network is evaluated on never reaches its initialisation.
     labelled = list(adata.obs_names[labelled_patients(adata, ctx.traits)])
-    ae = tl.pretrain(adata, exclude=labelled, hidden=hidden, activation=ctx.cfg["steps.train"]["activation"],
+    ae = tl.pretrain(adata, exclude=labelled, hidden=hidden, activation=ctx.cfg["steps.train"]["activation"] or "tanh",
                      output=s["output"], loss=s["loss"], epochs=s["epochs"], batch_size=s["batch_size"],
                      patience=s["patience"], seed=ctx.seed)
     adata.uns["pretrain"]["params"]["patients_used"] = PRETRAIN_SCOPE
@@ -75,18 +75,31 @@ def _load_autoencoder(adata: AnnData) -> TranscriptomeAutoencoder:
     return ae
 
 
+#: [steps.train] keys passed to rg.tl.train as they are (None: the preset's value)
+TRAIN_RECIPE_KEYS = ("hidden", "activation", "dropout", "input_dropout", "select_genes", "interaction_rank", "epochs",
+                     "batch_size", "optimizer", "learning_rate", "weight_decay", "patience", "inner_splits", "final",
+                     "min_epochs")
+
+
 def _train(trait: str) -> Callable:
     def compute(adata: AnnData, ctx: Context, fp: str) -> None:
         s = ctx.cfg["steps.train"]
         pre = ctx.cfg["steps.pretrain"]
         pretrained = _load_autoencoder(adata) if pre["enabled"] else None
-        model = tl.train(adata, trait, hidden=s["hidden"], activation=s["activation"], dropout=s["dropout"],
-                         epochs=s["epochs"], batch_size=s["batch_size"], optimizer=s["optimizer"],
-                         learning_rate=s["learning_rate"], patience=s["patience"], cv=s["cv"], protocol=s["protocol"],
+        gene_sets = next(iter(ctx.collections["train"].values())) if s["architecture"] == "gene_sets" else None
+        recipe = {k: s[k] for k in TRAIN_RECIPE_KEYS}
+        if recipe["hidden"] is not None:
+            recipe["hidden"] = tuple(recipe["hidden"])
+        model = tl.train(adata, trait, preset=s["preset"], architecture=s["architecture"], gene_sets=gene_sets,
+                         nodes_per_set=s["nodes_per_set"], **recipe, cv=s["cv"], protocol=s["protocol"],
                          monitor=s["monitor"], pretrained=pretrained, freeze=pre["freeze"] if pretrained else 0,
                          seed=ctx.seed, n_jobs=ctx.n_jobs)
         model.save(ctx.store.file_path(f"train:{trait}", fp, ".pt"), overwrite=True)
     return compute
+
+
+def _set_nodes(adata: AnnData, ctx: Context, fp: str) -> None:
+    tl.set_nodes(adata)
 
 
 def _compare(trait: str) -> Callable:
@@ -190,7 +203,10 @@ def plan(cfg: dict, traits: list[str]) -> list[Step]:
                           base, _pretrain))
         base = ["input", "pretrain"]
     for t in traits:
-        steps.append(Step(f"train:{t}", {**st["train"], "freeze": st["pretrain"]["freeze"]}, base, _train(t)))
+        deps = base + (["sets:train"] if st["train"]["architecture"] == "gene_sets" else [])
+        steps.append(Step(f"train:{t}", {**st["train"], "freeze": st["pretrain"]["freeze"]}, deps, _train(t)))
+    if st["train"]["architecture"] == "gene_sets" and traits:
+        steps.append(Step("set_nodes", {}, [f"train:{t}" for t in traits], _set_nodes))
     if st["compare"]["enabled"]:
         steps += [Step(f"compare:{t}", st["compare"], [f"train:{t}"], _compare(t)) for t in traits]
     if st["bootstrap"]["enabled"]:

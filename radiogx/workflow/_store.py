@@ -1,6 +1,6 @@
 """Resumable steps: fingerprints, atomic files and each step's stored result (what it added to the AnnData).
 
-A step's result is what it added to the AnnData: new ``obs``/``var`` columns, layers, and ``uns`` entries (new
+A step's result is what it added to the AnnData: new ``obs``/``var`` columns, layers, ``obsm`` entries and ``uns`` entries (new
 top-level keys, or new keys inside an existing dict, such as ``uns["radiogx"][trait]``). It is written, atomically, to
 ``<out>/.radiogx/steps/<step>-<fingerprint>.h5ad`` and then applied to the AnnData **from that file**, so a step
 computed now and a step loaded by a resumed run leave identical AnnData.
@@ -47,42 +47,47 @@ class Snapshot:
         self.obs = set(adata.obs.columns)
         self.var = set(adata.var.columns)
         self.layers = set(adata.layers.keys())
+        self.obsm = set(adata.obsm.keys())
         self.uns = {k: (set(v.keys()) if isinstance(v, dict) else None) for k, v in adata.uns.items()}
 
-    def _added(self, adata: AnnData) -> tuple[list[str], list[str], list[str], list[list[str]]]:
-        """The obs columns, var columns, layers and uns paths (``[key]`` or ``[key, sub]``) added since."""
+    def _added(self, adata: AnnData) -> tuple[list[str], list[str], list[str], list[str], list[list[str]]]:
+        """The obs columns, var columns, layers, obsm keys and uns paths (``[key]`` or ``[key, sub]``) added since."""
         obs = [c for c in adata.obs.columns if c not in self.obs]
         var = [c for c in adata.var.columns if c not in self.var]
         layers = [k for k in adata.layers.keys() if k not in self.layers]
+        obsm = [k for k in adata.obsm.keys() if k not in self.obsm]
         paths: list[list[str]] = []
         for key, value in adata.uns.items():
             if key not in self.uns:
                 paths.append([key])
             elif isinstance(value, dict) and self.uns[key] is not None:
                 paths.extend([key, sub] for sub in value if sub not in self.uns[key])
-        return obs, var, layers, paths
+        return obs, var, layers, obsm, paths
 
     def delta(self, adata: AnnData) -> AnnData:
         """A patients x genes AnnData (no X) holding only what was added since the snapshot."""
-        obs, var, layers, paths = self._added(adata)
+        obs, var, layers, obsm, paths = self._added(adata)
         values = {}
         for i, path in enumerate(paths):
             node = adata.uns
             for k in path:
                 node = node[k]
             values[str(i)] = node
-        out = AnnData(obs=adata.obs[obs].copy(), var=adata.var[var].copy(), layers={k: adata.layers[k] for k in layers})
+        out = AnnData(obs=adata.obs[obs].copy(), var=adata.var[var].copy(), layers={k: adata.layers[k] for k in layers},
+                      obsm={k: adata.obsm[k] for k in obsm})
         out.uns["paths"] = json.dumps(paths)
         out.uns["values"] = values
         return out
 
     def revert(self, adata: AnnData) -> None:
         """Remove what was added since the snapshot (the runner then adds it back from the stored file)."""
-        obs, var, layers, paths = self._added(adata)
+        obs, var, layers, obsm, paths = self._added(adata)
         adata.obs.drop(columns=obs, inplace=True)
         adata.var.drop(columns=var, inplace=True)
         for key in layers:
             del adata.layers[key]
+        for key in obsm:
+            del adata.obsm[key]
         for path in paths:
             parent = adata.uns if len(path) == 1 else adata.uns[path[0]]
             del parent[path[-1]]
@@ -98,6 +103,8 @@ def apply_delta(adata: AnnData, delta: AnnData) -> None:
         adata.var[col] = delta.var[col]
     for key in delta.layers.keys():
         adata.layers[key] = np.asarray(delta.layers[key])
+    for key in delta.obsm.keys():
+        adata.obsm[key] = delta.obsm[key]
     for i, path in enumerate(json.loads(delta.uns["paths"])):
         node = adata.uns
         for k in path[:-1]:
