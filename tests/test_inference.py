@@ -147,8 +147,8 @@ def test_fold_networks_keep_their_own_settings(tmp_path):
     """A grid whose folds choose different widths: out-of-fold masking with every gene kept reproduces train's
     out-of-fold probabilities (radiogx 0.1.0 rebuilt every fold with the final widths and crashed)."""
     adata = rg.datasets.synthetic(n_obs=120, n_vars=200, n_traits=1, module_size=15, n_decoys=5, seed=3)
-    model = rg.tl.train(adata, "trait_0", hidden=(16,), epochs=15, patience=5, cv=3, seed=0,
-                        param_grid={"hidden": [(8,), (32, 8)]})
+    model = rg.tl.train(adata, "trait_0", hidden=(16,), dropout=0.0, epochs=15, patience=5, cv=3, seed=0,
+                        param_grid={"hidden": [(8,), (32, 8)]}, inner_splits=1, final="refit")
     widths = [model.fold_config(k).hidden for k in range(3)]
     assert len(set(widths)) > 1, widths  # the seed was chosen so that the folds disagree
     names, y = _labelled(adata, model)

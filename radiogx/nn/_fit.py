@@ -338,6 +338,21 @@ def pair_init(model: RadiogenomicNetwork, x: np.ndarray, y: np.ndarray, chunk: i
                 head[c, r] = float((prod[y == c].mean() - prod.mean()) / sd) if (y == c).any() else 0.0
     model.pairs.weight.copy_(w)
     model.pair_head.weight.copy_(head)
+    # the linear head likewise starts on the rank nodes of largest F alone (a set driving the trait by itself)
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        f, _ = f_classif(h, y)
+    top = np.argsort(-np.nan_to_num(f, nan=-np.inf), kind="stable")[:rank]
+    linear = torch.zeros_like(model.head.weight)
+    for i in top:
+        sd = h[:, i].std() or 1.0
+        if linear.shape[0] == 1:
+            linear[0, i] = float((h[y == classes[-1], i].mean() - h[y != classes[-1], i].mean()) / sd)
+        else:
+            for c in range(linear.shape[0]):
+                linear[c, i] = float((h[y == c, i].mean() - h[:, i].mean()) / sd) if (y == c).any() else 0.0
+    model.head.weight.copy_(linear)
+    model.head.bias.zero_()
 
 
 def screen_mask(x: np.ndarray, y: np.ndarray, k: int, width: int) -> torch.Tensor:

@@ -1,10 +1,11 @@
 """Named training recipes of the radiogenomic network: radiogx's measured default and the paper's.
 
 A recipe fills every setting of :func:`radiogx.tl.train` the user leaves at ``None``. The ``"default"`` recipe was
-chosen by nested AUCs on the same folds as the baselines (``benchmarks/model_quality.py``): on a cohort of the paper's
-shape (528 patients x 12,042 genes) a dense network on every gene lost to random forest and logistic regression by
-0.05-0.12 AUC, while a narrow network whose first layer sees only the training fold's top genes (ANOVA F, computed
-on the patients it trains on), several inner splits averaged, matched them.
+chosen by nested AUCs on the same folds as the baselines (``benchmarks/model_quality.py``). On a synthetic cohort of
+the paper's shape (528 patients x 12,042 genes, a trait driven by one 40-gene module) a dense network on every gene
+reached 0.83 (256 wide; 0.84 for radiogx 0.2's 1000-500-250) where random forest reached 0.96; a narrow network whose
+first layer sees only the training patients' top genes by ANOVA F reached 0.93-0.95, and with three inner splits
+averaged and the screen size chosen inside each fold, 0.96, level with random forest.
 """
 
 from __future__ import annotations
