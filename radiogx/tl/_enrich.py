@@ -34,9 +34,24 @@ def _ranking_report(values: np.ndarray, what: str) -> tuple[bool, int]:
     return one_sided, n_ties
 
 
+def _untied(ranking: pd.Series) -> pd.Series:
+    """Ties broken by gene order, each value moved by at most a few ulps: gseapy's Rust sort panics ("does not
+    correctly implement a total order") on long runs of equal values, such as the exact zeros that a network whose
+    first layer screens genes gives the genes it never sees. The order of tied genes is arbitrary in GSEA anyway."""
+    values = ranking.to_numpy(dtype=np.float64) + 0.0  # -0.0 -> 0.0
+    order = np.lexsort((np.arange(len(values)), -values))
+    out = values.copy()
+    for i in range(1, len(order)):
+        prev, cur = out[order[i - 1]], order[i]
+        if out[cur] >= prev:
+            out[cur] = np.nextafter(prev, -np.inf)
+    return pd.Series(out, index=ranking.index)
+
+
 def _gseapy(ranking: pd.Series, sets: dict[str, list[str]], *, n_perm, min_size, max_size, seed, n_jobs, one_sided):
     import gseapy
 
+    ranking = _untied(ranking)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = gseapy.prerank(rnk=ranking, gene_sets=sets, min_size=min_size, max_size=max_size, permutation_num=n_perm,
