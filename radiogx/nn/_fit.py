@@ -296,6 +296,24 @@ def pca_init(layer: nn.Linear, x: np.ndarray, mask: torch.Tensor) -> None:
         start = end
 
 
+def _anova_f(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """ANOVA F of each column of ``x`` against the classes ``y`` (scikit-learn's ``f_classif``); constant columns get
+    -inf, so that they rank last."""
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # scikit-learn's notice about constant columns
+        f, _ = f_classif(x, y)
+    return np.nan_to_num(f, nan=-np.inf)
+
+
+def _mean_difference(v: np.ndarray, y: np.ndarray, classes: np.ndarray, n_out: int) -> torch.Tensor:
+    """Standardised class-mean differences of ``v``: for one logit, the positive class's mean minus the negative's;
+    for one logit per class, each class's mean minus the overall mean (0 for a class absent from ``y``)."""
+    sd = v.std() or 1.0
+    if n_out == 1:
+        return torch.tensor([float((v[y == classes[-1]].mean() - v[y != classes[-1]].mean()) / sd)])
+    return torch.tensor([float((v[y == c].mean() - v.mean()) / sd) if (y == c).any() else 0.0 for c in range(n_out)])
+
+
 @torch.no_grad()
 def pair_init(model: RadiogenomicNetwork, x: np.ndarray, y: np.ndarray, chunk: int = 20_000) -> None:
     """Start the factorisation-machine term on the pairs of set nodes whose product is most associated with ``y``.
@@ -315,10 +333,7 @@ def pair_init(model: RadiogenomicNetwork, x: np.ndarray, y: np.ndarray, chunk: i
     best_f, best_pairs = np.empty(0), np.empty((0, 2), dtype=np.int64)
     for start in range(0, len(i_all), chunk):
         i, j = i_all[start:start + chunk], j_all[start:start + chunk]
-        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            f, _ = f_classif(h[:, i] * h[:, j], y)
-        best_f = np.concatenate([best_f, np.nan_to_num(f, nan=-np.inf)])
+        best_f = np.concatenate([best_f, _anova_f(h[:, i] * h[:, j], y)])
         best_pairs = np.concatenate([best_pairs, np.stack([i, j], 1)])
         keep = np.argsort(-best_f, kind="stable")[:model.interaction_rank]
         best_f, best_pairs = best_f[keep], best_pairs[keep]
@@ -329,28 +344,14 @@ def pair_init(model: RadiogenomicNetwork, x: np.ndarray, y: np.ndarray, chunk: i
     for r, (i, j) in enumerate(best_pairs):
         w[r, i] = 1.0
         w[rank + r, j] = 1.0
-        prod = h[:, i] * h[:, j]
-        sd = prod.std() or 1.0
-        if head.shape[0] == 1:  # binary: the positive class's mean product minus the negative's, standardised
-            head[0, r] = float((prod[y == classes[-1]].mean() - prod[y != classes[-1]].mean()) / sd)
-        else:
-            for c in range(head.shape[0]):
-                head[c, r] = float((prod[y == c].mean() - prod.mean()) / sd) if (y == c).any() else 0.0
+        head[:, r] = _mean_difference(h[:, i] * h[:, j], y, classes, head.shape[0])
     model.pairs.weight.copy_(w)
     model.pair_head.weight.copy_(head)
     # the linear head likewise starts on the rank nodes of largest F alone (a set driving the trait by itself)
-    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        f, _ = f_classif(h, y)
-    top = np.argsort(-np.nan_to_num(f, nan=-np.inf), kind="stable")[:rank]
+    top = np.argsort(-_anova_f(h, y), kind="stable")[:rank]
     linear = torch.zeros_like(model.head.weight)
     for i in top:
-        sd = h[:, i].std() or 1.0
-        if linear.shape[0] == 1:
-            linear[0, i] = float((h[y == classes[-1], i].mean() - h[y != classes[-1], i].mean()) / sd)
-        else:
-            for c in range(linear.shape[0]):
-                linear[c, i] = float((h[y == c, i].mean() - h[:, i].mean()) / sd) if (y == c).any() else 0.0
+        linear[:, i] = _mean_difference(h[:, i], y, classes, linear.shape[0])
     model.head.weight.copy_(linear)
     model.head.bias.zero_()
 
@@ -359,10 +360,7 @@ def screen_mask(x: np.ndarray, y: np.ndarray, k: int, width: int) -> torch.Tenso
     """First-layer mask (``width`` x genes) connecting every node to the ``k`` genes of largest ANOVA F of ``x``
     against ``y`` (scikit-learn's ``f_classif``; ties by gene order; constant genes last). Computed on the patients a
     network trains on, never on those it is scored on."""
-    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # scikit-learn's notice about constant genes, ranked last here
-        f, _ = f_classif(x, y)
-    top = np.argsort(-np.nan_to_num(f, nan=-np.inf), kind="stable")[:k]
+    top = np.argsort(-_anova_f(x, y), kind="stable")[:k]
     mask = torch.zeros(width, x.shape[1])
     mask[:, torch.as_tensor(top)] = 1.0
     return mask
