@@ -35,6 +35,25 @@ def test_engine_matches_gseapy_permutation_mode():
             assert abs(ours.pval[r, j] - float(ref.loc[f"S{j}", "NOM p-val"])) < 0.05
 
 
+def test_cohort_enrichment_of_a_screened_network_runs_and_leaves_unseen_genes_out(caplog):
+    # A network whose first layer screens 30 of 12,000 genes gives the others an attribution of exactly 0. Kept in
+    # the ranking, gseapy's multilevel engine panicked on these ties, and hung once they were nudged apart by ulps.
+    rng = np.random.default_rng(1)
+    genes = [f"G{i}" for i in range(12000)]
+    values = np.zeros(12000)
+    seen = rng.choice(12000, 300, replace=False)
+    values[seen] = np.round(np.abs(rng.normal(size=300)), 2) + 0.01  # ties among the seen genes too
+    adata = ad.AnnData(np.zeros((3, 12000), dtype=np.float32), var=pd.DataFrame({"attr": values}, index=genes))
+    sets = {f"S{j}": list(rng.choice(genes, 200, replace=False)) for j in range(20)}
+    sets["hit"] = [genes[i] for i in seen[np.argsort(-values[seen])][:20]]
+    with caplog.at_level("INFO", logger="radiogx"):
+        rg.tl.enrich(adata, key="attr", gene_sets=sets, min_size=5, key_added="e")
+    assert "11700 genes whose attribution is exactly 0" in caplog.text
+    res = rg.get.enrich_df(adata, key="e")
+    assert res["gene_set"].iloc[0] == "hit" and res["padj"].iloc[0] < 0.05
+    assert res["size"].max() <= 300 and np.isfinite(res["pval"]).all()
+
+
 def test_verhaak_per_patient_enrichment_recovers_the_own_signature():
     adata = rg.datasets.verhaak2010()
     rg.tl.train(adata, "subtype", hidden=(512, 256), dropout=0.4, epochs=100, patience=15, cv=5, seed=0)

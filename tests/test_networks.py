@@ -150,3 +150,32 @@ def test_workflow_train_keys_are_checked():
     cfg = validate_config({**base, "steps": {"train": {"architecture": "gene_sets", "gene_sets": "synthetic",
                                                        "final": "refit", "min_epochs": 5}}})
     assert cfg["steps.train"]["gene_sets"] == "synthetic" and cfg["steps.train"]["preset"] == "default"
+
+
+def test_fits_in_threads_equal_the_same_fits_one_after_another():
+    """Dask's threaded workers train folds at once in one process: weight starts and dropout masks must not come from
+    torch's global generator, which the threads share (one fold differed now and then under load)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from radiogx.nn._fit import NetworkConfig, fit_network
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 400)).astype(np.float32)
+    y = (x[:, :5].sum(1) + rng.normal(size=300) > 0).astype(np.int64)
+    cfg = NetworkConfig.from_dict({"hidden": (64, 32), "dropout": 0.3, "input_dropout": 0.2, "epochs": 30,
+                                   "batch_size": 8, "optimizer": "adam", "learning_rate": 1e-3})
+
+    def fit(seed):
+        torch.set_num_threads(1)
+        return fit_network(x, y, n_classes=2, cfg=cfg, seed=seed).state
+
+    threads = torch.get_num_threads()
+    try:
+        serial = [fit(s) for s in range(6)]
+        with ThreadPoolExecutor(6) as pool:
+            threaded = list(pool.map(fit, range(6)))
+    finally:
+        torch.set_num_threads(threads)
+    for a, b in zip(serial, threaded, strict=True):
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(serial[0]["head.weight"], serial[1]["head.weight"])

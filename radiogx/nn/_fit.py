@@ -13,10 +13,14 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
-from ._modules import RadiogenomicNetwork, TranscriptomeAutoencoder
+from ._modules import RadiogenomicNetwork, TranscriptomeAutoencoder, seed_dropout, seeded_init
 
 __all__ = ["NetworkConfig", "FitResult", "fit_network", "screen_mask", "pca_init", "predict_logits", "probabilities", "score_auc", "score_pr_auc", "logit_scores",
            "fit_autoencoder", "reconstruction_r2", "DEFAULT_CONFIG"]
+
+# Dropout's own stream (fits running at once in the threads of one process must not share torch's global generator)
+_DROPOUT_STREAM = 0x5EED
+
 
 #: Defaults of a network configuration (``rg.tl.train`` arguments and ``param_grid`` keys).
 DEFAULT_CONFIG = {
@@ -208,15 +212,16 @@ def fit_network(
     better (minus the loss). Without a validation set, the network trains for ``cfg.epochs`` epochs.
     """
     device = device or torch.device("cpu")
-    torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     n_out = 1 if n_classes == 2 else n_classes
     first_mask = set_mask
     if first_mask is None and cfg.select_genes is not None and cfg.select_genes < x.shape[1]:
         first_mask = screen_mask(x, y, cfg.select_genes, cfg.hidden[0])
-    model = RadiogenomicNetwork(x.shape[1], n_out, cfg.hidden, activation=cfg.activation, dropout=cfg.dropout,
-                                input_dropout=cfg.input_dropout, first_mask=first_mask,
-                                interaction_rank=cfg.interaction_rank).to(device)
+    with seeded_init(seed):
+        model = RadiogenomicNetwork(x.shape[1], n_out, cfg.hidden, activation=cfg.activation, dropout=cfg.dropout,
+                                    input_dropout=cfg.input_dropout, first_mask=first_mask,
+                                    interaction_rank=cfg.interaction_rank).to(device)
+    seed_dropout(model, torch.Generator(device=device).manual_seed(seed + _DROPOUT_STREAM))
     if pretrained is not None:
         model.transfer_encoder(pretrained, freeze=freeze)
     if set_mask is not None:
@@ -386,9 +391,9 @@ def fit_autoencoder(
 
     Returns the model (eval mode), the per-epoch held-out R^2 and the kept epoch.
     """
-    torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    ae = TranscriptomeAutoencoder(x.shape[1], hidden, activation=activation, output=output).to(device)
+    with seeded_init(seed):
+        ae = TranscriptomeAutoencoder(x.shape[1], hidden, activation=activation, output=output).to(device)
     cfg = NetworkConfig.from_dict({"hidden": hidden, "optimizer": optimizer, "learning_rate": learning_rate,
                                    "epochs": epochs, "batch_size": batch_size, "patience": patience})
     opt = _optimizer(cfg, ae.parameters())

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 
-__all__ = ["TranscriptomeAutoencoder", "RadiogenomicNetwork", "MaskedLinear", "ACTIVATIONS", "network_from_state",
-           "merge_networks"]
+__all__ = ["TranscriptomeAutoencoder", "RadiogenomicNetwork", "MaskedLinear", "SeededDropout", "seed_dropout", "seeded_init",
+           "ACTIVATIONS", "network_from_state", "merge_networks"]
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "elu": nn.ELU}
+
+
+# Torch's initialisers draw from its global generator, which the threads of a process share (dask's threaded workers
+# train several folds at once): a network is built under this lock, and a seeded fit seeds and builds under it.
+_INIT_LOCK = threading.RLock()
+
+
+@contextmanager
+def seeded_init(seed: int):
+    """Seed torch's global generator and hold it for the networks built inside, whatever other threads do."""
+    with _INIT_LOCK:
+        torch.manual_seed(seed)
+        yield
+
+
+def _locked_init(init):
+    @functools.wraps(init)
+    def wrapper(*args, **kwargs):
+        with _INIT_LOCK:
+            init(*args, **kwargs)
+    return wrapper
 
 
 def _activation(name: str) -> nn.Module:
@@ -40,12 +64,35 @@ class MaskedLinear(nn.Linear):
         return nn.functional.linear(x, self.weight * self.mask, self.bias)
 
 
+class SeededDropout(nn.Dropout):
+    """``nn.Dropout`` that draws its masks from ``self.generator`` when one is set (by :func:`seed_dropout`).
+
+    Torch's global generator is shared by every thread of a process: two folds trained at once in a dask worker's
+    threads would interleave their draws, and the results would depend on timing. Without a generator, it is
+    ``nn.Dropout`` exactly."""
+
+    generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.generator is None or not self.training or self.p == 0:
+            return super().forward(x)
+        keep = torch.empty_like(x).bernoulli_(1.0 - self.p, generator=self.generator)
+        return x * keep / (1.0 - self.p)
+
+
+def seed_dropout(module: nn.Module, generator: torch.Generator | None) -> None:
+    """Give every :class:`SeededDropout` of ``module`` the ``generator`` (``None``: the global one again)."""
+    for m in module.modules():
+        if isinstance(m, SeededDropout):
+            m.generator = generator
+
+
 def _block(n_in: int, n_out: int, activation: str, dropout: float = 0.0, mask: torch.Tensor | None = None,
            masked: bool = False) -> nn.Sequential:
     linear = MaskedLinear(n_in, n_out, mask) if masked or mask is not None else nn.Linear(n_in, n_out)
     layers: list[nn.Module] = [linear, nn.BatchNorm1d(n_out), _activation(activation)]
     if dropout > 0:
-        layers.append(nn.Dropout(dropout))
+        layers.append(SeededDropout(dropout))
     return nn.Sequential(*layers)
 
 
@@ -65,6 +112,7 @@ class TranscriptomeAutoencoder(nn.Module):
         BatchNorm -> activation, as the authors' Keras model (its tanh bounds the output to [-1, 1]).
     """
 
+    @_locked_init
     def __init__(self, n_genes: int, hidden: Sequence[int] = (4000, 2000, 1000), *, activation: str = "tanh",
                  output: str = "linear") -> None:
         super().__init__()
@@ -94,6 +142,7 @@ class RadiogenomicNetwork(nn.Module):
     gene-set layer, or the genes screened in by the training fold.
     """
 
+    @_locked_init
     def __init__(self, n_genes: int, n_outputs: int, hidden: Sequence[int] = (4000, 2000, 1000), *,
                  activation: str = "tanh", dropout: float = 0.0, input_dropout: float | None = None,
                  first_mask: torch.Tensor | None = None, masked: bool = False, interaction_rank: int = 0) -> None:
@@ -104,7 +153,7 @@ class RadiogenomicNetwork(nn.Module):
         if not 0 <= input_dropout < 1:
             raise ValueError(f"input_dropout must be in [0, 1), got {input_dropout!r}")
         widths = [n_genes, *hidden]
-        self.input_dropout = nn.Dropout(input_dropout) if input_dropout > 0 else nn.Identity()
+        self.input_dropout = SeededDropout(input_dropout) if input_dropout > 0 else nn.Identity()
         self.blocks = nn.Sequential(*[
             _block(a, b, activation, dropout, first_mask if i == 0 else None, masked and i == 0)
             for i, (a, b) in enumerate(zip(widths[:-1], widths[1:]))

@@ -35,16 +35,26 @@ def _ranking_report(values: np.ndarray, what: str) -> tuple[bool, int]:
 
 
 def _untied(ranking: pd.Series) -> pd.Series:
-    """Ties broken by gene order, each value moved by at most a few ulps: gseapy's Rust sort panics ("does not
-    correctly implement a total order") on long runs of equal values, such as the exact zeros that a network whose
-    first layer screens genes gives the genes it never sees. The order of tied genes is arbitrary in GSEA anyway."""
+    """Ties broken by gene order: gseapy's Rust sort panics ("does not correctly implement a total order") on long runs
+    of equal values, such as the exact zeros that a network whose first layer screens genes gives the genes it never
+    sees. Within a run of ties the values step down by ``delta``, a normal float far below both the smallest gap between
+    distinct values and ``1e-9`` of the largest magnitude (steps of a few ulps near 0 are subnormal numbers, on which
+    gseapy's multilevel mode never ends). The order of tied genes is arbitrary in GSEA anyway; GSEA's weights move by
+    a relative ``1e-9`` at most."""
     values = ranking.to_numpy(dtype=np.float64) + 0.0  # -0.0 -> 0.0
+    distinct = np.unique(values)
+    if len(distinct) == len(values):
+        return pd.Series(values, index=ranking.index)
+    scale = float(np.max(np.abs(values))) or 1.0
+    gap = float(np.min(np.diff(distinct))) if len(distinct) > 1 else scale
+    run = int(np.max(np.unique(values, return_counts=True)[1]))
+    delta = min(gap, 1e-9 * scale) / (run + 1)
     order = np.lexsort((np.arange(len(values)), -values))
-    out = values.copy()
-    for i in range(1, len(order)):
-        prev, cur = out[order[i - 1]], order[i]
-        if out[cur] >= prev:
-            out[cur] = np.nextafter(prev, -np.inf)
+    sorted_values = values[order]
+    starts = np.r_[True, sorted_values[1:] != sorted_values[:-1]]
+    position_in_run = np.arange(len(values)) - np.maximum.accumulate(np.where(starts, np.arange(len(values)), 0))
+    out = np.empty_like(values)
+    out[order] = sorted_values - position_in_run * delta
     return pd.Series(out, index=ranking.index)
 
 
@@ -90,7 +100,9 @@ def enrich(
     ranking, as the paper did with fgsea; radiogx's engine (gene-set permutation, the random positions shared by all
     patients, Besag-Clifford sequential p-values) runs them all at once; ``engine="gseapy"`` runs gseapy per patient instead.
     Rankings with no negative value (absolute saliency) are tested one-sided, for enrichment at the top. Genes without
-    a value (not used by the model) are left out; ties keep the genes' order (both reported in the log).
+    a value, and genes whose attribution is exactly 0 (in every patient), which the model's first layer does not see
+    (e.g. outside the gene screen of :func:`radiogx.tl.train`), are left out; ties keep the genes' order (all
+    reported in the log).
     ``padj``: Benjamini-Hochberg over the sets of each ranking (each patient's own, as the paper's per-patient fgsea).
 
     Which ranking to use: a **signed** attribution of a class's logit (``rg.tl.saliency(adata, method=
@@ -155,11 +167,17 @@ def enrich(
             raise ValueError(f"no .var column {key!r} to rank; columns: {list(adata.var.columns)[:10]}. "
                              "Run rg.tl.saliency(adata) first")
         values = adata.var[key].to_numpy(dtype=np.float64)[None, :]
-    used = np.isfinite(values).all(axis=0)
+    finite = np.isfinite(values).all(axis=0)
+    unseen = finite & (values == 0).all(axis=0)
+    used = finite & ~unseen
     if not used.any():
-        raise ValueError(f"{key!r} holds no finite value")
-    if (~used).sum():
-        logger.info(f"enrich: {int((~used).sum())} genes without a value in {key!r} are left out")
+        raise ValueError(f"{key!r} holds no finite non-zero value")
+    if (~finite).sum():
+        logger.info(f"enrich: {int((~finite).sum())} genes without a value in {key!r} are left out")
+    if unseen.sum():
+        logger.info(f"enrich: {int(unseen.sum())} genes whose attribution is exactly 0{' in every patient' if per_patient else ''} "
+                    "(genes the model's first layer does not see, e.g. outside its gene screen) are left out: a set of "
+                    "such genes has no enrichment score")
     genes = adata.var_names[used]
     values = values[:, used]
     collection = resolve_collection(gene_sets, genes)
