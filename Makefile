@@ -31,7 +31,7 @@ test: setup
 
 setup: r-deps py-deps
 
-# Debian's R and the Bioconductor packages the R side and the rpy2 export need (design.md), and Debian's chromium,
+# Debian's R and the Bioconductor packages the R side and the rpy2 export need, and Debian's chromium,
 # in which the test suite opens the HTML report. Re-checked whenever this Makefile changes.
 r-deps: .make/r-deps.stamp
 .make/r-deps.stamp: Makefile

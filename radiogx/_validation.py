@@ -1,4 +1,4 @@
-"""Input checks shared by every public function (style.md: check before any expensive step, never ``assert``)."""
+"""Input checks shared by every public function (checked before any expensive step, never with ``assert``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""House style (style.md): the public API's shape, checked on every public function (scanpy's test of the same name)."""
+"""House style: the public API's shape, checked on every public function (scanpy's test of the same name)."""
 
 from __future__ import annotations
 
@@ -46,3 +46,32 @@ def test_import_does_not_configure_root_logging():
     code = "import logging, radiogx; print(len(logging.getLogger().handlers))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
+
+
+def test_no_file_cites_a_document_outside_the_repository():
+    """Docstrings, comments and docs cite the papers and the repository's own files, never a document that a user
+    of the package does not have."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    outside = re.compile(r"\b(method|design|style)\.md\b|\.\./shared/docs")
+    files = [p for d in ("radiogx", "R", "tests", "vignettes", "benchmarks", "man") for p in (root / d).rglob("*")
+             if p.is_file() and p.suffix in (".py", ".R", ".Rmd", ".Rd", ".md", ".toml")]
+    files += [root / f for f in ("README.md", "pyproject.toml", "DESCRIPTION", "Makefile") if (root / f).exists()]
+    assert len(files) > 30
+    cited = [f"{p.relative_to(root)}:{i}" for p in files if p.name != Path(__file__).name
+             for i, line in enumerate(p.read_text(errors="replace").splitlines(), 1) if outside.search(line)]
+    assert not cited, f"these lines cite documents outside the repository: {cited}"
+
+
+def test_import_is_light():
+    """``import radiogx`` loads no heavy dependency; the subpackages load on first use and are all reachable."""
+    code = ("import sys, radiogx as rg; heavy = [m for m in ('torch', 'sklearn', 'matplotlib', 'lifelines', 'xgboost', "
+            "'captum', 'gseapy', 'dask', 'rpy2', 'anndata') if m in sys.modules]; print(heavy); "
+            "assert {'tl', 'pp', 'pl', 'get', 'io', 'nn', 'datasets', 'workflow'} <= set(dir(rg)); "
+            "print(callable(rg.tl.train), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "True True"]
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        rg.nope  # noqa: B018

@@ -12,7 +12,7 @@ import pytest
 
 import radiogx as rg
 
-# The paper's binarisation (method.md section 1), written out independently of radiogx's own tables.
+# The paper's binarisation (their code's get_gbm_data), written out independently of radiogx's own tables.
 PAPER = {
     "Minimal": "Less than 1/3", "Less than 1/3": "Less than 1/3",
     "Between 1/3 and 2/3": "More than 1/3", "More than 2/3": "More than 1/3",

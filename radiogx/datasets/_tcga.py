@@ -1,4 +1,4 @@
-"""Loaders for the real TCGA-GBM data sets in ``rg.settings.datasetdir`` (design.md, Data)."""
+"""Loaders for the real TCGA-GBM data sets in ``rg.settings.datasetdir`` (each loader gives its source and citation)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Torch modules: the transcriptomic autoencoder and the radiogenomic network (Smedley et al. 2020; method.md 2-3)."""
+"""Torch modules: the transcriptomic autoencoder and the radiogenomic network (Smedley, El-Saden & Hsu 2020)."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ class RadiogenomicNetwork(nn.Module):
     """Input dropout, then Dense -> BatchNorm -> activation -> Dropout blocks, then a logit head.
 
     The head has one logit for a binary trait and one per class for a multiclass trait; the sigmoid or softmax is
-    applied outside the module, so that attributions can take the gradient of the logit (method.md section 6).
+    applied outside the module, so that attributions can take the gradient of the logit (the paper's saliency, Smedley et al. 2020).
     With ``first_mask`` (first hidden width x genes, 0/1) the first Dense layer is a :class:`MaskedLinear`: the
     gene-set layer, or the genes screened in by the training fold.
     """

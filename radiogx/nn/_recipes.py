@@ -22,7 +22,7 @@ PRESETS: dict[str, dict] = {
         "select_genes": None, "interaction_rank": 0, "param_grid": {"select_genes": [30, 100, 1000]}, "inner_splits": 3, "final": "ensemble",
         "min_epochs": 10,
     },
-    # Smedley et al. 2020 (method.md section 3): 4000-2000-1000 tanh, Adadelta, batch 10, one network refit
+    # Smedley et al. 2020: 4000-2000-1000 tanh, Adadelta, batch 10, one network refit
     "paper": {
         "hidden": (4000, 2000, 1000), "activation": "tanh", "dropout": 0.0, "input_dropout": None, "epochs": 200,
         "batch_size": 10, "optimizer": "adadelta", "learning_rate": None, "weight_decay": 0.0, "patience": 20,

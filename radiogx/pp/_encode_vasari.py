@@ -1,4 +1,4 @@
-"""VASARI answers to model-ready traits, with the paper's binarisation (Smedley et al. 2020; method.md section 1)."""
+"""VASARI answers to model-ready traits, with the paper's binarisation (Smedley, El-Saden & Hsu 2020)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def encode_vasari(
 ) -> AnnData | None:
     """Encode VASARI answers as the imaging traits ``f5``, ``f6``, ``f7``, ``f9``, ``f10`` and ``f14`` in ``adata.obs``.
 
-    The paper's binarisation (Smedley, El-Saden & Hsu 2020, ``setup.py`` get_gbm_data; method.md section 1):
+    The paper's binarisation (Smedley, El-Saden & Hsu 2020, their code's ``setup.py`` get_gbm_data):
     f5 enhancing, f6 nCET, f7 necrosis and f14 edema: "Minimal" and "Less than 1/3" -> ``"Less than 1/3"``,
     "Between 1/3 and 2/3" and "More than 2/3" -> ``"More than 1/3"`` (positive); f9: "Focal" -> ``"Focal"``,
     multifocal, multicentric or gliomatosis -> ``"non-focal"`` (positive); f10: expansive -> ``"expansive"``,

@@ -1,4 +1,4 @@
-"""Per-patient radiogenomic features: a gene set enriched in a patient's attribution for a trait's model (method.md 8)."""
+"""Per-patient radiogenomic features: a gene set enriched in a patient's attribution for a trait's model (Smedley, El-Saden & Hsu 2020)."""
 
 from __future__ import annotations
 

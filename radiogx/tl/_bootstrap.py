@@ -1,5 +1,5 @@
 """Paired bootstrap intervals of the models' AUCs and of network-minus-baseline differences: of the out-of-fold
-predictions (default), or the paper's refit scheme (Smedley et al. 2020; method.md section 4)."""
+predictions (default), or the paper's refit scheme (Smedley, El-Saden & Hsu 2020)."""
 
 from __future__ import annotations
 

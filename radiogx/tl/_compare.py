@@ -1,4 +1,4 @@
-"""Classical baselines on the network's outer folds, with nested grid search (method.md section 4)."""
+"""Classical baselines on the network's outer folds, with nested grid search (the paper's baselines, Smedley, El-Saden & Hsu 2020)."""
 
 from __future__ import annotations
 

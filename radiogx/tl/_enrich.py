@@ -1,4 +1,4 @@
-"""Pre-ranked gene-set enrichment of attributions, at cohort level and per patient (method.md section 6)."""
+"""Pre-ranked gene-set enrichment of attributions, at cohort level and per patient (Subramanian et al. 2005; Smedley, El-Saden & Hsu 2020)."""
 
 from __future__ import annotations
 

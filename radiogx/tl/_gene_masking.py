@@ -1,4 +1,4 @@
-"""Gene masking: keep one gene set, zero the rest, score the prediction (Smedley et al. 2020; method.md section 5),
+"""Gene masking: keep one gene set, zero the rest, score the prediction (Smedley, El-Saden & Hsu 2020),
 out of fold, tested against random sets of the same size and against permuted labels."""
 
 from __future__ import annotations

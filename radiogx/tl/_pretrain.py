@@ -1,4 +1,4 @@
-"""Transcriptomic autoencoder pre-training (Smedley et al. 2020; method.md section 2)."""
+"""Transcriptomic autoencoder pre-training (Smedley, El-Saden & Hsu 2020)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Gene saliency: per-patient input attributions of a trait model's logits (Smedley et al. 2020; method.md 6)."""
+"""Gene saliency: per-patient input attributions of a trait model's logits (Smedley, El-Saden & Hsu 2020)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Survival analysis of traits and radiogenomic features: Kaplan-Meier, log-rank and Cox models (lifelines); the
-paper's multivariable stepwise-AIC model and a lasso Cox model (scikit-survival) as options (Smedley et al. 2020;
-method.md section 8)."""
+paper's multivariable stepwise-AIC model and a lasso Cox model (scikit-survival) as options (Smedley, El-Saden &
+Hsu 2020)."""
 
 from __future__ import annotations
 

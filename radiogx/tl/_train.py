@@ -168,7 +168,7 @@ def train(
 ) -> RadiogenomicModel:
     """Train a radiogenomic network for ``trait`` and estimate its performance by cross-validation.
 
-    The network (Smedley, El-Saden & Hsu 2020, method.md section 3): input dropout, Dense -> BatchNorm -> activation
+    The network (Smedley, El-Saden & Hsu 2020): input dropout, Dense -> BatchNorm -> activation
     -> Dropout blocks and a logit head; binary cross-entropy for two classes, softmax cross-entropy for more (e.g.
     subtypes), class weights balanced on each training set. ``architecture="gene_sets"`` makes the first layer a
     gene-set layer (P-NET, Elmarakeby et al. 2021): ``nodes_per_set`` nodes per set, each connected only to its set's
