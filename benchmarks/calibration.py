@@ -153,8 +153,8 @@ def bootstrap(refit_boots: int) -> None:
     t1 = time.perf_counter()
     rg.tl.bootstrap(adata, "trait_0", method="refit", n_boot=refit_boots, key_added="refit")
     t_refit = time.perf_counter() - t1
-    oof = rg.get.bootstrap_df(adata, key_added="oof", differences=True).iloc[0]
-    refit = rg.get.bootstrap_df(adata, key_added="refit", differences=True).iloc[0]
+    oof = rg.get.bootstrap_df(adata, key="oof", differences=True).iloc[0]
+    refit = rg.get.bootstrap_df(adata, key="refit", differences=True).iloc[0]
     covers = oof["ci_lower"] <= 0 <= oof["ci_upper"]
     row("bootstrap, network minus L2 logit (synthetic 200 x 1,000)",
         f"pooled out-of-fold difference {oof['estimate']:+.3f}; default (oof, 2000 resamples, {t_oof:.1f} s) "

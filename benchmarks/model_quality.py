@@ -72,7 +72,7 @@ def run_trait(adata, cohort, trait, *, cv, baselines, recipes, seed=0, bootstrap
         first_key = first_key or key
         if kwargs.get("architecture") == "gene_sets":
             rg.tl.set_nodes(adata, trait=trait, key=key, key_added=f"{key}_sets")
-            ranks = rg.get.set_nodes_df(adata, key_added=f"{key}_sets", trait=trait)
+            ranks = rg.get.set_nodes_df(adata, key=f"{key}_sets", trait=trait)
             planted = adata.uns.get("synthetic", {}).get("traits", {}).get(trait, {}).get("sets")
             if planted is not None:
                 best = ranks.groupby("gene_set")["rank"].min()
@@ -86,7 +86,7 @@ def run_trait(adata, cohort, trait, *, cv, baselines, recipes, seed=0, bootstrap
             best = max(base, key=lambda r: r["roc_auc_pooled"])["model"]
             rg.tl.bootstrap(adata, trait, key=first_key, compare_key=f"{first_key}_compare", seed=seed,
                             key_added=f"{first_key}_bootstrap")
-            ci = rg.get.bootstrap_df(adata, trait=trait, key_added=f"{first_key}_bootstrap")
+            ci = rg.get.bootstrap_df(adata, trait=trait, key=f"{first_key}_bootstrap")
             ci = ci[ci["model"] == best].iloc[0]
             for r in rows:
                 if r["model"] in recipes:

@@ -1,7 +1,10 @@
-"""Shared fixtures. The real data must be present: a missing folder fails the run rather than skipping tests."""
+"""Shared fixtures. The real data must be present: a missing folder fails the run rather than skipping tests, unless
+the run deselects the tests that read them (``pytest -m "not data"``)."""
 
 from __future__ import annotations
 
+import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -9,13 +12,46 @@ import pytest
 import radiogx as rg
 
 DATA = Path(rg.settings.datasetdir)
+# what reads the real data: the dataset loaders (rg.datasets.synthetic does not), bundled collections by name, the
+# demo and the walkthrough, and the fixtures below that wrap them
+_READS_DATA = re.compile(
+    r"datasets\.(verhaak2010|tcga_\w+|phillips2006|freije2004|vasari_demo|cancersubtypes_gbm|iclusterplus_gbm|gene_sets|fetch)"
+    r"|gene_sets=\"(hallmark|reactome|go_bp|verhaak|ivygap)|\b(verhaak|tcga_clinical|data_dir)\b|datasetdir|demo|walkthrough"
+    r"|configs/|\.toml")
+
+
+def _reads_data(item) -> bool:
+    sources = [item.function]
+    for name in item.fixturenames:
+        for fixturedef in item._fixtureinfo.name2fixturedefs.get(name, ()):
+            if not inspect.getsourcefile(fixturedef.func).endswith("conftest.py"):  # a test module's own fixtures
+                sources.append(fixturedef.func)
+    for source in sources:
+        try:
+            text = inspect.getsource(source)
+        except (OSError, TypeError):
+            continue
+        if _READS_DATA.search(text):
+            return True
+    return any(n in ("verhaak", "tcga_clinical", "data_dir") for n in item.fixturenames)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _reads_data(item):
+            item.add_marker(pytest.mark.data)
 
 
 def pytest_sessionstart(session):
     rg.settings.progress = False  # progress bars are for people; the test log stays readable
-    if not (DATA / "verhaak2010").is_dir():
+
+
+def pytest_collection_finish(session):
+    needs_data = [item for item in session.items if item.get_closest_marker("data")]
+    if needs_data and not (DATA / "verhaak2010").is_dir():
         raise pytest.UsageError(
-            f"the real data are not at {DATA}; set RADIOGX_DATASETDIR to the shared data folder (make test does this)"
+            f"the real data are not at {DATA}; set RADIOGX_DATASETDIR to the shared data folder (make test does this), "
+            f"or run the {len(session.items) - len(needs_data)} tests that do without them: pytest -m 'not data'"
         )
 
 

@@ -185,11 +185,11 @@ def test_default_bootstrap_resamples_out_of_fold_predictions(small_synthetic):
     assert "pooled out-of-fold" in diff["covers"]
     rg.tl.bootstrap(adata, "trait_0", statistic="fold_mean", key_added="folds")  # the CV mean of compare_df
     cv_mean = rg.get.compare_df(adata).set_index("model")["roc_auc"]
-    folds = rg.get.bootstrap_df(adata, key_added="folds").set_index("model")
+    folds = rg.get.bootstrap_df(adata, key="folds").set_index("model")
     np.testing.assert_allclose(folds["estimate"], cv_mean[folds.index], atol=1e-12)
     assert ((folds["ci_lower"] <= folds["estimate"]) & (folds["estimate"] <= folds["ci_upper"])).all()
     rg.tl.bootstrap(adata, "trait_0", interval="bca", n_boot=500, key_added="bca")
-    bca = rg.get.bootstrap_df(adata, key_added="bca", differences=True).iloc[0]
+    bca = rg.get.bootstrap_df(adata, key="bca", differences=True).iloc[0]
     assert bca["ci_lower"] <= bca["estimate"] <= bca["ci_upper"]
 
 

@@ -75,3 +75,13 @@ def test_import_is_light():
     assert out.stdout.split("\n")[:2] == ["[]", "True True"]
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         rg.nope  # noqa: B018
+
+
+@pytest.mark.parametrize("name,func", PUBLIC, ids=[n for n, _ in PUBLIC])
+def test_public_function_annotations_and_returns(name, func):
+    """Every argument and the return value are annotated, and the docstring says what is returned or written."""
+    sig = inspect.signature(func)
+    bare = [p.name for p in sig.parameters.values() if p.annotation is inspect.Parameter.empty]
+    assert not bare, f"{name}: annotate {bare}"
+    assert sig.return_annotation is not inspect.Signature.empty, f"{name}: annotate the return value"
+    assert "\n    Returns\n    -------\n" in func.__doc__, f"{name}: needs a Returns section"

@@ -157,3 +157,22 @@ def test_inputs_from_files_build_the_cohort(tmp_path, data_dir):
     assert (adata.obs.loc[reference.obs_names, "my_subtype"].astype(str) == reference.obs["subtype"].astype(str)).all()
     with pytest.raises(ConfigError, match=r"\[\[input.clinical\]\] #1 columns: \['survival'\] are not in"):
         load_cohort({**cfg["input"], "clinical": [{"source": str(tmp_path / "clinical.tsv"), "columns": ["survival"]}]})
+
+
+def test_every_workflow_default_is_the_tool_s_default_or_a_written_override():
+    import inspect
+
+    from radiogx.workflow._config import SCHEMA, STEP_TOOLS, WORKFLOW_OVERRIDES
+
+    def norm(v):
+        return list(v) if isinstance(v, tuple) else v
+
+    differ = set()
+    for section, tool in STEP_TOOLS.items():
+        params = inspect.signature(getattr(rg.tl, tool)).parameters
+        for name, key in SCHEMA[section].items():
+            if name in params and norm(params[name].default) != norm(key.default):
+                differ.add((section, name))
+    assert differ - set(WORKFLOW_OVERRIDES) == set(), "workflow defaults that differ from the tool's, with no reason"
+    assert set(WORKFLOW_OVERRIDES) - differ == set(), "overrides listed that are no longer differences"
+    assert all(len(why) > 20 for why in WORKFLOW_OVERRIDES.values())

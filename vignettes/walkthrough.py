@@ -93,10 +93,10 @@ save(rg.pl.running_score(adata, key="enrich_saliency_subtype_Proneural", return_
 
 rg.tl.enrich(adata, key="ixg_subtype_Proneural", gene_sets=signatures, per_patient=True, min_size=10)
 rg.tl.associations(adata, key="enrich_ixg_subtype_Proneural", min_patients=5)
-print(adata.uns["associations"]["ixg_subtype_Proneural"]["counts"])
+print(rg.get.associations_df(adata))                  # the features it wrote to .obs, and their patients
 save(rg.pl.associations(adata, return_fig=True), "associations")
 
-features = ["subtype", "gcimp"] + list(adata.uns["associations"]["ixg_subtype_Proneural"]["counts"]["feature"])
+features = ["subtype", "gcimp"] + list(rg.get.associations_df(adata)["feature"])
 rg.tl.survival(adata, features=features, covariates=("age",))
 print(rg.get.survival_df(adata)[["term", "hazard_ratio", "ci_lower", "ci_upper", "pval", "logrank_pval"]].round(4))
 save(rg.pl.km(adata, "gcimp", return_fig=True), "km_gcimp")

@@ -144,6 +144,10 @@ def _download(entry: DataFile, target: Path) -> None:
 def fetch(name: str) -> Path:
     """Path of the registered file ``name`` (``"folder/file"``), verified, downloading it when needed.
 
+    Returns
+    -------
+    The local path of the file, whose sha256 matches the registered one.
+
     Raises
     ------
     FileNotFoundError

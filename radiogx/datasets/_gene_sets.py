@@ -45,6 +45,10 @@ def gene_sets(name: str) -> dict[str, list[str]]:
         (MSigDB v7.1 C2 CP Reactome + PID + NABA, 1,738 sets; KEGG and BioCarta left out for their licences),
         ``"go_bp"`` (MSigDB v7.1 GO biological process, 7,530 sets), ``"verhaak"`` (the four Verhaak 2010 signatures
         PN, NL, CL, MES) or ``"ivygap"`` (Puchalski et al. 2018 Table S15, 21 cell-type and phenotype sets).
+
+    Returns
+    -------
+    Dict of set name to its genes (HGNC symbols).
     """
     if name in _GMT:
         return read_gmt(fetch(_GMT[name]))

@@ -129,7 +129,12 @@ def tcga_gbm_volumetrics() -> pd.DataFrame:
 
 
 def vasari_demo() -> pd.DataFrame:
-    """The 20-patient VASARI annotation table of the paper's repository, raw answer strings (see :func:`radiogx.io.read_vasari`)."""
+    """The 20-patient VASARI annotation table of the paper's repository (Smedley, El-Saden & Hsu 2020).
+
+    Returns
+    -------
+    DataFrame of the raw answer strings, one row per patient (see :func:`radiogx.io.read_vasari`).
+    """
     return read_vasari(fetch("vasari_demo/vasari_annotations.csv"))
 
 

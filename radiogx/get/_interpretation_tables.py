@@ -6,12 +6,17 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-__all__ = ["masking_df", "saliency_df", "enrich_df"]
+from ._records import find_record
+
+__all__ = ["masking_df", "saliency_df", "set_nodes_df", "enrich_df", "associations_df"]
 
 
-def masking_df(adata: AnnData, *, key: str = "gene_masking", trait: str | None = None, target: str | None = None,
+def masking_df(adata: AnnData, *, key: str | None = None, trait: str | None = None, target: str | None = None,
                sort_by: str = "loglik") -> pd.DataFrame:
     """Gene-masking scores from :func:`radiogx.tl.gene_masking`, best first within each trait and target.
+
+    ``key``: the record's ``adata.uns`` key (``None``: ``"gene_masking"``, else the only masking record, as
+    ``radiogx run`` writes ``masking_<collection>``; :func:`radiogx.get.records` lists them).
 
     Returns
     -------
@@ -21,8 +26,7 @@ def masking_df(adata: AnnData, *, key: str = "gene_masking", trait: str | None =
     ``"<null>:sequential_mc"``, or ``"<null>:mc_bound"`` where ``pval`` is only an upper bound at the resolution of the
     null draws).
     """
-    if key not in adata.uns or "results" not in adata.uns[key]:
-        raise ValueError(f"no gene-masking results in adata.uns[{key!r}]: run rg.tl.gene_masking(adata, gene_sets) first")
+    key = find_record(adata, "masking", key, "gene_masking")
     df = adata.uns[key]["results"].copy()
     for name, value in (("trait", trait), ("target", target)):
         if value is not None:
@@ -35,16 +39,16 @@ def masking_df(adata: AnnData, *, key: str = "gene_masking", trait: str | None =
     return df[cols].sort_values(["trait", "target", sort_by], ascending=[True, True, False]).reset_index(drop=True)
 
 
-def saliency_df(adata: AnnData, *, key_added: str = "saliency", trait: str | None = None, n_top: int | None = None) -> pd.DataFrame:
+def saliency_df(adata: AnnData, *, key: str | None = None, trait: str | None = None, n_top: int | None = None) -> pd.DataFrame:
     """Cohort-level attributions from :func:`radiogx.tl.saliency` in long form, highest first.
+
+    ``key``: the ``key_added`` of the saliency call (``None``: ``"saliency"``, else the only saliency record).
 
     Returns
     -------
     DataFrame with ``trait``, ``target``, ``gene``, ``attribution`` (mean over patients), ``rank``.
     """
-    store = adata.uns.get(key_added, {})
-    if not store:
-        raise ValueError(f"no saliency results in adata.uns[{key_added!r}]: run rg.tl.saliency(adata) first")
+    store = adata.uns[find_record(adata, "saliency", key, "saliency")]
     rows = []
     for t, rec in store.items():
         if trait is not None and t != trait:
@@ -60,17 +64,17 @@ def saliency_df(adata: AnnData, *, key_added: str = "saliency", trait: str | Non
     return pd.concat(rows, ignore_index=True)
 
 
-def set_nodes_df(adata: AnnData, *, key_added: str = "set_nodes", trait: str | None = None) -> pd.DataFrame:
+def set_nodes_df(adata: AnnData, *, key: str | None = None, trait: str | None = None) -> pd.DataFrame:
     """The gene sets of a gene-set network ranked by their attribution (:func:`radiogx.tl.set_nodes`).
+
+    ``key``: the ``key_added`` of the set_nodes call (``None``: ``"set_nodes"``, else the only set-node record).
 
     Returns
     -------
     DataFrame with ``trait``, ``target``, ``gene_set``, ``importance`` (mean absolute attribution over patients),
     ``mean`` (mean signed attribution) and ``rank`` (1: the largest importance).
     """
-    store = adata.uns.get(key_added, {})
-    if not store:
-        raise ValueError(f"no set-node results in adata.uns[{key_added!r}]: run rg.tl.set_nodes(adata) first")
+    store = adata.uns[find_record(adata, "set_nodes", key, "set_nodes")]
     tables = [pd.DataFrame(rec["table"]).assign(trait=t) for t, rec in store.items() if trait is None or t == trait]
     if not tables:
         raise ValueError(f"no set-node results for trait {trait!r}; available: {list(store)}")
@@ -78,18 +82,35 @@ def set_nodes_df(adata: AnnData, *, key_added: str = "set_nodes", trait: str | N
     return out[["trait", "target", "gene_set", "importance", "mean", "rank"]]
 
 
-def enrich_df(adata: AnnData, *, key: str) -> pd.DataFrame:
-    """Enrichment results of :func:`radiogx.tl.enrich` (``key``: its ``key_added``, by default ``"enrich_<ranked key>"``).
+def enrich_df(adata: AnnData, *, key: str | None = None) -> pd.DataFrame:
+    """Enrichment results of :func:`radiogx.tl.enrich` (``key``: its ``key_added``, by default ``"enrich_<ranked key>"``;
+    ``None``: the only enrichment record).
 
     Returns
     -------
     DataFrame with ``gene_set``, ``es``, ``nes``, ``pval``, ``padj``, ``size``, ``leading_edge`` (and ``patient`` for
     per-patient enrichment; ``n_perm`` and ``pval_method`` for radiogx's engine), most significant first.
     """
-    record = adata.uns.get(key)
-    if not isinstance(record, dict) or "results" not in record or "per_patient" not in record.get("params", {}):
-        found = [k for k, v in adata.uns.items() if isinstance(v, dict) and "per_patient" in v.get("params", {})]
-        raise ValueError(f"no enrichment results in adata.uns[{key!r}]; enrichment records: {found}. Run rg.tl.enrich first")
-    df = record["results"].copy()
+    df = adata.uns[find_record(adata, "enrichment", key, "")]["results"].copy()
     by = (["patient"] if "patient" in df.columns else []) + ["pval", "nes"]
     return df.sort_values(by, ascending=[True] * (len(by) - 1) + [False]).reset_index(drop=True)
+
+
+def associations_df(adata: AnnData, *, key: str | None = None, label: str | None = None) -> pd.DataFrame:
+    """The radiogenomic features of :func:`radiogx.tl.associations`: the boolean ``.obs`` columns it wrote, with the
+    number of patients that carry each.
+
+    ``key``: its ``key_added`` (``None``: ``"associations"``, else the only associations record).
+
+    Returns
+    -------
+    DataFrame with ``label`` (the attribution the features came from), ``feature`` (the ``.obs`` column, for
+    :func:`radiogx.tl.survival`'s ``features=``), ``gene_set`` and ``n_patients``, most frequent first.
+    """
+    store = adata.uns[find_record(adata, "associations", key, "associations")]
+    if label is not None and label not in store:
+        raise ValueError(f"no associations for label {label!r}; available: {list(store)}")
+    frames = [pd.DataFrame(rec["counts"]).assign(label=str(name)) for name, rec in store.items()
+              if label is None or name == label]
+    out = pd.concat(frames, ignore_index=True)[["label", "feature", "gene_set", "n_patients"]]
+    return out.sort_values(["label", "n_patients"], ascending=[True, False], kind="stable").reset_index(drop=True)

@@ -7,8 +7,22 @@ import pandas as pd
 from anndata import AnnData
 
 from ..nn._fit import score_auc
+from ._records import find_record, records
 
 __all__ = ["cv_df", "compare_df", "bootstrap_df"]
+
+
+def _optional_key(adata: AnnData, kind: str, key: str | None, default: str) -> str | None:
+    """The ``adata.uns`` key of the ``kind`` result (``None`` when ``key`` is ``None`` and adata holds none)."""
+    if key is None and records(adata, kind).empty:
+        return None
+    return find_record(adata, kind, key, default)
+
+
+def _store(adata: AnnData, kind: str, key: str | None, default: str) -> dict:
+    """The per-trait store of the ``kind`` result (``{}`` when ``key`` is ``None`` and adata holds none)."""
+    found = _optional_key(adata, kind, key, default)
+    return {} if found is None else adata.uns[found]
 
 
 def _traits(store: dict, trait: str | None, what: str, hint: str) -> list[str]:
@@ -21,15 +35,16 @@ def _traits(store: dict, trait: str | None, what: str, hint: str) -> list[str]:
     return [trait]
 
 
-def cv_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx") -> pd.DataFrame:
-    """Per-fold cross-validation of the networks from :func:`radiogx.tl.train`.
+def cv_df(adata: AnnData, *, trait: str | None = None, key: str | None = None) -> pd.DataFrame:
+    """Per-fold cross-validation of the networks from :func:`radiogx.tl.train` (``key``: its ``key_added``;
+    ``None``: ``"radiogx"``, else the only model record).
 
     Returns
     -------
     DataFrame with ``trait``, ``protocol``, ``fold``, ``n_train``, ``n_test``, ``roc_auc``, ``pr_auc``,
     ``best_epoch``, ``config``, ``selection_score``.
     """
-    store = {t: r for t, r in adata.uns.get(key, {}).items() if isinstance(r, dict) and "cv" in r}
+    store = _store(adata, "model", key, "radiogx")
     frames = []
     for t in _traits(store, trait, "network", "rg.tl.train(adata, trait)"):
         df = store[t]["cv"].copy()
@@ -39,9 +54,13 @@ def cv_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx") -> 
     return pd.concat(frames, ignore_index=True)
 
 
-def compare_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx",
-               compare_key: str = "radiogx_compare", bootstrap_key: str = "radiogx_bootstrap") -> pd.DataFrame:
+def compare_df(adata: AnnData, *, trait: str | None = None, key: str | None = None, compare_key: str | None = None,
+               bootstrap_key: str | None = None) -> pd.DataFrame:
     """The network and the baselines side by side, on the same outer folds, and which model wins.
+
+    ``key``, ``compare_key``, ``bootstrap_key``: the ``key_added`` of the train, compare and bootstrap calls
+    (``None``: their defaults ``"radiogx"``, ``"radiogx_compare"``, ``"radiogx_bootstrap"``, else the only record of
+    each kind, or none).
 
     Returns
     -------
@@ -53,8 +72,9 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx"
     :func:`radiogx.tl.bootstrap` (``method="oof"``) when it ran, else from the pooled AUCs alone (and saying so), and
     one line saying why; the network first.
     """
-    comp = adata.uns.get(compare_key, {})
-    nets = {t: r for t, r in adata.uns.get(key, {}).items() if isinstance(r, dict) and "cv" in r}
+    comp = _store(adata, "compare", compare_key, "radiogx_compare")
+    nets = _store(adata, "model", key, "radiogx")
+    boots = _store(adata, "bootstrap", bootstrap_key, "radiogx_bootstrap")
     rows = []
     for t in _traits({**nets, **comp}, trait, "model", "rg.tl.train or rg.tl.compare"):
         if t in nets:
@@ -71,7 +91,7 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str = "radiogx"
     out["n_folds"] = out["n_folds"].astype(np.int64)
     best, wins, verdicts = {}, {}, {}
     for t, g in out.groupby("trait", sort=False):
-        boot = adata.uns.get(bootstrap_key, {}).get(t)
+        boot = boots.get(t)
         score = g.set_index("model")["roc_auc_pooled"]
         if boot is not None and boot["params"].get("method") == "oof":  # the bootstrap's statistic
             score = boot["summary"].set_index("model")["estimate"].reindex(score.index)
@@ -130,9 +150,9 @@ def _verdict(models: pd.DataFrame, boot: dict | None) -> tuple[str, str]:
 
 
 def bootstrap_df(adata: AnnData, *, trait: str | None = None, differences: bool = False,
-                 key_added: str = "radiogx_bootstrap") -> pd.DataFrame:
+                 key: str | None = None) -> pd.DataFrame:
     """Bootstrap intervals of each model's AUC (or, with ``differences=True``, of network minus baseline), from
-    :func:`radiogx.tl.bootstrap`.
+    :func:`radiogx.tl.bootstrap` (``key``: its ``key_added``; ``None``: ``"radiogx_bootstrap"``, else the only one).
 
     Returns
     -------
@@ -141,7 +161,7 @@ def bootstrap_df(adata: AnnData, *, trait: str | None = None, differences: bool 
     scheme), ``mean`` (over resamples), ``ci_lower``, ``ci_upper`` (and ``fraction_positive`` for
     differences), ``method`` and ``covers``: what the interval covers.
     """
-    store = adata.uns.get(key_added, {})
+    store = _store(adata, "bootstrap", key, "radiogx_bootstrap")
     frames = []
     for t in _traits(store, trait, "bootstrap", "rg.tl.bootstrap(adata, trait)"):
         df = store[t]["differences" if differences else "summary"].copy()

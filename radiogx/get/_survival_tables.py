@@ -5,20 +5,21 @@ from __future__ import annotations
 import pandas as pd
 from anndata import AnnData
 
+from ._records import find_record
+
 __all__ = ["survival_df"]
 
 
-def survival_df(adata: AnnData, *, key: str = "survival", multivariable: bool = False) -> pd.DataFrame:
-    """Cox and log-rank results of :func:`radiogx.tl.survival` (or its multivariable model).
+def survival_df(adata: AnnData, *, key: str | None = None, multivariable: bool = False) -> pd.DataFrame:
+    """Cox and log-rank results of :func:`radiogx.tl.survival` (or its multivariable model); ``key``: its
+    ``key_added`` (``None``: ``"survival"``, else the only survival record).
 
     Returns
     -------
     DataFrame with ``term``, ``coef``, ``hazard_ratio``, ``ci_lower``, ``ci_upper``, ``pval``, ``padj``, ``n``,
     ``events`` (and ``feature``, ``concordance``, ``ph_pval``, ``logrank_stat``, ``logrank_pval`` per feature).
     """
-    record = adata.uns.get(key)
-    if not isinstance(record, dict) or "results" not in record:
-        raise ValueError(f"no survival results in adata.uns[{key!r}]: run rg.tl.survival(adata, features=...) first")
+    record = adata.uns[find_record(adata, "survival", key, "survival")]
     if multivariable:
         if "multivariable" not in record:
             raise ValueError("no multivariable model: run rg.tl.survival with selection='stepwise_aic', 'backward_aic' or 'penalized'")

@@ -83,6 +83,10 @@ def write_gmt(
         Optional set name to the description column; ``"na"`` otherwise.
     overwrite
         Replace an existing file.
+
+    Returns
+    -------
+    ``None``; the file is written atomically.
     """
     path = Path(path)
     if path.exists() and not overwrite:

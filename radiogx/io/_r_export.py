@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,54 +23,52 @@ from ._rpy2 import import_rpy2
 __all__ = ["to_r", "write_r", "result_tables"]
 
 
-def _records(adata: AnnData):
-    """(kind, key, record) of every radiogx result in ``adata.uns``, recognised by its parameters."""
-    for key, rec in adata.uns.items():
-        if not isinstance(rec, dict):
-            continue
-        params = rec.get("params", {}) if isinstance(rec.get("params"), dict) else {}
-        if "results" in rec and "per_patient" in params:
-            yield "enrichment", key, rec
-        elif "results" in rec and "score" in params and "patients" in params:
-            yield "masking", key, rec
-        elif "results" in rec and "duration" in params:
-            yield "survival", key, rec
-        elif rec and all(isinstance(r, dict) and isinstance(r.get("params"), dict)
-                         and r["params"].get("method") == "layer_gradient_x_activation" for r in rec.values()):
-            yield "set_nodes", key, rec
-
-
 def result_tables(adata: AnnData) -> dict[str, tuple[pd.DataFrame, dict]]:
-    """Every tidy result table of ``adata`` (the ``rg.get.*_df`` tables) with the parameters that made it.
+    """Every tidy result table of ``adata`` (the ``rg.get.*_df`` tables) with the parameters that made it, for every
+    result :func:`radiogx.get.records` finds.
 
-    Names: ``cv``, ``compare``, ``bootstrap``, ``bootstrap_differences``, ``masking`` (``masking.<key>`` for other
-    keys), ``enrichment.<key>``, ``set_nodes`` (``set_nodes.<key>``), ``survival``/``survival_multivariable`` (with ``.<key>`` for other keys).
+    Names: the kind's table (``cv``, ``compare``, ``bootstrap`` and ``bootstrap_differences``, ``saliency`` (the top
+    100 genes of each target), ``set_nodes``, ``associations``, ``masking``, ``enrichment``, ``survival`` and
+    ``survival_multivariable``, ``autoencoder``), followed by ``.<key>`` unless the result is under its tool's default
+    key (enrichment always carries its key).
     """
     from .. import get
 
+    defaults = {"model": "radiogx", "compare": "radiogx_compare", "bootstrap": "radiogx_bootstrap",
+                "saliency": "saliency", "set_nodes": "set_nodes", "associations": "associations",
+                "masking": "gene_masking", "survival": "survival", "autoencoder": "pretrain"}
     tables: dict[str, tuple[pd.DataFrame, dict]] = {}
-    models = {t: r for t, r in adata.uns.get("radiogx", {}).items() if isinstance(r, dict) and "cv" in r}
-    if models:
-        tables["cv"] = (get.cv_df(adata), {t: r["params"] for t, r in models.items()})
-    if models or adata.uns.get("radiogx_compare"):
-        tables["compare"] = (get.compare_df(adata), {t: r["params"] for t, r in adata.uns.get("radiogx_compare", {}).items()})
-    if adata.uns.get("radiogx_bootstrap"):
-        params = {t: r["params"] for t, r in adata.uns["radiogx_bootstrap"].items()}
-        tables["bootstrap"] = (get.bootstrap_df(adata), params)
-        tables["bootstrap_differences"] = (get.bootstrap_df(adata, differences=True), params)
-    for kind, key, rec in _records(adata):
-        if kind == "masking":
-            tables["masking" if key == "gene_masking" else f"masking.{key}"] = (get.masking_df(adata, key=key), rec["params"])
-        elif kind == "enrichment":
-            tables[f"enrichment.{key}"] = (get.enrich_df(adata, key=key), rec["params"])
+    for row in get.records(adata).itertuples():
+        kind, key, rec = row.kind, row.key, adata.uns[row.key]
+        suffix = "" if defaults.get(kind) == key else f".{key}"
+        per_trait = get.KINDS[kind][1]
+        params = {t: r["params"] for t, r in rec.items()} if per_trait else rec["params"]
+        first = next(iter(params.values())) if per_trait else params
+        if kind == "model":
+            tables[f"cv{suffix}"] = (get.cv_df(adata, key=key), params)
+        elif kind == "compare":
+            model_key = str(first.get("model_key", "")) or None
+            tables[f"compare{suffix}"] = (get.compare_df(adata, key=model_key, compare_key=key), params)
+        elif kind == "bootstrap":
+            tables[f"bootstrap{suffix}"] = (get.bootstrap_df(adata, key=key), params)
+            tables[f"bootstrap_differences{suffix}"] = (get.bootstrap_df(adata, key=key, differences=True), params)
+        elif kind == "saliency":
+            tables[f"saliency{suffix}"] = (get.saliency_df(adata, key=key, n_top=100), params)
         elif kind == "set_nodes":
-            tables["set_nodes" if key == "set_nodes" else f"set_nodes.{key}"] = (
-                get.set_nodes_df(adata, key_added=key), {t: r["params"] for t, r in rec.items()})
-        else:
-            suffix = "" if key == "survival" else f".{key}"
-            tables[f"survival{suffix}"] = (get.survival_df(adata, key=key), rec["params"])
+            tables[f"set_nodes{suffix}"] = (get.set_nodes_df(adata, key=key), params)
+        elif kind == "associations":
+            tables[f"associations{suffix}"] = (get.associations_df(adata, key=key), params)
+        elif kind == "masking":
+            tables[f"masking{suffix}"] = (get.masking_df(adata, key=key), params)
+        elif kind == "enrichment":
+            tables[f"enrichment.{key}"] = (get.enrich_df(adata, key=key), params)
+        elif kind == "survival":
+            tables[f"survival{suffix}"] = (get.survival_df(adata, key=key), params)
             if "multivariable" in rec:
-                tables[f"survival_multivariable{suffix}"] = (get.survival_df(adata, key=key, multivariable=True), rec["params"])
+                tables[f"survival_multivariable{suffix}"] = (get.survival_df(adata, key=key, multivariable=True), params)
+        elif kind == "autoencoder":
+            tables[f"autoencoder{suffix}"] = (pd.DataFrame({"epoch": np.arange(1, len(rec["history"]) + 1),
+                                                            "r2_holdout": np.asarray(rec["history"], dtype=float)}), params)
     return tables
 
 
@@ -84,7 +83,7 @@ def _json(value) -> str:
     return json.dumps(value, default=default, sort_keys=True)
 
 
-def to_r(adata: AnnData):
+def to_r(adata: AnnData) -> Any:
     """The R ``SummarizedExperiment`` of ``adata``, inside this Python session's embedded R (rpy2).
 
     Assay ``expression`` (genes x patients), then every layer (per-patient attributions) as an assay of its own name;
@@ -92,6 +91,10 @@ def to_r(adata: AnnData):
     nullable integers and booleans keep their missing values); ``rowData`` = ``var`` (attributions per trait);
     ``metadata``: ``radiogx_version``, ``tables`` (a named list of the tidy result tables, see
     :func:`result_tables`) and ``params`` (the same names, each the JSON text of the parameters that made the table).
+
+    Returns
+    -------
+    The rpy2 object of the R ``SummarizedExperiment``.
     """
     check_adata(adata, finite=False, expression=False)
     ro = import_rpy2()
@@ -126,7 +129,9 @@ def to_r(adata: AnnData):
 def write_r(adata: AnnData, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write :func:`to_r`'s SummarizedExperiment to an ``.rds`` file (atomically) for ``radiogx::readRadiogx`` in R.
 
-    Returns the path.
+    Returns
+    -------
+    The path written.
     """
     ro = import_rpy2()
     path = Path(path)

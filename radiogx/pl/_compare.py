@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 from anndata import AnnData
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from ..get._model_tables import bootstrap_df, compare_df
+from ..get._model_tables import _optional_key, bootstrap_df, compare_df
 from ._utils import finish, new_axes
 
 __all__ = ["compare"]
 
 
-def compare(adata: AnnData, trait: str, *, key: str = "radiogx", compare_key: str = "radiogx_compare",
-            bootstrap_key: str = "radiogx_bootstrap", ax=None, show: bool | None = None, return_fig: bool = False):
+def compare(adata: AnnData, trait: str, *, key: str | None = None, compare_key: str | None = None,
+            bootstrap_key: str | None = None, ax: Axes | None = None, show: bool | None = None, return_fig: bool = False) -> Axes | Figure | np.ndarray | None:
     """ROC-AUC of the network and each baseline on the same folds, each interval drawn around its own estimate.
 
     With :func:`radiogx.tl.bootstrap` results, each model's point is the bootstrap's estimate (its statistic on all
@@ -23,10 +25,11 @@ def compare(adata: AnnData, trait: str, *, key: str = "radiogx", compare_key: st
     -------
     The axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    table = compare_df(adata, trait=trait, key=key, compare_key=compare_key)
+    table = compare_df(adata, trait=trait, key=key, compare_key=compare_key, bootstrap_key=bootstrap_key)
     boot, params = None, None
-    if trait in adata.uns.get(bootstrap_key, {}):
-        boot = bootstrap_df(adata, trait=trait, key_added=bootstrap_key).set_index("model")
+    bootstrap_key = _optional_key(adata, "bootstrap", bootstrap_key, "radiogx_bootstrap")
+    if bootstrap_key is not None and trait in adata.uns[bootstrap_key]:
+        boot = bootstrap_df(adata, trait=trait, key=bootstrap_key).set_index("model")
         params = adata.uns[bootstrap_key][trait]["params"]
     fig, ax = new_axes(ax, figsize=(5, 0.45 * len(table) + 1.2))
     ypos = np.arange(len(table))[::-1]

@@ -6,15 +6,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from anndata import AnnData
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from ..get._interpretation_tables import enrich_df, masking_df, saliency_df, set_nodes_df
+from ..get._interpretation_tables import associations_df, enrich_df, masking_df, saliency_df, set_nodes_df
+from ..get._records import find_record
 from ._utils import finish, new_axes
 
 __all__ = ["associations", "enrichment", "masking", "running_score", "saliency", "set_nodes"]
 
 
-def masking(adata: AnnData, *, key: str = "gene_masking", score: str = "loglik", n_top: int = 10, padj: float = 0.05,
-            ax=None, show: bool | None = None, return_fig: bool = False):
+def masking(adata: AnnData, *, key: str | None = None, score: str = "loglik", n_top: int = 10, padj: float = 0.05,
+            ax: Axes | None = None, show: bool | None = None, return_fig: bool = False) -> Axes | Figure | np.ndarray | None:
     """Heatmap of gene sets x traits (and classes): each column's ``score`` as its difference from the size-matched
     null mean (``score - null_mean``; raw score when no null was drawn), the ``n_top`` best sets of each column shown,
     ``*`` where ``padj`` is below the threshold. Does not modify ``adata``.
@@ -45,8 +48,8 @@ def masking(adata: AnnData, *, key: str = "gene_masking", score: str = "loglik",
     return finish(fig, ax, show=show, return_fig=return_fig)
 
 
-def set_nodes(adata: AnnData, trait: str, *, key_added: str = "set_nodes", target: str | None = None, n_top: int = 15,
-              ax=None, show: bool | None = None, return_fig: bool = False):
+def set_nodes(adata: AnnData, trait: str, *, key: str | None = None, target: str | None = None, n_top: int = 15,
+              ax: Axes | None = None, show: bool | None = None, return_fig: bool = False) -> Axes | Figure | np.ndarray | None:
     """The ``n_top`` gene sets of a gene-set network by importance (mean absolute attribution of their nodes over
     patients, :func:`radiogx.tl.set_nodes`), the bar coloured by the sign of the mean attribution. Does not modify
     ``adata``.
@@ -55,7 +58,7 @@ def set_nodes(adata: AnnData, trait: str, *, key_added: str = "set_nodes", targe
     -------
     The axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    table = set_nodes_df(adata, key_added=key_added, trait=trait)
+    table = set_nodes_df(adata, key=key, trait=trait)
     targets = list(dict.fromkeys(table["target"]))
     target = target or targets[0]
     if target not in targets:
@@ -69,8 +72,8 @@ def set_nodes(adata: AnnData, trait: str, *, key_added: str = "set_nodes", targe
     return finish(fig, ax, show=show, return_fig=return_fig)
 
 
-def saliency(adata: AnnData, trait: str, *, key_added: str = "saliency", target: str | None = None, n_top: int = 20,
-             heatmap: bool = True, show: bool | None = None, return_fig: bool = False):
+def saliency(adata: AnnData, trait: str, *, key: str | None = None, target: str | None = None, n_top: int = 20,
+             heatmap: bool = True, show: bool | None = None, return_fig: bool = False) -> Axes | Figure | np.ndarray | None:
     """The ``n_top`` genes of highest mean attribution (bars) and, with ``heatmap=True``, the patients x genes matrix
     of their per-patient attributions (patients ordered by the trait). Does not modify ``adata``.
 
@@ -78,13 +81,14 @@ def saliency(adata: AnnData, trait: str, *, key_added: str = "saliency", target:
     -------
     The figure's axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    table = saliency_df(adata, key_added=key_added, trait=trait, n_top=n_top)
+    key = find_record(adata, "saliency", key, "saliency")
+    table = saliency_df(adata, key=key, trait=trait, n_top=n_top)
     targets = list(dict.fromkeys(table["target"]))
     target = target or targets[0]
     if target not in targets:
         raise ValueError(f"no saliency for target {target!r} of {trait!r}; available: {targets}")
     top = table[table["target"] == target]
-    rec = adata.uns[key_added][trait]
+    rec = adata.uns[key][trait]
     layer = list(rec["keys"])[list(rec["targets"]).index(target)]
     ncols = 2 if heatmap else 1
     fig, axes = plt.subplots(1, ncols, figsize=(5 * ncols + 1, 0.25 * n_top + 1.8), layout="constrained",
@@ -111,8 +115,8 @@ def saliency(adata: AnnData, trait: str, *, key_added: str = "saliency", target:
     return finish(fig, axes, show=show, return_fig=return_fig)
 
 
-def enrichment(adata: AnnData, *, key: str, n_top: int = 15, padj: float = 0.05, ax=None, show: bool | None = None,
-               return_fig: bool = False):
+def enrichment(adata: AnnData, *, key: str | None = None, n_top: int = 15, padj: float = 0.05, ax: Axes | None = None, show: bool | None = None,
+               return_fig: bool = False) -> Axes | Figure | np.ndarray | None:
     """Dot plot of enrichment: NES of the ``n_top`` most significant sets (cohort level), or, per patient, the share
     of patients in which each set is enriched (``padj`` below the threshold, positive NES), dot size the median
     -log10 padj. Does not modify ``adata``.
@@ -143,8 +147,8 @@ def enrichment(adata: AnnData, *, key: str, n_top: int = 15, padj: float = 0.05,
     return finish(fig, ax, show=show, return_fig=return_fig)
 
 
-def running_score(adata: AnnData, *, key: str, gene_set: str | None = None, show: bool | None = None,
-                  return_fig: bool = False):
+def running_score(adata: AnnData, *, key: str | None = None, gene_set: str | None = None, show: bool | None = None,
+                  return_fig: bool = False) -> Axes | Figure | np.ndarray | None:
     """GSEA running-score plot of one set of a cohort-level enrichment (Subramanian et al. 2005, weight 1): the
     running enrichment score along the ranking, the positions of the set's genes, and the ranked attribution.
     ``gene_set``: default the most significant set. Does not modify ``adata``.
@@ -153,7 +157,8 @@ def running_score(adata: AnnData, *, key: str, gene_set: str | None = None, show
     -------
     The figure's axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    record = adata.uns.get(key)
+    key = find_record(adata, "enrichment", key, "")
+    record = adata.uns[key]
     df = enrich_df(adata, key=key)
     if "patient" in df.columns:
         raise ValueError(f"adata.uns[{key!r}] holds per-patient enrichment; the running score is drawn for a cohort ranking")
@@ -163,7 +168,8 @@ def running_score(adata: AnnData, *, key: str, gene_set: str | None = None, show
     sets = record["gene_sets"].set_index("gene_set")["genes"]
     if gene_set not in sets.index:
         raise ValueError(f"no gene set {gene_set!r} in adata.uns[{key!r}]; tested sets: {list(sets.index)[:10]}...")
-    ranking = adata.var[record["params"]["key"]].dropna().sort_values(ascending=False, kind="stable")
+    ranking = adata.var[record["params"]["key"]].dropna()
+    ranking = ranking[ranking != 0].sort_values(ascending=False, kind="stable")  # as rg.tl.enrich ranked it
     hit = ranking.index.isin(str(sets[gene_set]).split(";"))
     weights = np.abs(ranking.to_numpy()) * hit
     step_hit = weights / weights.sum()
@@ -182,8 +188,8 @@ def running_score(adata: AnnData, *, key: str, gene_set: str | None = None, show
     return finish(fig, axes, show=show, return_fig=return_fig)
 
 
-def associations(adata: AnnData, *, key: str = "associations", n_top: int = 25, ax=None, show: bool | None = None,
-                 return_fig: bool = False):
+def associations(adata: AnnData, *, key: str | None = None, n_top: int = 25, ax: Axes | None = None, show: bool | None = None,
+                 return_fig: bool = False) -> Axes | Figure | np.ndarray | None:
     """Number of patients carrying each radiogenomic feature of :func:`radiogx.tl.associations` (the ``n_top``
     most frequent), coloured by the attribution they came from. Does not modify ``adata``.
 
@@ -191,11 +197,7 @@ def associations(adata: AnnData, *, key: str = "associations", n_top: int = 25, 
     -------
     The axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    store = adata.uns.get(key)
-    if not store:
-        raise ValueError(f"no associations in adata.uns[{key!r}]: run rg.tl.associations first")
-    frames = [rec["counts"].assign(label=label) for label, rec in store.items()]
-    counts = pd.concat(frames, ignore_index=True).sort_values("n_patients", ascending=False).head(n_top)[::-1]
+    counts = associations_df(adata, key=key).sort_values("n_patients", ascending=False).head(n_top)[::-1]
     fig, ax = new_axes(ax, figsize=(6.5, 0.28 * max(len(counts), 3) + 1.5))
     labels = list(dict.fromkeys(counts["label"][::-1]))
     colors = {lb: f"C{i % 10}" for i, lb in enumerate(labels)}

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from anndata import AnnData
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from ..get._model_tables import _store
 from ._utils import finish, new_axes
 
 __all__ = ["roc"]
@@ -26,8 +29,8 @@ def _curves(y: np.ndarray, scores: np.ndarray, classes: list[str]):
     return (grid, np.mean(tprs, axis=0)), float(np.mean(aucs))
 
 
-def roc(adata: AnnData, trait: str, *, key: str = "radiogx", compare_key: str = "radiogx_compare", ax=None,
-        show: bool | None = None, return_fig: bool = False):
+def roc(adata: AnnData, trait: str, *, key: str | None = None, compare_key: str | None = None, ax: Axes | None = None,
+        show: bool | None = None, return_fig: bool = False) -> Axes | Figure | np.ndarray | None:
     """Out-of-fold ROC curve of each model for ``trait`` (macro average of the one-vs-rest curves for multiclass).
 
     Every patient is scored by the model of the fold that held it out (:func:`radiogx.tl.train`,
@@ -39,8 +42,8 @@ def roc(adata: AnnData, trait: str, *, key: str = "radiogx", compare_key: str = 
     -------
     The axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    record = adata.uns.get(key, {}).get(trait)
-    comp = adata.uns.get(compare_key, {}).get(trait)
+    record = _store(adata, "model", key, "radiogx").get(trait)
+    comp = _store(adata, "compare", compare_key, "radiogx_compare").get(trait)
     if record is None and comp is None:
         raise ValueError(f"no out-of-fold predictions for {trait!r}: run rg.tl.train(adata, {trait!r}) first")
     fig, ax = new_axes(ax)

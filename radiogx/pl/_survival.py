@@ -6,15 +6,18 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker as ticker
 import numpy as np
 from anndata import AnnData
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
+from ..get._records import find_record
 from ..get._survival_tables import survival_df
 from ._utils import finish
 
 __all__ = ["km", "forest"]
 
 
-def km(adata: AnnData, feature: str, *, key: str = "survival", times: int = 5, ax=None, show: bool | None = None,
-       return_fig: bool = False):
+def km(adata: AnnData, feature: str, *, key: str | None = None, times: int = 5, ax: Axes | None = None, show: bool | None = None,
+       return_fig: bool = False) -> Axes | Figure | np.ndarray | None:
     """Kaplan-Meier curves of ``feature``'s groups (with 95% bands), the log-rank p-value, and the numbers at risk
     at ``times`` evenly spaced times below the axis. Does not modify ``adata``.
 
@@ -22,7 +25,8 @@ def km(adata: AnnData, feature: str, *, key: str = "survival", times: int = 5, a
     -------
     The axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    record = adata.uns.get(key, {})
+    key = find_record(adata, "survival", key, "survival")
+    record = adata.uns[key]
     table = record.get("km")
     if table is None or feature not in set(table["feature"]):
         raise ValueError(f"no Kaplan-Meier estimates for {feature!r} in adata.uns[{key!r}]: run rg.tl.survival with it "
@@ -53,8 +57,8 @@ def km(adata: AnnData, feature: str, *, key: str = "survival", times: int = 5, a
     return finish(fig, ax, show=show, return_fig=return_fig)
 
 
-def forest(adata: AnnData, *, key: str = "survival", multivariable: bool = False, n_top: int | None = 40, ax=None,
-           show: bool | None = None, return_fig: bool = False):
+def forest(adata: AnnData, *, key: str | None = None, multivariable: bool = False, n_top: int | None = 40, ax: Axes | None = None,
+           show: bool | None = None, return_fig: bool = False) -> Axes | Figure | np.ndarray | None:
     """Forest plot of the Cox hazard ratios with 95% intervals (log scale); with more than ``n_top`` terms, the
     ``n_top`` most significant (``None``: all). Does not modify ``adata``.
 

@@ -43,6 +43,12 @@ def associations(
     key_added
         ``adata.uns[key_added][label]`` receives ``counts`` (DataFrame: ``feature``, ``gene_set``, ``n_patients``)
         and ``params``; the features become obs columns.
+
+    Returns
+    -------
+    ``None``. Writes one boolean ``adata.obs`` column per feature and ``adata.uns[key_added][label]`` (an
+    ``"associations"`` record); :func:`radiogx.get.associations_df` lists the features, ready for
+    :func:`radiogx.tl.survival`'s ``features=``.
     """
     check_adata(adata, expression=False)
     record = adata.uns.get(key)
@@ -66,6 +72,6 @@ def associations(
         adata.obs[feature] = pd.array(np.isin(adata.obs_names, list(enriched)), dtype="boolean")
     adata.uns.setdefault(key_added, {})[label] = {
         "counts": counts.reset_index(drop=True),
-        "params": {"key": key, "padj": float(padj), "min_patients": int(min_patients), "radiogx_version": __version__},
+        "params": {"kind": "associations", "key": key, "padj": float(padj), "min_patients": int(min_patients), "radiogx_version": __version__},
     }
     logger.info(f"associations: {len(counts)} features in at least {min_patients} patients (of {res['gene_set'].nunique()} sets)")

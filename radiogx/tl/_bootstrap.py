@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from .._settings import settings
 from ..nn._fit import NetworkConfig, fit_network, logit_scores, predict_logits, score_auc
-from ..nn._modules import network_from_state
+from ..nn._modules import TranscriptomeAutoencoder, network_from_state
 from ._compare import baseline_estimator, baseline_scores
 from ._scores import rows_auc
 from ._trait import child_seed, resolve_model, trait_data
@@ -166,7 +166,7 @@ def bootstrap(
     interval: Literal["percentile", "bca"] = "percentile",
     statistic: Literal["pooled", "fold_mean"] = "pooled",
     network_protocol: Literal["fixed_epochs", "paper"] = "fixed_epochs",
-    pretrained=None,
+    pretrained: TranscriptomeAutoencoder | None = None,
     ci: float = 0.95,
     seed: int | None = None,
     n_jobs: int | None = None,
@@ -231,6 +231,11 @@ def bootstrap(
         (per model: ``estimate``, ``mean``, ``ci_lower``, ``ci_upper``), ``differences`` (per baseline, network minus
         baseline: ``estimate``, ``mean``, ``ci_lower``, ``ci_upper``, ``fraction_positive``) and ``params`` (with
         ``covers``: what the intervals cover).
+
+    Returns
+    -------
+    ``None``. Writes ``adata.uns[key_added][trait]`` (a ``"bootstrap"`` record), read by
+    :func:`radiogx.get.bootstrap_df` and :func:`radiogx.get.compare_df` (``network_verdict``).
     """
     if method not in ("oof", "refit"):
         raise ValueError(f"method must be 'oof' or 'refit', got {method!r}")
@@ -258,7 +263,9 @@ def bootstrap(
     missing = [m for m in models if m not in available]
     if missing:
         raise ValueError(f"no compare results for {missing} on {trait!r}: run rg.tl.compare(adata, {trait!r}) first")
-    params = {"method": method, "n_boot": int(n_boot), "cv": cv, "seed": seed, "ci": float(ci), "radiogx_version": __version__}
+    params = {"kind": "bootstrap", "model_key": key, "compare_key": compare_key if comp is not None else "",
+              "method": method, "n_boot": int(n_boot), "cv": cv, "seed": seed, "ci": float(ci),
+              "radiogx_version": __version__}
     if method == "oof":
         y, scores, n_classes, folds = _oof_scores(adata, trait, record, comp, models)
         names, values, estimate, jack = _oof_bootstrap(y, scores, n_classes, folds, statistic=statistic,

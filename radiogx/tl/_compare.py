@@ -123,6 +123,12 @@ def compare(
         ``adata.uns[key_added][trait]`` receives ``folds`` (DataFrame: ``model``, ``fold``, ``roc_auc``, ``pr_auc``,
         ``best_params``, ``inner_score``), ``oof`` (out-of-fold scores: a column per model for binary traits, ``<model>_<j>``
         for class ``j`` of ``classes`` otherwise, and each patient's ``label``), ``classes`` and ``params``.
+
+    Returns
+    -------
+    ``None``. Writes ``adata.uns[key_added][trait]`` (a ``"compare"`` record, listed by
+    :func:`radiogx.get.records`), read by :func:`radiogx.get.compare_df` and drawn by :func:`radiogx.pl.compare` and
+    :func:`radiogx.pl.roc`.
     """
     record = adata.uns.get(key, {}).get(trait)
     if seed is None:
@@ -173,6 +179,6 @@ def compare(
         "folds": pd.DataFrame(rows),
         "oof": oof_df,
         "classes": list(data.classes),
-        "params": {"models": list(models), "grids": repr(grids), "cv": int(cv), "inner_cv": int(inner_cv), "seed": int(seed),
+        "params": {"kind": "compare", "model_key": key if record is not None else "", "models": list(models), "grids": repr(grids), "cv": int(cv), "inner_cv": int(inner_cv), "seed": int(seed),
                    "same_folds_as_network": record is not None, "radiogx_version": __version__},
     }

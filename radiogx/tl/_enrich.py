@@ -14,7 +14,7 @@ from .. import __version__
 from .._logging import logger
 from .._settings import settings
 from .._validation import check_adata
-from ._gene_sets import match_gene_sets, resolve_collection
+from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._gsea_engine import prerank_many
 from ._scores import benjamini_hochberg
 
@@ -81,7 +81,7 @@ def enrich(
     adata: AnnData,
     *,
     key: str,
-    gene_sets,
+    gene_sets: GeneSets,
     per_patient: bool = False,
     n_perm: int = 1000,
     max_perm: int | None = None,
@@ -147,6 +147,11 @@ def enrich(
         ``"mc_bound"`` where the p-value is only an upper bound at the resolution of ``max_perm``), ``gene_sets``
         (DataFrame: ``gene_set`` and its tested ``genes``, ``;``-joined: what :func:`radiogx.pl.running_score` draws)
         and ``params``.
+
+    Returns
+    -------
+    ``None``. Writes ``adata.uns[key_added]`` (an ``"enrichment"`` record), read by
+    :func:`radiogx.get.enrich_df` and drawn by :func:`radiogx.pl.enrichment` and :func:`radiogx.pl.running_score`.
     """
     check_adata(adata, finite=False)
     seed = settings.seed if seed is None else int(seed)
@@ -223,7 +228,7 @@ def enrich(
     adata.uns[key_added] = {
         "results": results,
         "gene_sets": pd.DataFrame({"gene_set": list(sets_by_name), "genes": [";".join(g) for g in sets_by_name.values()]}),
-        "params": {"key": key, "per_patient": bool(per_patient), "engine": engine, "n_perm": int(n_perm),
+        "params": {"kind": "enrichment", "key": key, "per_patient": bool(per_patient), "engine": engine, "n_perm": int(n_perm),
                    "max_perm": -1 if max_perm is None else int(max_perm),
                    "min_size": int(min_size), "max_size": int(max_size), "seed": int(seed), "one_sided": one_sided,
                    "ties": int(n_ties), "weight": 1.0,

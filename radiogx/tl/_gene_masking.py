@@ -19,7 +19,7 @@ from .._validation import check_adata
 from ..nn._fit import probabilities
 from ..nn._masking_engine import FoldedNetwork, masked_logits
 from ..nn._model import RadiogenomicModel
-from ._gene_sets import match_gene_sets, resolve_collection
+from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._scores import _EPS, benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
 from ._sequential_null import DEFAULT_EXCEEDANCES, SequentialPvalues, sequential_pvalues
 from ._trait import child_seed, models_to_explain
@@ -111,7 +111,7 @@ def _score_permuted(probs: np.ndarray, labels: np.ndarray, k: int, score: str) -
 
 def gene_masking(
     adata: AnnData,
-    gene_sets,
+    gene_sets: GeneSets,
     *,
     model: RadiogenomicModel | None = None,
     trait: str | None = None,
@@ -202,6 +202,11 @@ def gene_masking(
         random sets (label permutations with ``null="labels"``), ``pval_random_sets``, ``pval_labels`` (NaN where not
         computed), ``pval`` (their maximum), ``padj``, and ``n_draws`` and ``pval_method`` of the null that gave
         ``pval``: ``"<null>:sequential_mc"`` or ``"<null>:mc_bound"``) and ``params``.
+
+    Returns
+    -------
+    ``None``. Writes ``adata.uns[key_added]`` (a ``"masking"`` record), read by :func:`radiogx.get.masking_df`
+    and drawn by :func:`radiogx.pl.masking`.
     """
     check_adata(adata)
     seed = settings.seed if seed is None else int(seed)
@@ -282,7 +287,7 @@ def gene_masking(
         logger.warning(f"gene_masking: replacing adata.uns[{key_added!r}]")
     adata.uns[key_added] = {
         "results": results,
-        "params": {"traits": [m.trait for m in models], "patients": patients, "null": null, "n_null": int(n_null),
+        "params": {"kind": "masking", "traits": [m.trait for m in models], "patients": patients, "null": null, "n_null": int(n_null),
                    "max_null": -1 if max_null is None else int(max_null), "exceedances": DEFAULT_EXCEEDANCES,
                    "score": score, "min_size": int(min_size), "max_size": -1 if max_size is None else int(max_size),
                    "precision": precision, "seed": int(seed),

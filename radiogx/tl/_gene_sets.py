@@ -10,7 +10,10 @@ import pandas as pd
 from .._logging import logger
 from .._validation import preview
 
-__all__ = ["MatchedSets", "match_gene_sets", "resolve_collection"]
+__all__ = ["GeneSets", "MatchedSets", "match_gene_sets", "resolve_collection"]
+
+#: What a ``gene_sets`` argument takes: a dict of set name to genes, or a bundled collection's name (or a .gmt path)
+GeneSets = Mapping[str, Sequence[str]] | str
 
 
 class MatchedSets:

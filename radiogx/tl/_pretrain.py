@@ -98,7 +98,7 @@ def pretrain(
     r2 = reconstruction_r2(ae, xs[val_idx], device=settings.torch_device())
     ae.scaler_mean, ae.scaler_scale = mean, scale
     adata.uns[key_added] = {
-        "params": {"hidden": list(hidden), "activation": activation, "output": output, "loss": loss, "epochs": epochs,
+        "params": {"kind": "autoencoder", "hidden": list(hidden), "activation": activation, "output": output, "loss": loss, "epochs": epochs,
                    "batch_size": batch_size, "optimizer": optimizer, "patience": patience, "holdout": holdout,
                    "seed": seed, "radiogx_version": __version__},
         "r2_holdout": float(r2), "best_epoch": int(best_epoch), "history": np.asarray(history, dtype=float),

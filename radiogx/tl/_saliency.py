@@ -133,7 +133,7 @@ def saliency(
             full[:, gene_pos] = attr
             outputs[attribution_key(key_added, m.trait, name)] = full
         adata_record = {
-            "params": {"method": method, "abs": bool(abs), "normalize": normalize or "", "n_steps": int(n_steps),
+            "params": {"kind": "saliency", "method": method, "abs": bool(abs), "normalize": normalize or "", "n_steps": int(n_steps),
                        "baselines": "0 (training mean)" if baselines is None else repr(baselines),
                        "model_id": m.model_id, "radiogx_version": __version__},
             "targets": np.array([t or m.classes[-1] for _, t in targets], dtype=object),

@@ -84,7 +84,7 @@ def set_nodes(
             (activation @ member) / member.sum(0), index=adata.obs_names, columns=sets)
         table = pd.concat(rows, ignore_index=True).sort_values(["target", "rank"], ignore_index=True)
         adata.uns.setdefault(key_added, {})[m.trait] = {
-            "params": {"method": "layer_gradient_x_activation", "model_id": m.model_id, "radiogx_version": __version__},
+            "params": {"kind": "set_nodes", "method": "layer_gradient_x_activation", "model_id": m.model_id, "radiogx_version": __version__},
             "targets": np.array([str(t) for _, t in targets], dtype=object), "keys": np.array(keys, dtype=object),
             "table": table,
         }

@@ -135,6 +135,11 @@ def survival(
         ``ph_pval``, ``logrank_stat``, ``logrank_pval``), ``covariate_terms`` (the adjusting terms of each model),
         ``km`` (Kaplan-Meier estimates per feature and group with the numbers at risk), ``multivariable`` (with
         ``selection``) and ``params``.
+
+    Returns
+    -------
+    ``None``. Writes ``adata.uns[key_added]`` (a ``"survival"`` record), read by :func:`radiogx.get.survival_df`
+    and drawn by :func:`radiogx.pl.forest` and :func:`radiogx.pl.km`.
     """
     check_adata(adata, expression=False)
     if method != "cox":
@@ -199,7 +204,7 @@ def survival(
         "covariate_terms": pd.DataFrame(covar_rows, columns=["feature", "term", "coef", "hazard_ratio", "pval"]),
         "km": pd.concat(km_rows, ignore_index=True) if km_rows else pd.DataFrame(
             columns=["feature", "group", "time", "survival", "ci_lower", "ci_upper", "at_risk"]),
-        "params": {"duration": duration, "event": event, "features": features, "covariates": covariates,
+        "params": {"kind": "survival", "duration": duration, "event": event, "features": features, "covariates": covariates,
                    "method": method, "selection": selection or "", "penalizer": float(penalizer),
                    "ties": "efron", "correction": "Benjamini-Hochberg over the feature terms of the call",
                    "selection_caveat": _CAVEAT if selection else "",

@@ -24,7 +24,7 @@ from ..nn._fit import NetworkConfig, fit_network, logit_scores, predict_logits, 
 from ..nn._model import RadiogenomicModel, register
 from ..nn._modules import TranscriptomeAutoencoder, merge_networks, network_from_state
 from ..nn._recipes import GENE_SET_DEFAULTS, PRESETS, auto_width, gene_set_mask
-from ._gene_sets import match_gene_sets, resolve_collection
+from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._trait import child_seed, outer_folds, trait_data
 
 __all__ = ["train"]
@@ -137,7 +137,7 @@ def train(
     *,
     preset: Literal["default", "paper"] = "default",
     architecture: Literal["dense", "gene_sets"] = "dense",
-    gene_sets=None,
+    gene_sets: GeneSets | None = None,
     nodes_per_set: int = 2,
     hidden: Sequence[int] | Literal["auto"] | None = None,
     activation: str | None = None,
@@ -389,7 +389,7 @@ def train(
                                                        "epochs": int(r["best_epoch"][r["config"]])})}
                    for r in results] if protocol == "nested" else []
     recipe_params = {k: (list(v) if isinstance(v, tuple) else ("" if v is None else v)) for k, v in base.items()}
-    params = {"trait": trait, "protocol": protocol, "cv": int(cv), "seed": int(seed), "class_weight": str(class_weight),
+    params = {"kind": "model", "trait": trait, "protocol": protocol, "cv": int(cv), "seed": int(seed), "class_weight": str(class_weight),
               "monitor": monitor if protocol == "nested" else "auc", "inner_fraction": float(inner_fraction),
               "pretrained": pretrained is not None, "freeze": int(freeze), "preset": preset,
               "architecture": architecture, "nodes_per_set": int(nodes_per_set) if architecture == "gene_sets" else 0,

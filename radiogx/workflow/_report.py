@@ -24,7 +24,6 @@ from .. import get, pl
 from .._logging import logger
 from .._settings import settings
 from ..tl._trait import trained_traits
-from ._config import SALIENCY_METHODS
 from ._inputs import collection_label
 from .._atomic import atomic_path
 
@@ -43,14 +42,33 @@ class FigureSpec:
         self.name = re.sub(r"[^A-Za-z0-9_.+-]+", "_", self.name)
 
 
-def _records(adata: AnnData, prefix: str) -> list[str]:
-    return [k for k, v in adata.uns.items() if k.startswith(prefix) and isinstance(v, dict) and "results" in v]
+def _keys(adata: AnnData, kind: str, *, per_patient: bool | None = None) -> list[str]:
+    """The ``adata.uns`` keys of the ``kind`` results (:func:`radiogx.get.records`), however they were made."""
+    keys = get.records(adata, kind)["key"].tolist()
+    if per_patient is not None:
+        keys = [k for k in keys if bool(adata.uns[k]["params"].get("per_patient")) == per_patient]
+    return keys
 
 
-def _km_features(adata: AnnData) -> list[str]:
-    """Features with Kaplan-Meier curves in ``adata.uns["survival"]``, most significant (log-rank) first."""
-    surv = adata.uns.get("survival")
-    if not isinstance(surv, dict) or surv.get("km") is None or not len(surv["km"]):
+def _models(adata: AnnData) -> list[tuple[str, str | None, list[str]]]:
+    """(model key, the key of its baselines or ``None``, trained traits) of every model record, ``radiogx`` first."""
+    compares = {k: next(iter(adata.uns[k].values()))["params"].get("model_key", "") for k in _keys(adata, "compare")}
+    out = []
+    for key in sorted(_keys(adata, "model"), key=lambda k: k != "radiogx"):
+        matched = [c for c, m in compares.items() if m == key] or [c for c, m in compares.items() if not m]
+        out.append((key, matched[0] if matched else None, trained_traits(adata, key)))
+    return out
+
+
+def _suffix(key: str, default: str) -> str:
+    return "" if key == default else f"_{key}"
+
+
+def _km_features(adata: AnnData, key: str) -> list[str]:
+    """Features with Kaplan-Meier curves in ``adata.uns[key]`` (a survival record), most significant (log-rank)
+    first."""
+    surv = adata.uns[key]
+    if surv.get("km") is None or not len(surv["km"]):
         return []
     res = surv["results"].drop_duplicates("feature").set_index("feature")["logrank_pval"].dropna()
     with_curves = set(surv["km"]["feature"])
@@ -61,16 +79,18 @@ def overview(adata: AnnData):
     """The run at a glance (the report's first figure): each trait's models on the same folds (up to two traits),
     the first gene-masking heatmap, and the Kaplan-Meier curves of the most significant survival feature (else the
     first cohort-level enrichment)."""
-    traits = trained_traits(adata)[:2]
-    masking = _records(adata, "masking_")
+    models = _models(adata)
+    traits = [(key, ck, t) for key, ck, ts in models[:1] for t in ts[:2]]
+    masking = _keys(adata, "masking")
     try:  # the config's first collection first (the demo: the Verhaak signatures)
         first = json.loads(adata.uns["radiogx_run"]["config"])["steps.masking"]["collections"][0]
         masking.sort(key=lambda k: k != f"masking_{collection_label(first)}")
     except (KeyError, IndexError, TypeError):
         pass
     masking = masking[:1]
-    km = next(iter(_km_features(adata)), None)
-    enrich = _records(adata, "enrich_cohort_")[:1]
+    survival = _keys(adata, "survival")[:1]
+    km = next(((k, f) for k in survival for f in _km_features(adata, k)), None)
+    enrich = _keys(adata, "enrichment", per_patient=False)[:1]
     panels = [("compare", t) for t in traits] + [("masking", k) for k in masking]
     panels += [("km", km)] if km else [("enrichment", k) for k in enrich]
     ncols = 2
@@ -78,11 +98,11 @@ def overview(adata: AnnData):
     fig, axes = plt.subplots(nrows, ncols, figsize=(13, 4.8 * nrows), layout="constrained", squeeze=False)
     for ax, (kind, what) in zip(axes.flat, panels):
         if kind == "compare":
-            pl.compare(adata, what, ax=ax)
+            pl.compare(adata, what[2], key=what[0], compare_key=what[1], ax=ax)
         elif kind == "masking":
             pl.masking(adata, key=what, n_top=5, ax=ax)
         elif kind == "km":
-            pl.km(adata, what, ax=ax)
+            pl.km(adata, what[1], key=what[0], ax=ax)
         else:
             pl.enrichment(adata, key=what, ax=ax)
     for ax in axes.flat[len(panels):]:
@@ -94,57 +114,65 @@ def overview(adata: AnnData):
 def figure_specs(adata: AnnData) -> list[FigureSpec]:
     """The figures a run's results call for, in report order."""
     specs: list[FigureSpec] = []
-    traits = trained_traits(adata)
+    models = _models(adata)
+    traits = [t for _, _, ts in models for t in ts]
     if traits:
         specs.append(FigureSpec("Overview", "overview", "the run at a glance: models on the same folds, gene "
                                 "masking, and survival (or enrichment)", lambda: overview(adata)))
-    for t in traits:
-        specs.append(FigureSpec("Models", f"roc_{t}", f"{t}: out-of-fold ROC curves of the network and the baselines",
-                                lambda t=t: pl.roc(adata, t, return_fig=True)))
-        specs.append(FigureSpec("Models", f"compare_{t}",
-                                f"{t}: ROC-AUC per model, each interval around its own estimate (the "
-                                "bootstrap's when run, else the mean over folds +/- sd)",
-                                lambda t=t: pl.compare(adata, t, return_fig=True)))
-    for t, rec in adata.uns.get("set_nodes", {}).items():
-        for target in rec["targets"]:
-            specs.append(FigureSpec("Models", f"set_nodes_{t}_{target}", f"{t} -> {target}: the gene sets that drive "
-                                    "the gene-set network (mean |gradient x activation| of their nodes)",
-                                    lambda t=t, target=str(target): pl.set_nodes(adata, t, target=target,
-                                                                                return_fig=True)))
-    for key in _records(adata, "masking_"):
+    for key, ck, ts in models:
+        for t in ts:
+            name = f"{t}{_suffix(key, 'radiogx')}"
+            specs.append(FigureSpec("Models", f"roc_{name}", f"{t}: out-of-fold ROC curves of the network and the "
+                                    "baselines", lambda t=t, k=key, c=ck: pl.roc(adata, t, key=k, compare_key=c,
+                                                                                 return_fig=True)))
+            specs.append(FigureSpec("Models", f"compare_{name}",
+                                    f"{t}: ROC-AUC per model, each interval around its own estimate (the "
+                                    "bootstrap's when run, else the mean over folds +/- sd)",
+                                    lambda t=t, k=key, c=ck: pl.compare(adata, t, key=k, compare_key=c,
+                                                                        return_fig=True)))
+    for key in _keys(adata, "set_nodes"):
+        for t, rec in adata.uns[key].items():
+            for target in rec["targets"]:
+                specs.append(FigureSpec("Models", f"set_nodes_{t}_{target}{_suffix(key, 'set_nodes')}",
+                                        f"{t} -> {target}: the gene sets that drive the gene-set network (mean "
+                                        "|gradient x activation| of their nodes)",
+                                        lambda t=t, target=str(target), k=key: pl.set_nodes(adata, t, key=k,
+                                                                                            target=target,
+                                                                                            return_fig=True)))
+    for key in _keys(adata, "masking"):
         specs.append(FigureSpec("Gene masking", key, f"{key}: best sets per trait and class (score minus the "
                                 "size-matched null mean; * padj < 0.05)",
                                 lambda key=key: pl.masking(adata, key=key, return_fig=True)))
-    for method in SALIENCY_METHODS:
-        for t, rec in adata.uns.get(method, {}).items():
-            if not isinstance(rec, dict) or "targets" not in rec:
-                continue
+    for method in _keys(adata, "saliency"):
+        for t, rec in adata.uns[method].items():
             for target in rec["targets"]:
                 name = f"{method}_{t}" + (f"_{target}" if target != t else "")
                 specs.append(FigureSpec("Saliency", name,
                                         f"{method}, {t} -> {target}: top genes and the patients x genes attributions",
-                                        lambda t=t, target=target, m=method: pl.saliency(adata, t, key_added=m,
+                                        lambda t=t, target=target, m=method: pl.saliency(adata, t, key=m,
                                                                                          target=str(target),
                                                                                          return_fig=True)))
-    for key in _records(adata, "enrich_cohort_"):
+    for key in _keys(adata, "enrichment", per_patient=False):
         specs.append(FigureSpec("Enrichment", key, f"{key}: cohort-level GSEA of the mean attribution",
                                 lambda key=key: pl.enrichment(adata, key=key, return_fig=True)))
         specs.append(FigureSpec("Enrichment", f"{key}_running", f"{key}: running score of the most significant set",
                                 lambda key=key: pl.running_score(adata, key=key, return_fig=True)))
-    for key in _records(adata, "enrich_patients_"):
+    for key in _keys(adata, "enrichment", per_patient=True):
         specs.append(FigureSpec("Enrichment", key, f"{key}: share of patients in which each set is enriched",
                                 lambda key=key: pl.enrichment(adata, key=key, return_fig=True)))
-    if any(len(r["counts"]) for r in adata.uns.get("associations", {}).values()):
-        specs.append(FigureSpec("Associations", "associations", "patients carrying each radiogenomic feature",
-                                lambda: pl.associations(adata, return_fig=True)))
-    surv = adata.uns.get("survival")
-    if isinstance(surv, dict) and "results" in surv:
-        specs.append(FigureSpec("Survival", "cox_forest", "Cox hazard ratios of each feature (adjusted for the "
-                                "covariates), 95% intervals", lambda: pl.forest(adata, return_fig=True)))
-        with_curves = _km_features(adata)
+    for key in _keys(adata, "associations"):
+        if any(len(r["counts"]) for r in adata.uns[key].values()):
+            specs.append(FigureSpec("Associations", f"associations{_suffix(key, 'associations')}",
+                                    "patients carrying each radiogenomic feature",
+                                    lambda k=key: pl.associations(adata, key=k, return_fig=True)))
+    for key in _keys(adata, "survival"):
+        sfx = _suffix(key, "survival")
+        specs.append(FigureSpec("Survival", f"cox_forest{sfx}", "Cox hazard ratios of each feature (adjusted for the "
+                                "covariates), 95% intervals", lambda k=key: pl.forest(adata, key=k, return_fig=True)))
+        with_curves = _km_features(adata, key)
         for f in dict.fromkeys([t for t in traits if t in with_curves] + with_curves[:4]):
-            specs.append(FigureSpec("Survival", f"km_{f}", f"{f}: Kaplan-Meier curves with numbers at risk",
-                                    lambda f=f: pl.km(adata, f, return_fig=True)))
+            specs.append(FigureSpec("Survival", f"km_{f}{sfx}", f"{f}: Kaplan-Meier curves with numbers at risk",
+                                    lambda f=f, k=key: pl.km(adata, f, key=k, return_fig=True)))
     return specs
 
 
@@ -178,50 +206,59 @@ def _table(df: pd.DataFrame, n: int = 25, width: int = 80) -> str:
 
 def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
-    if adata.uns.get("radiogx"):
-        table = get.compare_df(adata)
-        out.setdefault("Models", []).append(("Which model wins", _verdicts(table)))
-        out["Models"].append(("Cross-validated performance (same outer folds for every model)",
+    for key, ck, _ in _models(adata):
+        table = get.compare_df(adata, key=key, compare_key=ck)
+        of = "" if key == "radiogx" else f" ({key})"
+        out.setdefault("Models", []).append((f"Which model wins{of}", _verdicts(table)))
+        out["Models"].append((f"Cross-validated performance (same outer folds for every model){of}",
                               _table(table.drop(columns=["best_model", "network_wins", "network_verdict"]))))
-    if adata.uns.get("radiogx_bootstrap"):
-        out["Models"].append(("Paired bootstrap of the AUC", _table(get.bootstrap_df(adata))))
-        out["Models"].append(("Bootstrap differences to the network", _table(get.bootstrap_df(adata, differences=True))))
-    if adata.uns.get("set_nodes"):
-        df = get.set_nodes_df(adata).groupby(["trait", "target"], sort=False).head(5)
-        out.setdefault("Models", []).append(("Gene-set network: the five sets of largest attribution per trait and "
-                                             "class (mean |gradient x activation| of the set nodes)", _table(df, 60)))
-    for key in _records(adata, "masking_"):
+    for key in _keys(adata, "bootstrap"):
+        of = "" if key == "radiogx_bootstrap" else f" ({key})"
+        out.setdefault("Models", []).append((f"Paired bootstrap of the AUC{of}", _table(get.bootstrap_df(adata, key=key))))
+        out["Models"].append((f"Bootstrap differences to the network{of}",
+                              _table(get.bootstrap_df(adata, key=key, differences=True))))
+    for key in _keys(adata, "set_nodes"):
+        df = get.set_nodes_df(adata, key=key).groupby(["trait", "target"], sort=False).head(5)
+        out.setdefault("Models", []).append((f"Gene-set network ({key}): the five sets of largest attribution per "
+                                             "trait and class (mean |gradient x activation| of the set nodes)",
+                                             _table(df, 60)))
+    for key in _keys(adata, "autoencoder"):
+        rec = adata.uns[key]
+        out.setdefault("Models", []).append((f"Autoencoder pre-training ({key})", _table(pd.DataFrame(
+            {"patients": [len(rec.get("patients", []))], "best_epoch": [rec["best_epoch"]],
+             "r2_holdout": [rec["r2_holdout"]], "hidden": [str(list(rec["params"]["hidden"]))]}))))
+    for key in _keys(adata, "masking"):
         df = get.masking_df(adata, key=key).groupby(["trait", "target"], sort=False).head(5)
         cols = [c for c in ("trait", "target", "gene_set", "n_genes", "loglik", "auc", "null_mean", "pval", "padj")
                 if c in df.columns]
         out.setdefault("Gene masking", []).append((f"{key}: five best sets per trait and class", _table(df[cols], 60)))
-    for method in SALIENCY_METHODS:
-        if adata.uns.get(method):
-            df = get.saliency_df(adata, key_added=method, n_top=10)
-            out.setdefault("Saliency", []).append((f"{method}: ten genes of highest mean attribution", _table(df, 60)))
-    for key in _records(adata, "enrich_cohort_"):
+    for method in _keys(adata, "saliency"):
+        df = get.saliency_df(adata, key=method, n_top=10)
+        out.setdefault("Saliency", []).append((f"{method}: ten genes of highest mean attribution", _table(df, 60)))
+    for key in _keys(adata, "enrichment", per_patient=False):
         df = get.enrich_df(adata, key=key).drop(columns="leading_edge")
         out.setdefault("Enrichment", []).append((key, _table(df, 10)))
-    for key in _records(adata, "enrich_patients_"):
+    for key in _keys(adata, "enrichment", per_patient=True):
         df = get.enrich_df(adata, key=key)
         hits = df[(df["padj"] < 0.05) & (df["nes"] > 0)].groupby("gene_set").size().rename("patients_enriched")
         summary = hits.sort_values(ascending=False).reset_index()
         out.setdefault("Enrichment", []).append((f"{key}: patients with the set enriched (padj < 0.05, NES > 0)",
                                                  _table(summary, 10)))
-    if adata.uns.get("associations"):
-        df = pd.concat([r["counts"] for r in adata.uns["associations"].values()], ignore_index=True)
-        out.setdefault("Associations", []).append(("Radiogenomic features", _table(df.sort_values("n_patients",
-                                                                                                 ascending=False))))
-    surv = adata.uns.get("survival")
-    if isinstance(surv, dict) and "results" in surv:
-        out.setdefault("Survival", []).append(("Cox models and log-rank tests", _table(get.survival_df(adata), 40)))
+    for key in _keys(adata, "associations"):
+        df = get.associations_df(adata, key=key).sort_values("n_patients", ascending=False, kind="stable")
+        out.setdefault("Associations", []).append((f"Radiogenomic features ({key})", _table(df)))
+    for key in _keys(adata, "survival"):
+        surv = adata.uns[key]
+        of = "" if key == "survival" else f" ({key})"
+        out.setdefault("Survival", []).append((f"Cox models and log-rank tests{of}",
+                                               _table(get.survival_df(adata, key=key), 40)))
         if "multivariable" in surv:
             how = {"stepwise_aic": "stepwise AIC in both directions from the covariate-only model (the paper's)",
                    "backward_aic": "backward elimination by AIC", "penalized": "lasso Cox, covariates unpenalised"}
             selection = str(surv["params"].get("selection", ""))
             caveat = html.escape(str(surv["params"].get("selection_caveat", "")))
             out["Survival"].append((f"Multivariable model: {how.get(selection, selection)}",
-                                    _table(get.survival_df(adata, multivariable=True), 40)
+                                    _table(get.survival_df(adata, key=key, multivariable=True), 40)
                                     + f"<p class='note'>Caveat: {caveat}.</p>"))
         if surv["params"].get("not_tested"):
             nt = pd.DataFrame(list(dict(surv["params"]["not_tested"]).items()), columns=["feature", "why not tested"])

@@ -1,0 +1,98 @@
+"""One contract: every result that a tool writes under its default key is found by rg.get.records, listed in the
+report and exported to R, from the AnnData alone (also after an h5ad round trip)."""
+
+from __future__ import annotations
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+
+import radiogx as rg
+from radiogx.io._r_export import result_tables
+from radiogx.workflow._report import _tables, figure_specs
+
+NET = {"hidden": (16,), "epochs": 15, "patience": 5, "cv": 3, "inner_splits": 1, "select_genes": "all"}
+
+
+@pytest.fixture(scope="module")
+def every_result():
+    adata = rg.datasets.synthetic(n_obs=120, n_vars=150, n_traits=2, kinds=["linear", "linear"], module_size=15,
+                                  n_decoys=8, noise=0.3, seed=0)
+    sets = adata.uns["synthetic"]["gene_sets"]
+    rng = np.random.default_rng(0)
+    adata.obs["os_days"] = rng.exponential(400, adata.n_obs)
+    adata.obs["os_event"] = pd.array(rng.integers(0, 2, adata.n_obs), dtype="Int64")
+    rg.tl.train(adata, "trait_0", seed=0, **NET)
+    rg.tl.compare(adata, "trait_0", models=["logit_l2"])
+    rg.tl.bootstrap(adata, "trait_0", n_boot=50)
+    rg.tl.gene_masking(adata, sets, n_null=50)
+    rg.tl.saliency(adata)
+    rg.tl.enrich(adata, key="saliency_trait_0", gene_sets=sets, min_size=5)
+    rg.tl.enrich(adata, key="saliency_trait_0", gene_sets=sets, per_patient=True, min_size=5, n_perm=200,
+                 key_added="enrich_patients")
+    rg.tl.associations(adata, key="enrich_patients", min_patients=3)
+    rg.tl.survival(adata, features="trait_0", covariates=())
+    rg.tl.pretrain(adata, hidden=(16,), epochs=5)
+    gs = adata.copy()
+    rg.tl.train(gs, "trait_1", seed=0, architecture="gene_sets", gene_sets=sets, epochs=10, cv=3, inner_splits=1,
+                key_added="gene_set_net")
+    rg.tl.set_nodes(gs, key="gene_set_net")
+    adata.uns["set_nodes"] = gs.uns["set_nodes"]
+    adata.obsm.update({k: v for k, v in gs.obsm.items() if k.startswith("set_nodes")})
+    return adata
+
+
+EXPECTED = {"model": "radiogx", "compare": "radiogx_compare", "bootstrap": "radiogx_bootstrap",
+            "masking": "gene_masking", "saliency": "saliency", "enrichment": "enrich_saliency_trait_0",
+            "associations": "associations", "survival": "survival", "autoencoder": "pretrain",
+            "set_nodes": "set_nodes"}
+
+
+def test_records_find_every_tool_s_result_under_its_default_key(every_result):
+    found = rg.get.records(every_result)
+    assert set(found["kind"]) == set(rg.get.KINDS)
+    for kind, key in EXPECTED.items():
+        assert key in set(found.loc[found["kind"] == kind, "key"]), (kind, key, found)
+    assert found.set_index("key").loc["radiogx", "traits"] == "trait_0"
+    with pytest.raises(ValueError, match="kind must be one of"):
+        rg.get.records(every_result, kind="nope")
+
+
+def test_report_and_r_export_list_every_result_from_the_anndata_alone(every_result, tmp_path):
+    every_result.write_h5ad(tmp_path / "r.h5ad")
+    for adata in (every_result, ad.read_h5ad(tmp_path / "r.h5ad")):
+        names = set(result_tables(adata))
+        assert {"cv", "compare", "bootstrap", "bootstrap_differences", "masking", "saliency",
+                "enrichment.enrich_saliency_trait_0", "enrichment.enrich_patients", "associations", "survival",
+                "autoencoder", "set_nodes"} <= names, names
+        titles = " | ".join(title for section in _tables(adata).values() for title, _ in section)
+        for needle in ("Which model wins", "Paired bootstrap", "gene_masking: five best", "saliency: ten genes",
+                       "enrich_saliency_trait_0", "enrich_patients", "Radiogenomic features (associations)",
+                       "Cox models", "Gene-set network (set_nodes)", "Autoencoder pre-training (pretrain)"):
+            assert needle in titles, (needle, titles)
+        figures = {spec.name for spec in figure_specs(adata)}
+        assert {"roc_trait_0", "compare_trait_0", "enrich_saliency_trait_0", "enrich_patients", "associations",
+                "cox_forest"} <= figures, figures
+        assert any(f.startswith("set_nodes_trait_1") for f in figures)
+    report = rg.workflow.render_report(adata, tmp_path / "report", formats=("png",))  # draws every figure
+    html = report.read_text()
+    assert "gene_masking: five best" in html and "Autoencoder pre-training (pretrain)" in html
+    assert len(list((tmp_path / "report" / "figures").glob("*.png"))) == len(figures)
+
+
+def test_readers_find_a_single_record_under_any_key(every_result):
+    adata = every_result.copy()
+    adata.uns["masking_hallmark"] = adata.uns.pop("gene_masking")  # as radiogx run names it
+    assert len(rg.get.masking_df(adata)) == len(rg.get.masking_df(every_result))
+    adata.uns["masking_other"] = adata.uns["masking_hallmark"]
+    with pytest.raises(ValueError, match=r"2 masking results in adata: \['masking_hallmark', 'masking_other'\]"):
+        rg.get.masking_df(adata)
+    assert len(rg.get.masking_df(adata, key="masking_other"))
+    with pytest.raises(ValueError, match="holds saliency results, not masking"):
+        rg.get.masking_df(adata, key="saliency")
+    with pytest.raises(ValueError, match="no survival results in adata; run rg.tl.survival first"):
+        rg.get.survival_df(ad.AnnData(np.zeros((3, 2), dtype=np.float32)))
+    table = rg.get.associations_df(adata)
+    assert list(table.columns) == ["label", "feature", "gene_set", "n_patients"]
+    assert set(table["feature"]) <= set(adata.obs.columns)
