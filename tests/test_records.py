@@ -55,6 +55,12 @@ def test_records_find_every_tool_s_result_under_its_default_key(every_result):
     for kind, key in EXPECTED.items():
         assert key in set(found.loc[found["kind"] == kind, "key"]), (kind, key, found)
     assert found.set_index("key").loc["radiogx", "traits"] == "trait_0"
+    # each record names what its tool wrote, so that the next step takes the names from it
+    added = every_result.uns["saliency"]["trait_0"]["added"]
+    assert list(added["layers"]) == ["saliency_trait_0"] and list(added["uns"]) == ["saliency"]
+    features = list(every_result.uns["associations"]["saliency_trait_0"]["added"]["obs"])
+    assert features == list(rg.get.associations_df(every_result)["feature"]) and features
+    assert list(every_result.uns["gene_masking"]["added"]["uns"]) == ["gene_masking"]
     with pytest.raises(ValueError, match="kind must be one of"):
         rg.get.records(every_result, kind="nope")
 

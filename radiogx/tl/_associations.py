@@ -7,7 +7,7 @@ import pandas as pd
 from anndata import AnnData
 
 from .. import __version__
-from .._logging import logger
+from .._logging import log_added, logger
 from .._validation import check_adata
 
 __all__ = ["associations"]
@@ -72,6 +72,8 @@ def associations(
         adata.obs[feature] = pd.array(np.isin(adata.obs_names, list(enriched)), dtype="boolean")
     adata.uns.setdefault(key_added, {})[label] = {
         "counts": counts.reset_index(drop=True),
-        "params": {"kind": "associations", "key": key, "padj": float(padj), "min_patients": int(min_patients), "radiogx_version": __version__},
+        "params": {"kind": "associations", "key": key, "padj": float(padj), "min_patients": int(min_patients),
+                   "radiogx_version": __version__},
+        "added": log_added("associations", obs=list(counts["feature"]), uns=key_added),
     }
     logger.info(f"associations: {len(counts)} features in at least {min_patients} patients (of {res['gene_set'].nunique()} sets)")

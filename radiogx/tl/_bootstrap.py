@@ -21,6 +21,7 @@ from sklearn.utils import resample
 from sklearn.utils.class_weight import compute_sample_weight
 from tqdm.auto import tqdm
 
+from .._logging import log_added
 from .. import __version__
 from .._settings import settings
 from ..nn._fit import NetworkConfig, fit_network, logit_scores, predict_logits, score_auc
@@ -321,4 +322,4 @@ def bootstrap(
         diffs.append({"baseline": m, **row(d, estimate[0] - estimate[j], jk), "fraction_positive": float(np.mean(d > 0))})
     diffs = pd.DataFrame(diffs, columns=["baseline", "estimate", "mean", "ci_lower", "ci_upper", "fraction_positive"])
     adata.uns.setdefault(key_added, {})[trait] = {"boots": boots, "summary": summary, "differences": diffs,
-                                                  "params": params}
+                                                  "params": params, "added": log_added("bootstrap", uns=key_added)}

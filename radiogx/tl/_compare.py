@@ -18,6 +18,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from tqdm.auto import tqdm
 from xgboost import XGBClassifier
 
+from .._logging import log_added
 from .. import __version__
 from .._settings import settings
 from ..nn._fit import score_auc, score_pr_auc
@@ -179,6 +180,8 @@ def compare(
         "folds": pd.DataFrame(rows),
         "oof": oof_df,
         "classes": list(data.classes),
-        "params": {"kind": "compare", "model_key": key if record is not None else "", "models": list(models), "grids": repr(grids), "cv": int(cv), "inner_cv": int(inner_cv), "seed": int(seed),
+        "params": {"kind": "compare", "model_key": key if record is not None else "", "models": list(models),
+                   "grids": repr(grids), "cv": int(cv), "inner_cv": int(inner_cv), "seed": int(seed),
                    "same_folds_as_network": record is not None, "radiogx_version": __version__},
+        "added": log_added("compare", uns=key_added),
     }

@@ -11,7 +11,7 @@ from anndata import AnnData
 from tqdm.auto import tqdm
 
 from .. import __version__
-from .._logging import logger
+from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
@@ -233,4 +233,5 @@ def enrich(
                    "min_size": int(min_size), "max_size": int(max_size), "seed": int(seed), "one_sided": one_sided,
                    "ties": int(n_ties), "weight": 1.0,
                    "correction": "Benjamini-Hochberg over the sets of each ranking", "radiogx_version": __version__},
+        "added": log_added("enrich", uns=key_added),
     }

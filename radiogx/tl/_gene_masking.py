@@ -13,7 +13,7 @@ from scipy.stats import rankdata
 from tqdm.auto import tqdm
 
 from .. import __version__
-from .._logging import logger
+from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata
 from ..nn._fit import probabilities
@@ -295,6 +295,7 @@ def gene_masking(
                              "p-values); mc_bound rows are upper bounds at the resolution",
                    "correction": "Benjamini-Hochberg over the sets and targets of each trait",
                    "radiogx_version": __version__},
+        "added": log_added("gene_masking", uns=key_added),
     }
 
 

@@ -10,7 +10,7 @@ from anndata import AnnData
 from sklearn.model_selection import train_test_split
 
 from .. import __version__
-from .._logging import logger
+from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata, preview
 from ..nn._fit import fit_autoencoder, reconstruction_r2
@@ -103,6 +103,7 @@ def pretrain(
                    "seed": seed, "radiogx_version": __version__},
         "r2_holdout": float(r2), "best_epoch": int(best_epoch), "history": np.asarray(history, dtype=float),
         "patients": np.asarray(adata.obs_names[keep], dtype=object),
+        "added": log_added("pretrain", uns=key_added),
     }
     logger.info(f"pretrain: {int(keep.sum())} patients, reconstruction R^2 on held-out patients {r2:.3f} (epoch {best_epoch})")
     return ae.cpu()

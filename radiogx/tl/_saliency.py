@@ -14,7 +14,7 @@ from captum.attr import DeepLift, InputXGradient, IntegratedGradients, Saliency
 from tqdm.auto import tqdm
 
 from .. import __version__
-from .._logging import logger
+from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata
 from ..nn._model import RadiogenomicModel
@@ -139,6 +139,8 @@ def saliency(
             "targets": np.array([t or m.classes[-1] for _, t in targets], dtype=object),
             "keys": np.array([attribution_key(key_added, m.trait, t) for _, t in targets], dtype=object),
         }
+        names = [attribution_key(key_added, m.trait, t) for _, t in targets]
+        adata_record["added"] = log_added("saliency", layers=names, var=names, uns=key_added)
         adata.uns.setdefault(key_added, {})[m.trait] = adata_record
     for name, values in outputs.items():
         if name in adata.layers:

@@ -8,6 +8,7 @@ import torch
 from anndata import AnnData
 from captum.attr import LayerGradientXActivation
 
+from .._logging import log_added
 from .. import __version__
 from .._validation import check_adata
 from ..nn._model import RadiogenomicModel
@@ -87,4 +88,6 @@ def set_nodes(
             "params": {"kind": "set_nodes", "method": "layer_gradient_x_activation", "model_id": m.model_id, "radiogx_version": __version__},
             "targets": np.array([str(t) for _, t in targets], dtype=object), "keys": np.array(keys, dtype=object),
             "table": table,
+            "added": log_added("set_nodes", obsm=keys + [f"{key_added}_{m.trait}_activation".replace("/", "-")],
+                               uns=key_added),
         }

@@ -15,7 +15,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 
 from .. import __version__
-from .._logging import logger
+from .._logging import log_added, logger
 from .._validation import check_adata, preview
 from ._scores import benjamini_hochberg
 
@@ -214,6 +214,7 @@ def survival(
         record["multivariable"] = _multivariable(t, e, obs, features, covariates, selection, penalizer)
     if key_added in adata.uns:
         logger.warning(f"survival: replacing adata.uns[{key_added!r}]")
+    record["added"] = log_added("survival", uns=key_added)
     adata.uns[key_added] = record
 
 

@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 from .. import __version__
-from .._logging import logger
+from .._logging import log_added, logger
 from .._settings import settings
 from ..nn._fit import NetworkConfig, fit_network, logit_scores, predict_logits, probabilities, score_auc, score_pr_auc
 from ..nn._model import RadiogenomicModel, register
@@ -417,6 +417,7 @@ def train(
     store = adata.uns.setdefault(key_added, {})
     if trait in store:
         logger.warning(f"train: replacing the earlier record of trait {trait!r} in adata.uns[{key_added!r}]")
+    record["added"] = log_added("train", uns=key_added)
     store[trait] = record
     model._records.append(record)
     logger.info(f"train: {trait} ({protocol}, {cv} folds): ROC-AUC {summary['roc_auc_mean']:.3f} +/- {summary['roc_auc_sd']:.3f} "
