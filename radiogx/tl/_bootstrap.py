@@ -4,6 +4,7 @@ predictions (default), or the paper's refit scheme (Smedley, El-Saden & Hsu 2020
 from __future__ import annotations
 
 import ast
+import json
 from collections import Counter
 from collections.abc import Sequence
 from typing import Literal
@@ -37,7 +38,10 @@ def _chosen_params(folds: pd.DataFrame, model: str) -> dict:
     """The baseline settings chosen most often over the outer folds (ties: the earliest fold's)."""
     picks = folds.loc[folds["model"] == model, "best_params"].tolist()
     top = Counter(picks).most_common(1)[0][0]
-    return ast.literal_eval(top)
+    try:
+        return json.loads(top)
+    except json.JSONDecodeError:  # records of radiogx <= 0.3.0 wrote the settings as Python literals
+        return ast.literal_eval(top)
 
 
 def _one_boot(b, boot_seed, x, y, n_classes, cv, cfg, class_weight, baselines, network_protocol, pretrained, freeze,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -122,7 +123,7 @@ def compare(
         Where :func:`radiogx.tl.train` recorded the network.
     key_added
         ``adata.uns[key_added][trait]`` receives ``folds`` (DataFrame: ``model``, ``fold``, ``roc_auc``, ``pr_auc``,
-        ``best_params``, ``inner_score``), ``oof`` (out-of-fold scores: a column per model for binary traits, ``<model>_<j>``
+        ``best_params`` (JSON), ``inner_score``), ``oof`` (out-of-fold scores: a column per model for binary traits, ``<model>_<j>``
         for class ``j`` of ``classes`` otherwise, and each patient's ``label``), ``classes`` and ``params``.
 
     Returns
@@ -165,7 +166,7 @@ def compare(
         test = folds == k
         oof[m][test] = scores
         rows.append({"model": m, "fold": k, "roc_auc": score_auc(data.y[test], scores, data.n_classes),
-                     "pr_auc": score_pr_auc(data.y[test], scores, data.n_classes), "best_params": repr(best),
+                     "pr_auc": score_pr_auc(data.y[test], scores, data.n_classes), "best_params": json.dumps(best, sort_keys=True, default=repr),
                      "inner_score": inner_score})
     oof_df = pd.DataFrame(index=pd.Index(data.obs_names, dtype=str))
     oof_df["fold"] = folds
