@@ -16,12 +16,15 @@ DATA = Path(rg.settings.datasetdir)
 # demo and the walkthrough, and the fixtures below that wrap them
 _READS_DATA = re.compile(
     r"datasets\.(verhaak2010|tcga_\w+|phillips2006|freije2004|vasari_demo|cancersubtypes_gbm|iclusterplus_gbm|gene_sets|fetch)"
-    r"|gene_sets=\"(hallmark|reactome|go_bp|verhaak|ivygap)|\b(verhaak|tcga_clinical|data_dir)\b|datasetdir|demo|walkthrough"
+    r"|[\"'](hallmark|hallmark_v6\.2|reactome|go_bp|ivygap)[\"']|\b(verhaak|tcga_clinical|data_dir)\b|datasetdir|demo"
+    r"|walkthrough"
     r"|configs/|\.toml")
 
 
 def _reads_data(item) -> bool:
     sources = [item.function]
+    if hasattr(item, "callspec"):  # parametrized: the cases may read the data (e.g. lambdas in a table of cases)
+        sources += [v for v in item.callspec.params.values() if callable(v)]
     for name in item.fixturenames:
         for fixturedef in item._fixtureinfo.name2fixturedefs.get(name, ()):
             if not inspect.getsourcefile(fixturedef.func).endswith("conftest.py"):  # a test module's own fixtures

@@ -85,3 +85,21 @@ def test_public_function_annotations_and_returns(name, func):
     assert not bare, f"{name}: annotate {bare}"
     assert sig.return_annotation is not inspect.Signature.empty, f"{name}: annotate the return value"
     assert "\n    Returns\n    -------\n" in func.__doc__, f"{name}: needs a Returns section"
+
+
+#: pp/tl functions without ``copy=``, and why
+COPY_EXCEPTIONS = {
+    "tl.train": "returns the trained model (train a copy with rg.tl.train(adata.copy(), ...))",
+    "tl.pretrain": "returns the autoencoder (pre-train a copy with rg.tl.pretrain(adata.copy(), ...))",
+}
+
+
+@pytest.mark.parametrize("name,func", [(n, f) for n, f in PUBLIC if n.split(".")[0] in ("pp", "tl")],
+                         ids=[n for n, _ in PUBLIC if n.split(".")[0] in ("pp", "tl")])
+def test_pp_and_tl_take_copy_or_say_why_not(name, func):
+    params = inspect.signature(func).parameters
+    if name in COPY_EXCEPTIONS:
+        assert "copy" not in params, f"{name} has copy= now: drop it from COPY_EXCEPTIONS"
+        return
+    assert "copy" in params and params["copy"].default is False, f"{name}: needs copy=False or a written exception"
+    assert "AnnData" in str(inspect.signature(func).return_annotation), f"{name}: returns the copy with copy=True"

@@ -102,3 +102,12 @@ def test_readers_find_a_single_record_under_any_key(every_result):
     table = rg.get.associations_df(adata)
     assert list(table.columns) == ["label", "feature", "gene_set", "n_patients"]
     assert set(table["feature"]) <= set(adata.obs.columns)
+
+
+def test_tools_work_on_a_copy_when_asked(every_result):
+    before = set(every_result.uns)
+    out = rg.tl.survival(every_result, features="trait_0", covariates=(), key_added="survival_copy", copy=True)
+    assert set(every_result.uns) == before and "survival_copy" in out.uns
+    assert rg.tl.survival(out, features="trait_0", covariates=(), key_added="again") is None
+    saliency = rg.tl.saliency(every_result, key_added="ixg_copy", method="input_x_gradient", copy=True)
+    assert "ixg_copy_trait_0" in saliency.layers and "ixg_copy_trait_0" not in every_result.layers

@@ -21,7 +21,8 @@ def associations(
     min_patients: int = 5,
     padj: float = 0.05,
     key_added: str = "associations",
-) -> None:
+    copy: bool = False,
+) -> AnnData | None:
     """Turn per-patient enrichment into binary radiogenomic features ``<label>.<gene set>``.
 
     A patient has the feature when the set is enriched in that patient's attribution (``padj`` below the threshold
@@ -43,13 +44,16 @@ def associations(
     key_added
         ``adata.uns[key_added][label]`` receives ``counts`` (DataFrame: ``feature``, ``gene_set``, ``n_patients``)
         and ``params``; the features become obs columns.
+    copy
+        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
 
     Returns
     -------
-    ``None``. Writes one boolean ``adata.obs`` column per feature and ``adata.uns[key_added][label]`` (an
-    ``"associations"`` record); :func:`radiogx.get.associations_df` lists the features, ready for
-    :func:`radiogx.tl.survival`'s ``features=``.
+    ``None``, or the modified copy with ``copy=True``. Writes one boolean ``adata.obs`` column per feature and
+    ``adata.uns[key_added][label]`` (an ``"associations"`` record); :func:`radiogx.get.associations_df` lists the
+    features, ready for :func:`radiogx.tl.survival`'s ``features=``.
     """
+    adata = adata.copy() if copy else adata
     check_adata(adata, expression=False)
     record = adata.uns.get(key)
     if not isinstance(record, dict) or "results" not in record:
@@ -77,3 +81,4 @@ def associations(
         "added": log_added("associations", obs=list(counts["feature"]), uns=key_added),
     }
     logger.info(f"associations: {len(counts)} features in at least {min_patients} patients (of {res['gene_set'].nunique()} sets)")
+    return adata if copy else None

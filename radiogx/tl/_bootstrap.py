@@ -178,7 +178,8 @@ def bootstrap(
     key: str = "radiogx",
     compare_key: str = "radiogx_compare",
     key_added: str = "radiogx_bootstrap",
-) -> None:
+    copy: bool = False,
+) -> AnnData | None:
     """Paired bootstrap intervals of the ROC-AUC of the network and the baselines, and of their differences.
 
     ``method="oof"`` (default): the patients are resampled with replacement within each class (stratified), and the
@@ -236,12 +237,15 @@ def bootstrap(
         (per model: ``estimate``, ``mean``, ``ci_lower``, ``ci_upper``), ``differences`` (per baseline, network minus
         baseline: ``estimate``, ``mean``, ``ci_lower``, ``ci_upper``, ``fraction_positive``) and ``params`` (with
         ``covers``: what the intervals cover).
+    copy
+        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
 
     Returns
     -------
-    ``None``. Writes ``adata.uns[key_added][trait]`` (a ``"bootstrap"`` record), read by
-    :func:`radiogx.get.bootstrap_df` and :func:`radiogx.get.compare_df` (``network_verdict``).
+    ``None``, or the modified copy with ``copy=True``. Writes ``adata.uns[key_added][trait]`` (a ``"bootstrap"``
+    record), read by :func:`radiogx.get.bootstrap_df` and :func:`radiogx.get.compare_df` (``network_verdict``).
     """
+    adata = adata.copy() if copy else adata
     if method not in ("oof", "refit"):
         raise ValueError(f"method must be 'oof' or 'refit', got {method!r}")
     n_boot = (2000 if method == "oof" else 100) if n_boot is None else n_boot
@@ -327,3 +331,4 @@ def bootstrap(
     diffs = pd.DataFrame(diffs, columns=["baseline", "estimate", "mean", "ci_lower", "ci_upper", "fraction_positive"])
     adata.uns.setdefault(key_added, {})[trait] = {"boots": boots, "summary": summary, "differences": diffs,
                                                   "params": params, "added": log_added("bootstrap", uns=key_added)}
+    return adata if copy else None

@@ -91,7 +91,8 @@ def compare(
     n_jobs: int | None = None,
     key: str = "radiogx",
     key_added: str = "radiogx_compare",
-) -> None:
+    copy: bool = False,
+) -> AnnData | None:
     """Evaluate classical baselines on the same outer folds as the network, by nested grid search.
 
     Each outer training fold runs a ``GridSearchCV`` of ``Pipeline(StandardScaler, model)`` (scaling inside the
@@ -125,13 +126,16 @@ def compare(
         ``adata.uns[key_added][trait]`` receives ``folds`` (DataFrame: ``model``, ``fold``, ``roc_auc``, ``pr_auc``,
         ``best_params`` (JSON), ``inner_score``), ``oof`` (out-of-fold scores: a column per model for binary traits, ``<model>_<j>``
         for class ``j`` of ``classes`` otherwise, and each patient's ``label``), ``classes`` and ``params``.
+    copy
+        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
 
     Returns
     -------
-    ``None``. Writes ``adata.uns[key_added][trait]`` (a ``"compare"`` record, listed by
-    :func:`radiogx.get.records`), read by :func:`radiogx.get.compare_df` and drawn by :func:`radiogx.pl.compare` and
-    :func:`radiogx.pl.roc`.
+    ``None``, or the modified copy with ``copy=True``. Writes ``adata.uns[key_added][trait]`` (a ``"compare"`` record,
+    listed by :func:`radiogx.get.records`), read by :func:`radiogx.get.compare_df` and drawn by
+    :func:`radiogx.pl.compare` and :func:`radiogx.pl.roc`.
     """
+    adata = adata.copy() if copy else adata
     record = adata.uns.get(key, {}).get(trait)
     if seed is None:
         seed = int(record["params"]["seed"]) if record else settings.seed
@@ -186,3 +190,4 @@ def compare(
                    "same_folds_as_network": record is not None, "radiogx_version": __version__},
         "added": log_added("compare", uns=key_added),
     }
+    return adata if copy else None

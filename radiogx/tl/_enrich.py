@@ -91,7 +91,8 @@ def enrich(
     seed: int | None = None,
     n_jobs: int | None = None,
     key_added: str | None = None,
-) -> None:
+    copy: bool = False,
+) -> AnnData | None:
     """Pre-ranked GSEA (Subramanian et al. 2005) of gene attributions.
 
     Cohort level (default): the ranking is the ``.var`` column ``key`` (e.g. ``"saliency_subtype_Proneural"`` from
@@ -147,12 +148,16 @@ def enrich(
         ``"mc_bound"`` where the p-value is only an upper bound at the resolution of ``max_perm``), ``gene_sets``
         (DataFrame: ``gene_set`` and its tested ``genes``, ``;``-joined: what :func:`radiogx.pl.running_score` draws)
         and ``params``.
+    copy
+        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
 
     Returns
     -------
-    ``None``. Writes ``adata.uns[key_added]`` (an ``"enrichment"`` record), read by
-    :func:`radiogx.get.enrich_df` and drawn by :func:`radiogx.pl.enrichment` and :func:`radiogx.pl.running_score`.
+    ``None``, or the modified copy with ``copy=True``. Writes ``adata.uns[key_added]`` (an ``"enrichment"`` record),
+    read by :func:`radiogx.get.enrich_df` and drawn by :func:`radiogx.pl.enrichment` and
+    :func:`radiogx.pl.running_score`.
     """
+    adata = adata.copy() if copy else adata
     check_adata(adata, finite=False)
     seed = settings.seed if seed is None else int(seed)
     n_jobs = settings.n_jobs if n_jobs is None else n_jobs
@@ -235,3 +240,4 @@ def enrich(
                    "correction": "Benjamini-Hochberg over the sets of each ranking", "radiogx_version": __version__},
         "added": log_added("enrich", uns=key_added),
     }
+    return adata if copy else None

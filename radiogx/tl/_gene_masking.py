@@ -127,7 +127,8 @@ def gene_masking(
     seed: int | None = None,
     key: str = "radiogx",
     key_added: str = "gene_masking",
-) -> None:
+    copy: bool = False,
+) -> AnnData | None:
     """Score how well each gene set alone drives a trait model's prediction, and test it.
 
     For each set, the set's genes keep their scaled values and every other gene is set to 0, the training mean
@@ -202,12 +203,15 @@ def gene_masking(
         random sets (label permutations with ``null="labels"``), ``pval_random_sets``, ``pval_labels`` (NaN where not
         computed), ``pval`` (their maximum), ``padj``, and ``n_draws`` and ``pval_method`` of the null that gave
         ``pval``: ``"<null>:sequential_mc"`` or ``"<null>:mc_bound"``) and ``params``.
+    copy
+        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
 
     Returns
     -------
-    ``None``. Writes ``adata.uns[key_added]`` (a ``"masking"`` record), read by :func:`radiogx.get.masking_df`
-    and drawn by :func:`radiogx.pl.masking`.
+    ``None``, or the modified copy with ``copy=True``. Writes ``adata.uns[key_added]`` (a ``"masking"`` record), read by
+    :func:`radiogx.get.masking_df` and drawn by :func:`radiogx.pl.masking`.
     """
+    adata = adata.copy() if copy else adata
     check_adata(adata)
     seed = settings.seed if seed is None else int(seed)
     if score not in _SCORES:
@@ -297,6 +301,7 @@ def gene_masking(
                    "radiogx_version": __version__},
         "added": log_added("gene_masking", uns=key_added),
     }
+    return adata if copy else None
 
 
 def _random_set_null(scorer, y, targets, sets, observed, model, *, n_null, n_max, score, seed):

@@ -46,7 +46,8 @@ def saliency(
     batch_size: int | None = None,
     key: str = "radiogx",
     key_added: str = "saliency",
-) -> None:
+    copy: bool = False,
+) -> AnnData | None:
     """Per-patient attribution of each gene to a trait model's logit.
 
     ``method="saliency"`` is the gradient of the logit (before the sigmoid or softmax) with respect to the scaled
@@ -78,13 +79,17 @@ def saliency(
         Patients per batch; results do not depend on it.
     key, key_added
         Where ``train`` recorded the models; the prefix of what is written.
+    copy
+        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
 
     Returns
     -------
-    ``None``. Writes, per trait (and class of a multiclass model; name from :func:`attribution_key`):
-    ``adata.layers[name]``: patients x genes float32 attributions (NaN for genes the model does not use);
-    ``adata.var[name]``: their mean over patients; ``adata.uns[key_added][trait]``: ``params`` and ``targets``.
+    ``None``, or the modified copy with ``copy=True``. Writes, per trait (and class of a multiclass model; name from
+    :func:`attribution_key`): ``adata.layers[name]``: patients x genes float32 attributions (NaN for genes the model
+    does not use); ``adata.var[name]``: their mean over patients; ``adata.uns[key_added][trait]``: ``params`` and
+    ``targets``.
     """
+    adata = adata.copy() if copy else adata
     check_adata(adata)
     if method not in _METHODS:
         raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
@@ -147,6 +152,7 @@ def saliency(
             logger.warning(f"saliency: replacing adata.layers[{name!r}]")
         adata.layers[name] = values
         adata.var[name] = _col_mean(values)
+    return adata if copy else None
 
 
 def _col_mean(values: np.ndarray) -> np.ndarray:

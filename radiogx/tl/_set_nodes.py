@@ -24,7 +24,8 @@ def set_nodes(
     trait: str | None = None,
     key: str = "radiogx",
     key_added: str = "set_nodes",
-) -> None:
+    copy: bool = False,
+) -> AnnData | None:
     """Set-node activations and attributions of a gene-set network (``rg.tl.train(..., architecture="gene_sets")``).
 
     The attribution of a node is its activation times the gradient of the logit with respect to it (captum's
@@ -40,15 +41,19 @@ def set_nodes(
         The model; ``None`` uses the gene-set models :func:`radiogx.tl.train` recorded (for ``trait`` or all).
     key, key_added
         Where ``train`` recorded the models; the prefix of what is written.
+    copy
+        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
 
     Returns
     -------
-    ``None``. Writes per trait (and class of a multiclass model): ``adata.obsm[f"{key_added}_{trait}[_{class}]"]``, a
-    DataFrame patients x sets of attributions; ``adata.obsm[f"{key_added}_{trait}_activation"]``, patients x sets, the
-    mean activation of the set's nodes in the final predictor; ``adata.uns[key_added][trait]``: ``params``, ``targets``
-    and ``table`` (per set and target: ``importance``, the mean absolute attribution over patients; ``mean``, the
-    mean signed attribution; ``rank``), read by :func:`radiogx.get.set_nodes_df`.
+    ``None``, or the modified copy with ``copy=True``. Writes per trait (and class of a multiclass model):
+    ``adata.obsm[f"{key_added}_{trait}[_{class}]"]``, a DataFrame patients x sets of attributions;
+    ``adata.obsm[f"{key_added}_{trait}_activation"]``, patients x sets, the mean activation of the set's nodes in the
+    final predictor; ``adata.uns[key_added][trait]``: ``params``, ``targets`` and ``table`` (per set and target:
+    ``importance``, the mean absolute attribution over patients; ``mean``, the mean signed attribution; ``rank``), read
+    by :func:`radiogx.get.set_nodes_df`.
     """
+    adata = adata.copy() if copy else adata
     check_adata(adata)
     models = models_to_explain(adata, model, trait, key)
     if model is None and trait is None:
@@ -91,3 +96,4 @@ def set_nodes(
             "added": log_added("set_nodes", obsm=keys + [f"{key_added}_{m.trait}_activation".replace("/", "-")],
                                uns=key_added),
         }
+    return adata if copy else None

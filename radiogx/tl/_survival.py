@@ -92,7 +92,8 @@ def survival(
     selection: Literal["stepwise_aic", "backward_aic", "penalized"] | None = None,
     penalizer: float = 0.0,
     key_added: str = "survival",
-) -> None:
+    copy: bool = False,
+) -> AnnData | None:
     """Associate features (imaging traits, radiogenomic features, subtypes...) with survival.
 
     Per feature: Kaplan-Meier estimates and a log-rank test across its groups (categorical or boolean features), and
@@ -135,12 +136,15 @@ def survival(
         ``ph_pval``, ``logrank_stat``, ``logrank_pval``), ``covariate_terms`` (the adjusting terms of each model),
         ``km`` (Kaplan-Meier estimates per feature and group with the numbers at risk), ``multivariable`` (with
         ``selection``) and ``params``.
+    copy
+        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
 
     Returns
     -------
-    ``None``. Writes ``adata.uns[key_added]`` (a ``"survival"`` record), read by :func:`radiogx.get.survival_df`
-    and drawn by :func:`radiogx.pl.forest` and :func:`radiogx.pl.km`.
+    ``None``, or the modified copy with ``copy=True``. Writes ``adata.uns[key_added]`` (a ``"survival"`` record), read
+    by :func:`radiogx.get.survival_df` and drawn by :func:`radiogx.pl.forest` and :func:`radiogx.pl.km`.
     """
+    adata = adata.copy() if copy else adata
     check_adata(adata, expression=False)
     if method != "cox":
         raise ValueError(f"method must be 'cox', got {method!r}")
@@ -216,6 +220,7 @@ def survival(
         logger.warning(f"survival: replacing adata.uns[{key_added!r}]")
     record["added"] = log_added("survival", uns=key_added)
     adata.uns[key_added] = record
+    return adata if copy else None
 
 
 def _multivariable(t, e, obs, features, covariates, selection, penalizer) -> pd.DataFrame:
