@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -19,20 +20,47 @@ from .._validation import check_adata, preview
 from ._fit import NetworkConfig, predict_logits, probabilities
 from ._modules import RadiogenomicNetwork, network_from_state
 
-__all__ = ["RadiogenomicModel", "register", "lookup"]
+__all__ = ["RadiogenomicModel", "register", "lookup", "anchored"]
 
-_REGISTRY: dict[str, RadiogenomicModel] = {}
 _FORMAT = "radiogx.RadiogenomicModel/1"
+# The models of this session by id, held weakly: a model lives as long as something holds it (the user's variable, or
+# an AnnData it is anchored to), and no longer. AnnData records only hold the id and, once saved, the path.
+_REGISTRY: weakref.WeakValueDictionary[str, RadiogenomicModel] = weakref.WeakValueDictionary()
+# AnnData -> the models it recorded or used (strong references), dropped with the AnnData (keyed by id(adata): AnnData
+# objects refuse equality, which a WeakKeyDictionary needs)
+_ANCHORS: dict[int, tuple[weakref.ref, dict[str, RadiogenomicModel]]] = {}
 
 
-def register(model: RadiogenomicModel) -> str:
-    """Keep ``model`` in this session's registry; return its id (what ``adata.uns`` records)."""
+def _anchor(adata: AnnData, model: RadiogenomicModel) -> None:
+    key = id(adata)
+    entry = _ANCHORS.get(key)
+    if entry is None or entry[0]() is not adata:
+        entry = (weakref.ref(adata, lambda _, key=key: _ANCHORS.pop(key, None)), {})
+        _ANCHORS[key] = entry
+    entry[1][model.model_id] = model
+
+
+def register(model: RadiogenomicModel, adata: AnnData | None = None) -> str:
+    """Make ``model`` findable by its id in this session, kept alive by ``adata`` (when given); return the id."""
     _REGISTRY[model.model_id] = model
+    if adata is not None:
+        _anchor(adata, model)
     return model.model_id
 
 
-def lookup(model_id: str) -> RadiogenomicModel | None:
-    return _REGISTRY.get(model_id)
+def lookup(model_id: str, adata: AnnData | None = None) -> RadiogenomicModel | None:
+    """The live model of this id (``None`` when it was dropped or never made in this session); ``adata`` then keeps
+    it alive too, so that a copy that used a model keeps it after the original is dropped."""
+    model = _REGISTRY.get(model_id)
+    if model is not None and adata is not None:
+        _anchor(adata, model)
+    return model
+
+
+def anchored(adata: AnnData) -> list[RadiogenomicModel]:
+    """The models that ``adata`` keeps alive."""
+    entry = _ANCHORS.get(id(adata))
+    return list(entry[1].values()) if entry is not None and entry[0]() is adata else []
 
 
 class RadiogenomicModel:
@@ -65,7 +93,6 @@ class RadiogenomicModel:
         self.settings = settings_used or {}
         self.model_id = model_id or uuid.uuid4().hex
         self.path: str | None = None
-        self._records: list[dict] = []
         self.set_nodes = None if set_nodes is None else [str(n) for n in set_nodes]
         self.set_mask = set_mask
 
@@ -137,7 +164,11 @@ class RadiogenomicModel:
                            "config": self.fold_config(k).as_dict()} for k, f in enumerate(self.cv_folds)]}
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Save to one file (torch tensors and JSON metadata); the AnnData records that ran ``train`` learn the path."""
+        """Save to one file (torch tensors and JSON metadata) and return its path.
+
+        The records of this model in every live AnnData that holds it (the one it was trained on, and copies that
+        used it) learn the path, so that after an ``.h5ad`` round trip, or in a new session, the tools load it from
+        there."""
         path = Path(path)
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
@@ -152,8 +183,13 @@ class RadiogenomicModel:
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
         self.path = str(path.resolve())
-        for record in self._records:
-            record["path"] = self.path
+        for key, (ref, models) in list(_ANCHORS.items()):
+            adata = ref()
+            if adata is not None and self.model_id in models:
+                for store in adata.uns.values():
+                    for record in (store.values() if isinstance(store, dict) else ()):
+                        if isinstance(record, dict) and str(record.get("model_id", "")) == self.model_id:
+                            record["path"] = self.path
         return path
 
     @classmethod

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
+
+from .._atomic import atomic_path
 
 __all__ = ["TranscriptomeAutoencoder", "RadiogenomicNetwork", "MaskedLinear", "SeededDropout", "seed_dropout", "seeded_init",
            "ACTIVATIONS", "network_from_state", "merge_networks"]
 
+_AE_FORMAT = "radiogx.TranscriptomeAutoencoder/1"
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "elu": nn.ELU}
 
 
@@ -131,6 +137,37 @@ class TranscriptomeAutoencoder(nn.Module):
     def dense_layers(self) -> list[nn.Linear]:
         """The encoder's Dense layers, in order (what encoder transfer copies)."""
         return [block[0] for block in self.encoder]
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Save the settings, the weights and (from :func:`radiogx.tl.pretrain`) the scaler to one file (atomically);
+        return its path. :meth:`load` reads it back."""
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+        payload = {"format": _AE_FORMAT, "hparams": dict(self.hparams), "state": self.state_dict()}
+        for name in ("scaler_mean", "scaler_scale"):
+            if getattr(self, name, None) is not None:
+                payload[name] = torch.as_tensor(np.asarray(getattr(self, name), dtype=np.float32))
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> TranscriptomeAutoencoder:
+        """An autoencoder saved by :meth:`save` (files of radiogx <= 0.3.0's workflow, without a format tag, too)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no saved autoencoder at {path}")
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(payload, dict) or "hparams" not in payload or payload.get("format", _AE_FORMAT) != _AE_FORMAT:
+            raise ValueError(f"{path} is not a saved radiogx autoencoder")
+        hp = dict(payload["hparams"])
+        ae = cls(hp.pop("n_genes"), hp.pop("hidden"), **hp)
+        ae.load_state_dict(payload["state"])
+        for name in ("scaler_mean", "scaler_scale"):
+            if name in payload:
+                setattr(ae, name, payload[name].numpy())
+        return ae.eval()
 
 
 class RadiogenomicNetwork(nn.Module):

@@ -399,7 +399,7 @@ def train(
     model = RadiogenomicModel(trait=trait, genes=data.genes, classes=data.classes, mean=mean, scale=scale,
                               config=final_config, state=final_state, folds=fold_models, settings_used=params,
                               set_nodes=set_names, set_mask=set_mask)
-    register(model)
+    register(model, adata)  # adata keeps it alive; uns records only its id
 
     probs = probabilities(oof_logits, n_out)
     oof = pd.DataFrame({"fold": folds, "label": pd.Categorical([data.classes[i] for i in data.y], categories=data.classes)},
@@ -419,7 +419,6 @@ def train(
         logger.warning(f"train: replacing the earlier record of trait {trait!r} in adata.uns[{key_added!r}]")
     record["added"] = log_added("train", uns=key_added)
     store[trait] = record
-    model._records.append(record)
     logger.info(f"train: {trait} ({protocol}, {cv} folds): ROC-AUC {summary['roc_auc_mean']:.3f} +/- {summary['roc_auc_sd']:.3f} "
                 f"(pooled out-of-fold {pooled:.3f}); final model: " +
                 (f"the average of the {cv} fold networks" if final == "ensemble" else f"refit for {final_epochs} epochs"))

@@ -9,7 +9,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .._logging import logger
 from .._validation import check_adata, preview
-from ..nn._model import RadiogenomicModel, lookup
+from ..nn._model import RadiogenomicModel, lookup, register
 
 __all__ = ["TraitData", "trait_data", "outer_folds", "child_seed", "resolve_model", "trained_traits", "models_to_explain"]
 
@@ -86,13 +86,16 @@ def resolve_model(adata: AnnData, trait: str, key: str = "radiogx") -> Radiogeno
     if not isinstance(record, dict) or "model_id" not in record:
         raise ValueError(f"no model for trait {trait!r} in adata.uns[{key!r}]: run rg.tl.train(adata, {trait!r}) first "
                          f"(trained traits: {trained_traits(adata, key)})")
-    model = lookup(str(record["model_id"]))
+    model = lookup(str(record["model_id"]), adata)
     if model is None:
         path = str(record.get("path", ""))
         if not path:
-            raise ValueError(f"the model for {trait!r} is not in this session and was never saved; "
-                             "save models with model.save(path) to use them after a restart, or train again")
+            raise ValueError(f"the model for {trait!r} (id {str(record['model_id'])[:8]}) is not in memory and was never "
+                             "saved: a model lives as long as the AnnData it was trained on (or a copy that used it) "
+                             "or the object rg.tl.train returned; keep one, or save it with model.save(path), or "
+                             "train again")
         model = RadiogenomicModel.load(path)
+        register(model, adata)
     return model
 
 

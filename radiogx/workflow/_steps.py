@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import torch
 from anndata import AnnData
 
 from .. import tl
 from ..nn._model import RadiogenomicModel
 from ..nn._modules import TranscriptomeAutoencoder
 from ._inputs import collection_label
-from .._atomic import atomic_path
 from ._store import StepStore
 
 __all__ = ["Context", "Step", "plan"]
@@ -53,9 +51,7 @@ def _pretrain(adata: AnnData, ctx: Context, fp: str) -> None:
                      output=s["output"], loss=s["loss"], epochs=s["epochs"], batch_size=s["batch_size"],
                      patience=s["patience"], seed=ctx.seed)
     adata.uns["pretrain"]["params"]["patients_used"] = PRETRAIN_SCOPE
-    path = ctx.store.file_path("pretrain", fp, ".pt")
-    with atomic_path(path) as tmp:
-        torch.save({"hparams": ae.hparams, "state": ae.state_dict()}, tmp)
+    path = ae.save(ctx.store.file_path("pretrain", fp, ".pt"), overwrite=True)
     adata.uns["pretrain"]["path"] = str(path)
 
 
@@ -68,11 +64,7 @@ def labelled_patients(adata: AnnData, traits: list[str]):
 
 
 def _load_autoencoder(adata: AnnData) -> TranscriptomeAutoencoder:
-    payload = torch.load(adata.uns["pretrain"]["path"], map_location="cpu", weights_only=True)
-    hp = dict(payload["hparams"])
-    ae = TranscriptomeAutoencoder(hp.pop("n_genes"), hp.pop("hidden"), **hp)
-    ae.load_state_dict(payload["state"])
-    return ae
+    return TranscriptomeAutoencoder.load(adata.uns["pretrain"]["path"])
 
 
 #: [steps.train] keys passed to rg.tl.train as they are (None: the preset's value)
@@ -241,8 +233,8 @@ def plan(cfg: dict, traits: list[str]) -> list[Step]:
 
 def register_model(adata: AnnData, trait: str) -> None:
     """Make a stored model known to this session (a resumed run reads it from the step's file)."""
-    from ..nn._model import lookup
+    from ..nn._model import lookup, register
 
     record = adata.uns["radiogx"][trait]
-    if lookup(str(record["model_id"])) is None:
-        RadiogenomicModel.load(record["path"])
+    if lookup(str(record["model_id"]), adata) is None:
+        register(RadiogenomicModel.load(record["path"]), adata)
