@@ -88,11 +88,11 @@ save(rg.pl.saliency(adata, "subtype", target="Proneural", return_fig=True), "sal
 
 # %%
 rg.tl.enrich(adata, key="saliency_subtype_Proneural", gene_sets=signatures, min_size=10)
-print(rg.get.enrich_df(adata, key="enrich_saliency_subtype_Proneural")[["gene_set", "nes", "padj"]])
-save(rg.pl.running_score(adata, key="enrich_saliency_subtype_Proneural", return_fig=True), "running_score")
+print(rg.get.enrich_df(adata)[["gene_set", "nes", "padj"]])       # the only enrichment so far: no key to type
+save(rg.pl.running_score(adata, return_fig=True), "running_score")
 
 rg.tl.enrich(adata, key="ixg_subtype_Proneural", gene_sets=signatures, per_patient=True, min_size=10)
-rg.tl.associations(adata, key="enrich_ixg_subtype_Proneural", min_patients=5)
+rg.tl.associations(adata, min_patients=5)                        # reads the only per-patient enrichment
 print(rg.get.associations_df(adata))                  # the features it wrote to .obs, and their patients
 save(rg.pl.associations(adata, return_fig=True), "associations")
 

@@ -16,7 +16,7 @@ __all__ = ["associations"]
 def associations(
     adata: AnnData,
     *,
-    key: str,
+    key: str | None = None,
     label: str | None = None,
     min_patients: int = 5,
     padj: float = 0.05,
@@ -34,7 +34,7 @@ def associations(
     adata
         With per-patient results of :func:`radiogx.tl.enrich` in ``adata.uns[key]``.
     key
-        The enrichment record.
+        The per-patient enrichment record (its ``key_added``); ``None``: the only one in ``adata``.
     label
         Prefix of the feature names; default the ranked layer's name (``params["key"]``).
     min_patients
@@ -55,6 +55,14 @@ def associations(
     """
     adata = adata.copy() if copy else adata
     check_adata(adata, expression=False)
+    if key is None:
+        from ..get import records
+
+        per_patient = [k for k in records(adata, "enrichment")["key"] if adata.uns[k]["params"]["per_patient"]]
+        if len(per_patient) != 1:
+            raise ValueError(f"{len(per_patient)} per-patient enrichment records in adata {per_patient}: pass key= "
+                             "(run rg.tl.enrich(adata, ..., per_patient=True) first if there is none)")
+        key = per_patient[0]
     record = adata.uns.get(key)
     if not isinstance(record, dict) or "results" not in record:
         raise ValueError(f"no enrichment results in adata.uns[{key!r}]: run rg.tl.enrich(adata, ..., per_patient=True)")
