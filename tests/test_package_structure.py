@@ -103,3 +103,15 @@ def test_pp_and_tl_take_copy_or_say_why_not(name, func):
         return
     assert "copy" in params and params["copy"].default is False, f"{name}: needs copy=False or a written exception"
     assert "AnnData" in str(inspect.signature(func).return_annotation), f"{name}: returns the copy with copy=True"
+
+
+def test_docstring_examples_run():
+    """The Examples sections of the public functions run as doctests (on synthetic data: no files needed)."""
+    import doctest
+
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    examples = [t for _, func in PUBLIC for t in finder.find(func) if t.examples]
+    assert examples, "no public function has an example"
+    for test in examples:
+        runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
