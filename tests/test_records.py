@@ -111,3 +111,21 @@ def test_tools_work_on_a_copy_when_asked(every_result):
     assert rg.tl.survival(out, features="trait_0", covariates=(), key_added="again") is None
     saliency = rg.tl.saliency(every_result, key_added="ixg_copy", method="input_x_gradient", copy=True)
     assert "ixg_copy_trait_0" in saliency.layers and "ixg_copy_trait_0" not in every_result.layers
+
+
+def test_one_rerun_rule_for_every_tool(every_result, caplog):
+    adata = every_result.copy()
+    with caplog.at_level("WARNING", logger="radiogx"):
+        rg.tl.survival(adata, features="trait_0", covariates=())
+        rg.tl.saliency(adata)
+    assert "survival: replacing adata.uns['survival']" in caplog.text
+    assert "saliency: replacing adata.uns['saliency']['trait_0']" in caplog.text
+    for tool, call in (("survival", lambda: rg.tl.survival(adata, features="trait_0", covariates=(), key_added="saliency")),
+                       ("saliency", lambda: rg.tl.saliency(adata, key_added="gene_masking"))):
+        before = adata.uns[{"survival": "saliency", "saliency": "gene_masking"}[tool]]
+        with pytest.raises(ValueError, match=rf"{tool}: adata.uns\['\w+'\] holds (saliency|masking) results"):
+            call()
+        assert adata.uns[{"survival": "saliency", "saliency": "gene_masking"}[tool]] is before  # nothing lost
+    adata.uns["mine"] = {"notes": "a user's own entry"}
+    with pytest.raises(ValueError, match="holds something that is not a radiogx result"):
+        rg.tl.gene_masking(adata, adata.uns["synthetic"]["gene_sets"], n_null=10, key_added="mine")

@@ -9,6 +9,7 @@ from anndata import AnnData
 from .. import __version__
 from .._logging import log_added, logger
 from .._validation import check_adata
+from ._record import write_record
 
 __all__ = ["associations"]
 
@@ -82,11 +83,11 @@ def associations(
     for feature, gene_set in zip(counts["feature"], counts["gene_set"]):
         enriched = set(hit.loc[hit["gene_set"] == gene_set, "patient"])
         adata.obs[feature] = pd.array(np.isin(adata.obs_names, list(enriched)), dtype="boolean")
-    adata.uns.setdefault(key_added, {})[label] = {
+    write_record(adata, key_added, tool="associations", trait=label, record={
         "counts": counts.reset_index(drop=True),
         "params": {"kind": "associations", "key": key, "padj": float(padj), "min_patients": int(min_patients),
                    "radiogx_version": __version__},
         "added": log_added("associations", obs=list(counts["feature"]), uns=key_added),
-    }
+    })
     logger.info(f"associations: {len(counts)} features in at least {min_patients} patients (of {res['gene_set'].nunique()} sets)")
     return adata if copy else None

@@ -27,6 +27,7 @@ from .. import __version__
 from .._settings import settings
 from ..nn._fit import NetworkConfig, fit_network, logit_scores, predict_logits, score_auc
 from ..nn._modules import TranscriptomeAutoencoder, network_from_state
+from ._record import write_record
 from ._compare import baseline_estimator, baseline_scores
 from ._scores import rows_auc
 from ._trait import child_seed, resolve_model, trait_data
@@ -329,6 +330,6 @@ def bootstrap(
         jk = None if jack is None else jack[:, 0] - jack[:, j]
         diffs.append({"baseline": m, **row(d, estimate[0] - estimate[j], jk), "fraction_positive": float(np.mean(d > 0))})
     diffs = pd.DataFrame(diffs, columns=["baseline", "estimate", "mean", "ci_lower", "ci_upper", "fraction_positive"])
-    adata.uns.setdefault(key_added, {})[trait] = {"boots": boots, "summary": summary, "differences": diffs,
-                                                  "params": params, "added": log_added("bootstrap", uns=key_added)}
+    write_record(adata, key_added, {"boots": boots, "summary": summary, "differences": diffs, "params": params,
+                                    "added": log_added("bootstrap", uns=key_added)}, tool="bootstrap", trait=trait)
     return adata if copy else None

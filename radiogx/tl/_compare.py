@@ -23,6 +23,7 @@ from .._logging import log_added
 from .. import __version__
 from .._settings import settings
 from ..nn._fit import score_auc, score_pr_auc
+from ._record import write_record
 from ._trait import child_seed, outer_folds, trait_data
 
 __all__ = ["compare", "baseline_estimator", "BASELINE_GRIDS", "baseline_scores"]
@@ -181,7 +182,7 @@ def compare(
         else:
             for j in range(len(data.classes)):
                 oof_df[f"{m}_{j}"] = oof[m][:, j]  # class j of "classes"; names may hold "/", which h5ad keys may not
-    adata.uns.setdefault(key_added, {})[trait] = {
+    write_record(adata, key_added, tool="compare", trait=trait, record={
         "folds": pd.DataFrame(rows),
         "oof": oof_df,
         "classes": list(data.classes),
@@ -189,5 +190,5 @@ def compare(
                    "grids": repr(grids), "cv": int(cv), "inner_cv": int(inner_cv), "seed": int(seed),
                    "same_folds_as_network": record is not None, "radiogx_version": __version__},
         "added": log_added("compare", uns=key_added),
-    }
+    })
     return adata if copy else None

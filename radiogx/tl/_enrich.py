@@ -14,6 +14,7 @@ from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata
+from ._record import write_record
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._gsea_engine import prerank_many
 from ._scores import benjamini_hochberg
@@ -228,9 +229,7 @@ def enrich(
     if engine == "radiogx":
         cols += ["n_perm", "pval_method"]
     results = results[cols]
-    if key_added in adata.uns:
-        logger.warning(f"enrich: replacing adata.uns[{key_added!r}]")
-    adata.uns[key_added] = {
+    write_record(adata, key_added, tool="enrich", record={
         "results": results,
         "gene_sets": pd.DataFrame({"gene_set": list(sets_by_name), "genes": [";".join(g) for g in sets_by_name.values()]}),
         "params": {"kind": "enrichment", "key": key, "per_patient": bool(per_patient), "engine": engine, "n_perm": int(n_perm),
@@ -239,5 +238,5 @@ def enrich(
                    "ties": int(n_ties), "weight": 1.0,
                    "correction": "Benjamini-Hochberg over the sets of each ranking", "radiogx_version": __version__},
         "added": log_added("enrich", uns=key_added),
-    }
+    })
     return adata if copy else None

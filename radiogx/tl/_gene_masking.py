@@ -19,6 +19,7 @@ from .._validation import check_adata
 from ..nn._fit import probabilities
 from ..nn._masking_engine import FoldedNetwork, masked_logits
 from ..nn._model import RadiogenomicModel
+from ._record import write_record
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._scores import _EPS, benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
 from ._sequential_null import DEFAULT_EXCEEDANCES, SequentialPvalues, sequential_pvalues
@@ -287,9 +288,7 @@ def gene_masking(
     results = pd.concat(frames, ignore_index=True)
     for col in ("trait", "gene_set", "target", "pval_method"):
         results[col] = results[col].astype(str)
-    if key_added in adata.uns:
-        logger.warning(f"gene_masking: replacing adata.uns[{key_added!r}]")
-    adata.uns[key_added] = {
+    write_record(adata, key_added, tool="gene_masking", record={
         "results": results,
         "params": {"kind": "masking", "traits": [m.trait for m in models], "patients": patients, "null": null, "n_null": int(n_null),
                    "max_null": -1 if max_null is None else int(max_null), "exceedances": DEFAULT_EXCEEDANCES,
@@ -300,7 +299,7 @@ def gene_masking(
                    "correction": "Benjamini-Hochberg over the sets and targets of each trait",
                    "radiogx_version": __version__},
         "added": log_added("gene_masking", uns=key_added),
-    }
+    })
     return adata if copy else None
 
 

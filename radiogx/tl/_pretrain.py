@@ -15,6 +15,7 @@ from .._settings import settings
 from .._validation import check_adata, preview
 from ..nn._fit import fit_autoencoder, reconstruction_r2
 from ..nn._modules import TranscriptomeAutoencoder
+from ._record import write_record
 from ._trait import child_seed
 
 __all__ = ["pretrain"]
@@ -97,13 +98,13 @@ def pretrain(
     )
     r2 = reconstruction_r2(ae, xs[val_idx], device=settings.torch_device())
     ae.scaler_mean, ae.scaler_scale = mean, scale
-    adata.uns[key_added] = {
+    write_record(adata, key_added, tool="pretrain", record={
         "params": {"kind": "autoencoder", "hidden": list(hidden), "activation": activation, "output": output, "loss": loss, "epochs": epochs,
                    "batch_size": batch_size, "optimizer": optimizer, "patience": patience, "holdout": holdout,
                    "seed": seed, "radiogx_version": __version__},
         "r2_holdout": float(r2), "best_epoch": int(best_epoch), "history": np.asarray(history, dtype=float),
         "patients": np.asarray(adata.obs_names[keep], dtype=object),
         "added": log_added("pretrain", uns=key_added),
-    }
+    })
     logger.info(f"pretrain: {int(keep.sum())} patients, reconstruction R^2 on held-out patients {r2:.3f} (epoch {best_epoch})")
     return ae.cpu()

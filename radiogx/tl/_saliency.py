@@ -18,6 +18,7 @@ from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata
 from ..nn._model import RadiogenomicModel
+from ._record import write_record
 from ._trait import models_to_explain
 
 __all__ = ["saliency", "attribution_key"]
@@ -146,7 +147,7 @@ def saliency(
         }
         names = [attribution_key(key_added, m.trait, t) for _, t in targets]
         adata_record["added"] = log_added("saliency", layers=names, var=names, uns=key_added)
-        adata.uns.setdefault(key_added, {})[m.trait] = adata_record
+        write_record(adata, key_added, adata_record, tool="saliency", trait=m.trait)
     for name, values in outputs.items():
         if name in adata.layers:
             logger.warning(f"saliency: replacing adata.layers[{name!r}]")

@@ -12,6 +12,7 @@ from .._logging import log_added
 from .. import __version__
 from .._validation import check_adata
 from ..nn._model import RadiogenomicModel
+from ._record import write_record
 from ._trait import models_to_explain
 
 __all__ = ["set_nodes"]
@@ -89,11 +90,11 @@ def set_nodes(
         adata.obsm[f"{key_added}_{m.trait}_activation".replace("/", "-")] = pd.DataFrame(
             (activation @ member) / member.sum(0), index=adata.obs_names, columns=sets)
         table = pd.concat(rows, ignore_index=True).sort_values(["target", "rank"], ignore_index=True)
-        adata.uns.setdefault(key_added, {})[m.trait] = {
+        write_record(adata, key_added, tool="set_nodes", trait=m.trait, record={
             "params": {"kind": "set_nodes", "method": "layer_gradient_x_activation", "model_id": m.model_id, "radiogx_version": __version__},
             "targets": np.array([str(t) for _, t in targets], dtype=object), "keys": np.array(keys, dtype=object),
             "table": table,
             "added": log_added("set_nodes", obsm=keys + [f"{key_added}_{m.trait}_activation".replace("/", "-")],
                                uns=key_added),
-        }
+        })
     return adata if copy else None

@@ -17,6 +17,7 @@ from lifelines.statistics import multivariate_logrank_test, proportional_hazard_
 from .. import __version__
 from .._logging import log_added, logger
 from .._validation import check_adata, preview
+from ._record import write_record
 from ._scores import benjamini_hochberg
 
 __all__ = ["survival"]
@@ -216,10 +217,8 @@ def survival(
     }
     if selection is not None:
         record["multivariable"] = _multivariable(t, e, obs, features, covariates, selection, penalizer)
-    if key_added in adata.uns:
-        logger.warning(f"survival: replacing adata.uns[{key_added!r}]")
     record["added"] = log_added("survival", uns=key_added)
-    adata.uns[key_added] = record
+    write_record(adata, key_added, record, tool="survival")
     return adata if copy else None
 
 

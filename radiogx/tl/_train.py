@@ -24,6 +24,7 @@ from ..nn._fit import NetworkConfig, fit_network, logit_scores, predict_logits, 
 from ..nn._model import RadiogenomicModel, register
 from ..nn._modules import TranscriptomeAutoencoder, merge_networks, network_from_state
 from ..nn._recipes import GENE_SET_DEFAULTS, PRESETS, auto_width, gene_set_mask
+from ._record import write_record
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._trait import child_seed, outer_folds, trait_data
 
@@ -414,11 +415,8 @@ def train(
               "oof": oof, "configs": pd.DataFrame([{"config": i, **{k: json.dumps(v) for k, v in c.as_dict().items()}}
                                                    for i, c in enumerate(configs)]),
               "summary": summary}
-    store = adata.uns.setdefault(key_added, {})
-    if trait in store:
-        logger.warning(f"train: replacing the earlier record of trait {trait!r} in adata.uns[{key_added!r}]")
     record["added"] = log_added("train", uns=key_added)
-    store[trait] = record
+    write_record(adata, key_added, record, tool="train", trait=trait)
     logger.info(f"train: {trait} ({protocol}, {cv} folds): ROC-AUC {summary['roc_auc_mean']:.3f} +/- {summary['roc_auc_sd']:.3f} "
                 f"(pooled out-of-fold {pooled:.3f}); final model: " +
                 (f"the average of the {cv} fold networks" if final == "ensemble" else f"refit for {final_epochs} epochs"))
