@@ -33,7 +33,8 @@ readRadiogx <- function(path) {
 #'
 #' @param se A \code{SummarizedExperiment} from \code{\link{readRadiogx}}.
 #' @param which Name of the table: \code{"cv"}, \code{"compare"}, \code{"bootstrap"}, \code{"masking"},
-#'   \code{"enrichment.<key>"}, \code{"survival"}, ...; \code{radiogxResults(se)} lists those present.
+#'   \code{"enrichment.<key>"}, \code{"saliency"}, \code{"associations"}, \code{"survival"}, ... (\code{.<key>} added
+#'   for results not under their tool's default key); \code{radiogxResults(se)} lists those present.
 #' @return A \code{data.frame} (the same rows and columns as \code{rg.get.*_df} in Python), with the parameters that
 #'   made it (JSON text) in its \code{"params"} attribute; or, without \code{which}, the names of the tables.
 #' @export
