@@ -69,7 +69,7 @@ def test_report_and_r_export_list_every_result_from_the_anndata_alone(every_resu
     every_result.write_h5ad(tmp_path / "r.h5ad")
     for adata in (every_result, ad.read_h5ad(tmp_path / "r.h5ad")):
         names = set(result_tables(adata))
-        assert {"cv", "compare", "bootstrap", "bootstrap_differences", "masking", "saliency",
+        assert {"cv", "oof", "km", "compare", "bootstrap", "bootstrap_differences", "masking", "saliency",
                 "enrichment.enrich_saliency_trait_0", "enrichment.enrich_patients", "associations", "survival",
                 "autoencoder", "set_nodes"} <= names, names
         titles = " | ".join(title for section in _tables(adata).values() for title, _ in section)
@@ -129,3 +129,14 @@ def test_one_rerun_rule_for_every_tool(every_result, caplog):
     adata.uns["mine"] = {"notes": "a user's own entry"}
     with pytest.raises(ValueError, match="holds something that is not a radiogx result"):
         rg.tl.gene_masking(adata, adata.uns["synthetic"]["gene_sets"], n_null=10, key_added="mine")
+
+
+def test_out_of_fold_and_kaplan_meier_readers(every_result):
+    oof = rg.get.oof_df(every_result)
+    assert len(oof) == every_result.n_obs and set(oof["trait"]) == {"trait_0"}
+    assert oof["probability"].between(0, 1).all() and oof["fold"].nunique() == 3
+    assert (oof["target"] == every_result.uns["radiogx"]["trait_0"]["classes"][-1]).all()
+    km = rg.get.km_df(every_result, feature="trait_0")
+    assert set(km["group"]) == set(every_result.obs["trait_0"].astype(str)) and km["survival"].between(0, 1).all()
+    with pytest.raises(ValueError, match="features with curves: \\['trait_0'\\]"):
+        rg.get.km_df(every_result, feature="nope")

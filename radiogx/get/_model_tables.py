@@ -9,7 +9,7 @@ from anndata import AnnData
 from ..nn._fit import score_auc
 from ._records import find_record, records
 
-__all__ = ["cv_df", "compare_df", "bootstrap_df"]
+__all__ = ["cv_df", "oof_df", "compare_df", "bootstrap_df"]
 
 
 def _optional_key(adata: AnnData, kind: str, key: str | None, default: str) -> str | None:
@@ -51,6 +51,29 @@ def cv_df(adata: AnnData, *, trait: str | None = None, key: str | None = None) -
         df.insert(0, "protocol", store[t]["params"]["protocol"])
         df.insert(0, "trait", t)
         frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def oof_df(adata: AnnData, *, trait: str | None = None, key: str | None = None) -> pd.DataFrame:
+    """Out-of-fold predictions of the networks from :func:`radiogx.tl.train`: each patient scored by the network of
+    the fold that held it out (what the cross-validated AUCs and :func:`radiogx.pl.roc` use).
+
+    ``key``: the ``key_added`` of the train call (``None``: ``"radiogx"``, else the only model record).
+
+    Returns
+    -------
+    DataFrame with ``trait``, ``patient``, ``fold``, ``label`` (the observed class), ``target`` and ``probability``
+    (one row per patient and class; a binary trait's row is its positive class, the last of its classes).
+    """
+    store = _store(adata, "model", key, "radiogx")
+    frames = []
+    for t in _traits(store, trait, "network", "rg.tl.train(adata, trait)"):
+        oof, classes = store[t]["oof"], [str(c) for c in store[t]["classes"]]
+        targets = classes[-1:] if len(classes) == 2 else classes
+        for i, target in enumerate(targets):
+            frames.append(pd.DataFrame({"trait": t, "patient": oof.index.astype(str), "fold": oof["fold"].to_numpy(),
+                                        "label": oof["label"].astype(str).to_numpy(), "target": target,
+                                        "probability": oof[f"p_{i}"].to_numpy(dtype=float)}))
     return pd.concat(frames, ignore_index=True)
 
 

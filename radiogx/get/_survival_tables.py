@@ -7,7 +7,7 @@ from anndata import AnnData
 
 from ._records import find_record
 
-__all__ = ["survival_df"]
+__all__ = ["survival_df", "km_df"]
 
 
 def survival_df(adata: AnnData, *, key: str | None = None, multivariable: bool = False) -> pd.DataFrame:
@@ -27,3 +27,24 @@ def survival_df(adata: AnnData, *, key: str | None = None, multivariable: bool =
     df = record["results"].copy()
     return df[["term", "coef", "hazard_ratio", "ci_lower", "ci_upper", "pval", "padj", "n", "events", "feature",
                "concordance", "ph_pval", "logrank_stat", "logrank_pval"]]
+
+
+def km_df(adata: AnnData, *, key: str | None = None, feature: str | None = None) -> pd.DataFrame:
+    """Kaplan-Meier estimates of :func:`radiogx.tl.survival` (categorical and boolean features), as drawn by
+    :func:`radiogx.pl.km`; ``key``: its ``key_added`` (``None``: ``"survival"``, else the only survival record).
+
+    Returns
+    -------
+    DataFrame with ``feature``, ``group``, ``time``, ``survival``, ``ci_lower``, ``ci_upper`` (the pointwise 95%
+    confidence interval of the survival probability, lifelines' exponential Greenwood) and ``at_risk``.
+    """
+    record = adata.uns[find_record(adata, "survival", key, "survival")]
+    table = record.get("km")
+    table = pd.DataFrame(columns=["feature", "group", "time", "survival", "ci_lower", "ci_upper", "at_risk"]) \
+        if table is None else table.copy()
+    if feature is not None:
+        if feature not in set(table["feature"]):
+            raise ValueError(f"no Kaplan-Meier estimates for {feature!r}; features with curves: "
+                             f"{sorted(set(table['feature']))}")
+        table = table[table["feature"] == feature]
+    return table.reset_index(drop=True)

@@ -27,8 +27,8 @@ def result_tables(adata: AnnData) -> dict[str, tuple[pd.DataFrame, dict]]:
     """Every tidy result table of ``adata`` (the ``rg.get.*_df`` tables) with the parameters that made it, for every
     result :func:`radiogx.get.records` finds.
 
-    Names: the kind's table (``cv``, ``compare``, ``bootstrap`` and ``bootstrap_differences``, ``saliency`` (the top
-    100 genes of each target), ``set_nodes``, ``associations``, ``masking``, ``enrichment``, ``survival`` and
+    Names: the kind's table (``cv`` and ``oof``, ``compare``, ``bootstrap`` and ``bootstrap_differences``, ``saliency`` (the top
+    100 genes of each target), ``set_nodes``, ``associations``, ``masking``, ``enrichment``, ``survival``, ``km`` and
     ``survival_multivariable``, ``autoencoder``), followed by ``.<key>`` unless the result is under its tool's default
     key (enrichment always carries its key).
     """
@@ -46,6 +46,7 @@ def result_tables(adata: AnnData) -> dict[str, tuple[pd.DataFrame, dict]]:
         first = next(iter(params.values())) if per_trait else params
         if kind == "model":
             tables[f"cv{suffix}"] = (get.cv_df(adata, key=key), params)
+            tables[f"oof{suffix}"] = (get.oof_df(adata, key=key), params)
         elif kind == "compare":
             model_key = str(first.get("model_key", "")) or None
             tables[f"compare{suffix}"] = (get.compare_df(adata, key=model_key, compare_key=key), params)
@@ -64,6 +65,8 @@ def result_tables(adata: AnnData) -> dict[str, tuple[pd.DataFrame, dict]]:
             tables[f"enrichment.{key}"] = (get.enrich_df(adata, key=key), params)
         elif kind == "survival":
             tables[f"survival{suffix}"] = (get.survival_df(adata, key=key), params)
+            if rec.get("km") is not None and len(rec["km"]):
+                tables[f"km{suffix}"] = (get.km_df(adata, key=key), params)
             if "multivariable" in rec:
                 tables[f"survival_multivariable{suffix}"] = (get.survival_df(adata, key=key, multivariable=True), params)
         elif kind == "autoencoder":
