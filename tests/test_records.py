@@ -140,3 +140,11 @@ def test_out_of_fold_and_kaplan_meier_readers(every_result):
     assert set(km["group"]) == set(every_result.obs["trait_0"].astype(str)) and km["survival"].between(0, 1).all()
     with pytest.raises(ValueError, match="features with curves: \\['trait_0'\\]"):
         rg.get.km_df(every_result, feature="nope")
+
+
+def test_every_kind_s_default_key_is_its_tool_s_default():
+    import inspect
+
+    for kind, spec in rg.get.KINDS.items():
+        default = inspect.signature(getattr(rg.tl, spec.tool)).parameters["key_added"].default
+        assert (default or "") == spec.default_key, (kind, default, spec.default_key)

@@ -26,7 +26,7 @@ def masking_df(adata: AnnData, *, key: str | None = None, trait: str | None = No
     ``"<null>:sequential_mc"``, or ``"<null>:mc_bound"`` where ``pval`` is only an upper bound at the resolution of the
     null draws).
     """
-    key = find_record(adata, "masking", key, "gene_masking")
+    key = find_record(adata, "masking", key)
     df = adata.uns[key]["results"].copy()
     for name, value in (("trait", trait), ("target", target)):
         if value is not None:
@@ -48,7 +48,7 @@ def saliency_df(adata: AnnData, *, key: str | None = None, trait: str | None = N
     -------
     DataFrame with ``trait``, ``target``, ``gene``, ``attribution`` (mean over patients), ``rank``.
     """
-    store = adata.uns[find_record(adata, "saliency", key, "saliency")]
+    store = adata.uns[find_record(adata, "saliency", key)]
     rows = []
     for t, rec in store.items():
         if trait is not None and t != trait:
@@ -74,7 +74,7 @@ def set_nodes_df(adata: AnnData, *, key: str | None = None, trait: str | None = 
     DataFrame with ``trait``, ``target``, ``gene_set``, ``importance`` (mean absolute attribution over patients),
     ``mean`` (mean signed attribution) and ``rank`` (1: the largest importance).
     """
-    store = adata.uns[find_record(adata, "set_nodes", key, "set_nodes")]
+    store = adata.uns[find_record(adata, "set_nodes", key)]
     tables = [pd.DataFrame(rec["table"]).assign(trait=t) for t, rec in store.items() if trait is None or t == trait]
     if not tables:
         raise ValueError(f"no set-node results for trait {trait!r}; available: {list(store)}")
@@ -91,7 +91,7 @@ def enrich_df(adata: AnnData, *, key: str | None = None) -> pd.DataFrame:
     DataFrame with ``gene_set``, ``es``, ``nes``, ``pval``, ``padj``, ``size``, ``leading_edge`` (and ``patient`` for
     per-patient enrichment; ``n_perm`` and ``pval_method`` for radiogx's engine), most significant first.
     """
-    df = adata.uns[find_record(adata, "enrichment", key, "")]["results"].copy()
+    df = adata.uns[find_record(adata, "enrichment", key)]["results"].copy()
     by = (["patient"] if "patient" in df.columns else []) + ["pval", "nes"]
     return df.sort_values(by, ascending=[True] * (len(by) - 1) + [False]).reset_index(drop=True)
 
@@ -107,7 +107,7 @@ def associations_df(adata: AnnData, *, key: str | None = None, label: str | None
     DataFrame with ``label`` (the attribution the features came from), ``feature`` (the ``.obs`` column, for
     :func:`radiogx.tl.survival`'s ``features=``), ``gene_set`` and ``n_patients``, most frequent first.
     """
-    store = adata.uns[find_record(adata, "associations", key, "associations")]
+    store = adata.uns[find_record(adata, "associations", key)]
     if label is not None and label not in store:
         raise ValueError(f"no associations for label {label!r}; available: {list(store)}")
     frames = [pd.DataFrame(rec["counts"]).assign(label=str(name)) for name, rec in store.items()

@@ -12,16 +12,16 @@ from ._records import find_record, records
 __all__ = ["cv_df", "oof_df", "compare_df", "bootstrap_df"]
 
 
-def _optional_key(adata: AnnData, kind: str, key: str | None, default: str) -> str | None:
+def _optional_key(adata: AnnData, kind: str, key: str | None) -> str | None:
     """The ``adata.uns`` key of the ``kind`` result (``None`` when ``key`` is ``None`` and adata holds none)."""
     if key is None and records(adata, kind).empty:
         return None
-    return find_record(adata, kind, key, default)
+    return find_record(adata, kind, key)
 
 
-def _store(adata: AnnData, kind: str, key: str | None, default: str) -> dict:
+def _store(adata: AnnData, kind: str, key: str | None) -> dict:
     """The per-trait store of the ``kind`` result (``{}`` when ``key`` is ``None`` and adata holds none)."""
-    found = _optional_key(adata, kind, key, default)
+    found = _optional_key(adata, kind, key)
     return {} if found is None else adata.uns[found]
 
 
@@ -44,7 +44,7 @@ def cv_df(adata: AnnData, *, trait: str | None = None, key: str | None = None) -
     DataFrame with ``trait``, ``protocol``, ``fold``, ``n_train``, ``n_test``, ``roc_auc``, ``pr_auc``,
     ``best_epoch``, ``config``, ``selection_score``.
     """
-    store = _store(adata, "model", key, "radiogx")
+    store = _store(adata, "model", key)
     frames = []
     for t in _traits(store, trait, "network", "rg.tl.train(adata, trait)"):
         df = store[t]["cv"].copy()
@@ -65,7 +65,7 @@ def oof_df(adata: AnnData, *, trait: str | None = None, key: str | None = None) 
     DataFrame with ``trait``, ``patient``, ``fold``, ``label`` (the observed class), ``target`` and ``probability``
     (one row per patient and class; a binary trait's row is its positive class, the last of its classes).
     """
-    store = _store(adata, "model", key, "radiogx")
+    store = _store(adata, "model", key)
     frames = []
     for t in _traits(store, trait, "network", "rg.tl.train(adata, trait)"):
         oof, classes = store[t]["oof"], [str(c) for c in store[t]["classes"]]
@@ -95,9 +95,9 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str | None = No
     :func:`radiogx.tl.bootstrap` (``method="oof"``) when it ran, else from the pooled AUCs alone (and saying so), and
     one line saying why; the network first.
     """
-    comp = _store(adata, "compare", compare_key, "radiogx_compare")
-    nets = _store(adata, "model", key, "radiogx")
-    boots = _store(adata, "bootstrap", bootstrap_key, "radiogx_bootstrap")
+    comp = _store(adata, "compare", compare_key)
+    nets = _store(adata, "model", key)
+    boots = _store(adata, "bootstrap", bootstrap_key)
     rows = []
     for t in _traits({**nets, **comp}, trait, "model", "rg.tl.train or rg.tl.compare"):
         if t in nets:
@@ -184,7 +184,7 @@ def bootstrap_df(adata: AnnData, *, trait: str | None = None, differences: bool 
     scheme), ``mean`` (over resamples), ``ci_lower``, ``ci_upper`` (and ``fraction_positive`` for
     differences), ``method`` and ``covers``: what the interval covers.
     """
-    store = _store(adata, "bootstrap", key, "radiogx_bootstrap")
+    store = _store(adata, "bootstrap", key)
     frames = []
     for t in _traits(store, trait, "bootstrap", "rg.tl.bootstrap(adata, trait)"):
         df = store[t]["differences" if differences else "summary"].copy()

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pandas as pd
 from anndata import AnnData
 
-__all__ = ["records", "find_record", "KINDS"]
+__all__ = ["records", "find_record", "KINDS", "Kind"]
 
-#: Result kinds, the ``rg.tl`` tool that writes each, and whether its record is kept per trait.
+
+class Kind(NamedTuple):
+    """A result kind: the ``rg.tl`` tool that writes it, whether its record is kept per trait, and the tool's default
+    ``key_added`` (``""``: none fixed, as enrichment's ``"enrich_<ranked key>"``)."""
+
+    tool: str
+    per_trait: bool
+    default_key: str
+
+
+#: Every result kind (readers, the report and the R export take the default keys from here; a test checks them
+#: against the tools' signatures).
 KINDS = {
-    "model": ("train", True),
-    "compare": ("compare", True),
-    "bootstrap": ("bootstrap", True),
-    "saliency": ("saliency", True),
-    "set_nodes": ("set_nodes", True),
-    "associations": ("associations", True),
-    "masking": ("gene_masking", False),
-    "enrichment": ("enrich", False),
-    "survival": ("survival", False),
-    "autoencoder": ("pretrain", False),
+    "model": Kind("train", True, "radiogx"),
+    "compare": Kind("compare", True, "radiogx_compare"),
+    "bootstrap": Kind("bootstrap", True, "radiogx_bootstrap"),
+    "saliency": Kind("saliency", True, "saliency"),
+    "set_nodes": Kind("set_nodes", True, "set_nodes"),
+    "associations": Kind("associations", True, "associations"),
+    "masking": Kind("gene_masking", False, "gene_masking"),
+    "enrichment": Kind("enrich", False, ""),
+    "survival": Kind("survival", False, "survival"),
+    "autoencoder": Kind("pretrain", False, "pretrain"),
 }
 
 
@@ -56,13 +69,13 @@ def _kind_of(value) -> tuple[str | None, list[str]]:
     params = _params(value)
     if params:  # one record for the whole call
         kind = params.get("kind") or _legacy_kind(value, params)
-        if kind in KINDS and not KINDS[kind][1]:
+        if kind in KINDS and not KINDS[kind].per_trait:
             return kind, []
     kinds = set()
     for record in value.values():  # one record per trait
         p = _params(record)
         kinds.add((p.get("kind") or _legacy_kind(record, p)) if p else None)
-    if len(kinds) == 1 and (kind := kinds.pop()) in KINDS and KINDS[kind][1]:
+    if len(kinds) == 1 and (kind := kinds.pop()) in KINDS and KINDS[kind].per_trait:
         return kind, [str(t) for t in value]
     return None, []
 
@@ -98,27 +111,29 @@ def records(adata: AnnData, kind: str | None = None) -> pd.DataFrame:
     for key, value in adata.uns.items():
         k, traits = _kind_of(value)
         if k is not None and (kind is None or k == kind):
-            rows.append({"key": str(key), "kind": k, "tool": KINDS[k][0], "traits": ";".join(traits)})
+            rows.append({"key": str(key), "kind": k, "tool": KINDS[k].tool, "traits": ";".join(traits)})
     return pd.DataFrame(rows, columns=["key", "kind", "tool", "traits"])
 
 
-def find_record(adata: AnnData, kind: str, key: str | None, default: str) -> str:
-    """The ``adata.uns`` key of the ``kind`` result to read: ``key`` when given, else ``default`` when it holds one,
-    else the only result of that kind (several: an error that lists their keys; none: an error naming the tool)."""
+def find_record(adata: AnnData, kind: str, key: str | None) -> str:
+    """The ``adata.uns`` key of the ``kind`` result to read: ``key`` when given, else the tool's default key when it
+    holds one, else the only result of that kind (several: an error that lists their keys; none: an error naming the
+    tool)."""
     found = records(adata, kind)
+    tool = KINDS[kind].tool
     if key is not None:
         if key not in adata.uns:
             raise ValueError(f"no {kind} results under adata.uns[{key!r}]; {kind} results here: {found['key'].tolist()}. "
-                             f"Run rg.tl.{KINDS[kind][0]} first")
+                             f"Run rg.tl.{tool} first")
         if key not in set(found["key"]):
-            actual = records(adata).set_index("key")["kind"].get(key)
+            actual = _kind_of(adata.uns[key])[0]
             raise ValueError(f"adata.uns[{key!r}] holds {actual or 'no radiogx'} results, not {kind}; {kind} results "
                              f"here: {found['key'].tolist()}")
         return key
-    if default in set(found["key"]):
-        return default
+    if KINDS[kind].default_key in set(found["key"]):
+        return KINDS[kind].default_key
     if len(found) == 1:
         return str(found["key"].iloc[0])
     if found.empty:
-        raise ValueError(f"no {kind} results in adata; run rg.tl.{KINDS[kind][0]} first")
+        raise ValueError(f"no {kind} results in adata; run rg.tl.{tool} first")
     raise ValueError(f"{len(found)} {kind} results in adata: {found['key'].tolist()}; pass key= to choose one")

@@ -19,7 +19,7 @@ def survival_df(adata: AnnData, *, key: str | None = None, multivariable: bool =
     DataFrame with ``term``, ``coef``, ``hazard_ratio``, ``ci_lower``, ``ci_upper``, ``pval``, ``padj``, ``n``,
     ``events`` (and ``feature``, ``concordance``, ``ph_pval``, ``logrank_stat``, ``logrank_pval`` per feature).
     """
-    record = adata.uns[find_record(adata, "survival", key, "survival")]
+    record = adata.uns[find_record(adata, "survival", key)]
     if multivariable:
         if "multivariable" not in record:
             raise ValueError("no multivariable model: run rg.tl.survival with selection='stepwise_aic', 'backward_aic' or 'penalized'")
@@ -38,7 +38,7 @@ def km_df(adata: AnnData, *, key: str | None = None, feature: str | None = None)
     DataFrame with ``feature``, ``group``, ``time``, ``survival``, ``ci_lower``, ``ci_upper`` (the pointwise 95%
     confidence interval of the survival probability, lifelines' exponential Greenwood) and ``at_risk``.
     """
-    record = adata.uns[find_record(adata, "survival", key, "survival")]
+    record = adata.uns[find_record(adata, "survival", key)]
     table = record.get("km")
     table = pd.DataFrame(columns=["feature", "group", "time", "survival", "ci_lower", "ci_upper", "at_risk"]) \
         if table is None else table.copy()

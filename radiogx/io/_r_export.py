@@ -34,14 +34,11 @@ def result_tables(adata: AnnData) -> dict[str, tuple[pd.DataFrame, dict]]:
     """
     from .. import get
 
-    defaults = {"model": "radiogx", "compare": "radiogx_compare", "bootstrap": "radiogx_bootstrap",
-                "saliency": "saliency", "set_nodes": "set_nodes", "associations": "associations",
-                "masking": "gene_masking", "survival": "survival", "autoencoder": "pretrain"}
     tables: dict[str, tuple[pd.DataFrame, dict]] = {}
     for row in get.records(adata).itertuples():
         kind, key, rec = row.kind, row.key, adata.uns[row.key]
-        suffix = "" if defaults.get(kind) == key else f".{key}"
-        per_trait = get.KINDS[kind][1]
+        suffix = "" if get.KINDS[kind].default_key == key else f".{key}"
+        per_trait = get.KINDS[kind].per_trait
         params = {t: r["params"] for t, r in rec.items()} if per_trait else rec["params"]
         first = next(iter(params.values())) if per_trait else params
         if kind == "model":

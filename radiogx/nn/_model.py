@@ -20,7 +20,7 @@ from .._validation import check_adata, preview
 from ._fit import NetworkConfig, predict_logits, probabilities
 from ._modules import RadiogenomicNetwork, network_from_state
 
-__all__ = ["RadiogenomicModel", "register", "lookup", "anchored"]
+__all__ = ["RadiogenomicModel", "register", "lookup"]
 
 _FORMAT = "radiogx.RadiogenomicModel/1"
 # The models of this session by id, held weakly: a model lives as long as something holds it (the user's variable, or
@@ -55,12 +55,6 @@ def lookup(model_id: str, adata: AnnData | None = None) -> RadiogenomicModel | N
     if model is not None and adata is not None:
         _anchor(adata, model)
     return model
-
-
-def anchored(adata: AnnData) -> list[RadiogenomicModel]:
-    """The models that ``adata`` keeps alive."""
-    entry = _ANCHORS.get(id(adata))
-    return list(entry[1].values()) if entry is not None and entry[0]() is adata else []
 
 
 class RadiogenomicModel:
@@ -183,7 +177,7 @@ class RadiogenomicModel:
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
         self.path = str(path.resolve())
-        for key, (ref, models) in list(_ANCHORS.items()):
+        for ref, models in list(_ANCHORS.values()):
             adata = ref()
             if adata is not None and self.model_id in models:
                 for store in adata.uns.values():

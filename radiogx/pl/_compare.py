@@ -27,7 +27,7 @@ def compare(adata: AnnData, trait: str, *, key: str | None = None, compare_key: 
     """
     table = compare_df(adata, trait=trait, key=key, compare_key=compare_key, bootstrap_key=bootstrap_key)
     boot, params = None, None
-    bootstrap_key = _optional_key(adata, "bootstrap", bootstrap_key, "radiogx_bootstrap")
+    bootstrap_key = _optional_key(adata, "bootstrap", bootstrap_key)
     if bootstrap_key is not None and trait in adata.uns[bootstrap_key]:
         boot = bootstrap_df(adata, trait=trait, key=bootstrap_key).set_index("model")
         params = adata.uns[bootstrap_key][trait]["params"]

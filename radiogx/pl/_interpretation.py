@@ -81,7 +81,7 @@ def saliency(adata: AnnData, trait: str, *, key: str | None = None, target: str 
     -------
     The figure's axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    key = find_record(adata, "saliency", key, "saliency")
+    key = find_record(adata, "saliency", key)
     table = saliency_df(adata, key=key, trait=trait, n_top=n_top)
     targets = list(dict.fromkeys(table["target"]))
     target = target or targets[0]
@@ -157,7 +157,7 @@ def running_score(adata: AnnData, *, key: str | None = None, gene_set: str | Non
     -------
     The figure's axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    key = find_record(adata, "enrichment", key, "")
+    key = find_record(adata, "enrichment", key)
     record = adata.uns[key]
     df = enrich_df(adata, key=key)
     if "patient" in df.columns:

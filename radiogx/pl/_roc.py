@@ -42,8 +42,8 @@ def roc(adata: AnnData, trait: str, *, key: str | None = None, compare_key: str 
     -------
     The axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    record = _store(adata, "model", key, "radiogx").get(trait)
-    comp = _store(adata, "compare", compare_key, "radiogx_compare").get(trait)
+    record = _store(adata, "model", key).get(trait)
+    comp = _store(adata, "compare", compare_key).get(trait)
     if record is None and comp is None:
         raise ValueError(f"no out-of-fold predictions for {trait!r}: run rg.tl.train(adata, {trait!r}) first")
     fig, ax = new_axes(ax)

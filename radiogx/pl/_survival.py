@@ -25,7 +25,7 @@ def km(adata: AnnData, feature: str, *, key: str | None = None, times: int = 5, 
     -------
     The axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    key = find_record(adata, "survival", key, "survival")
+    key = find_record(adata, "survival", key)
     record = adata.uns[key]
     table = record.get("km")
     if table is None or feature not in set(table["feature"]):

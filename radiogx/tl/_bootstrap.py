@@ -22,13 +22,13 @@ from sklearn.utils import resample
 from sklearn.utils.class_weight import compute_sample_weight
 from tqdm.auto import tqdm
 
-from .._logging import log_added
 from .. import __version__
+from .._logging import log_added
 from .._settings import settings
 from ..nn._fit import NetworkConfig, fit_network, logit_scores, predict_logits, score_auc
 from ..nn._modules import TranscriptomeAutoencoder, network_from_state
-from ._record import write_record
 from ._compare import baseline_estimator, baseline_scores
+from ._record import write_record
 from ._scores import rows_auc
 from ._trait import child_seed, resolve_model, trait_data
 

@@ -19,8 +19,8 @@ from sklearn.utils.class_weight import compute_sample_weight
 from tqdm.auto import tqdm
 from xgboost import XGBClassifier
 
-from .._logging import log_added
 from .. import __version__
+from .._logging import log_added
 from .._settings import settings
 from ..nn._fit import score_auc, score_pr_auc
 from ._record import write_record

@@ -14,9 +14,9 @@ from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata
-from ._record import write_record
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._gsea_engine import prerank_many
+from ._record import write_record
 from ._scores import benjamini_hochberg
 
 __all__ = ["enrich"]

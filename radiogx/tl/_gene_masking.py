@@ -19,8 +19,8 @@ from .._validation import check_adata
 from ..nn._fit import probabilities
 from ..nn._masking_engine import FoldedNetwork, masked_logits
 from ..nn._model import RadiogenomicModel
-from ._record import write_record
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
+from ._record import write_record
 from ._scores import _EPS, benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
 from ._sequential_null import DEFAULT_EXCEEDANCES, SequentialPvalues, sequential_pvalues
 from ._trait import child_seed, models_to_explain

@@ -8,8 +8,8 @@ import torch
 from anndata import AnnData
 from captum.attr import LayerGradientXActivation
 
-from .._logging import log_added
 from .. import __version__
+from .._logging import log_added
 from .._validation import check_adata
 from ..nn._model import RadiogenomicModel
 from ._record import write_record

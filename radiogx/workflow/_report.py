@@ -54,14 +54,15 @@ def _models(adata: AnnData) -> list[tuple[str, str | None, list[str]]]:
     """(model key, the key of its baselines or ``None``, trained traits) of every model record, ``radiogx`` first."""
     compares = {k: next(iter(adata.uns[k].values()))["params"].get("model_key", "") for k in _keys(adata, "compare")}
     out = []
-    for key in sorted(_keys(adata, "model"), key=lambda k: k != "radiogx"):
+    for key in sorted(_keys(adata, "model"), key=lambda k: k != get.KINDS["model"].default_key):
         matched = [c for c, m in compares.items() if m == key] or [c for c, m in compares.items() if not m]
         out.append((key, matched[0] if matched else None, trained_traits(adata, key)))
     return out
 
 
-def _suffix(key: str, default: str) -> str:
-    return "" if key == default else f"_{key}"
+def _suffix(key: str, kind: str, form: str = "_{}") -> str:
+    """Nothing for a result under its tool's default key, else ``form`` filled with the key (names and titles)."""
+    return "" if key == get.KINDS[kind].default_key else form.format(key)
 
 
 def _km_features(adata: AnnData, key: str) -> list[str]:
@@ -121,7 +122,7 @@ def figure_specs(adata: AnnData) -> list[FigureSpec]:
                                 "masking, and survival (or enrichment)", lambda: overview(adata)))
     for key, ck, ts in models:
         for t in ts:
-            name = f"{t}{_suffix(key, 'radiogx')}"
+            name = f"{t}{_suffix(key, 'model')}"
             specs.append(FigureSpec("Models", f"roc_{name}", f"{t}: out-of-fold ROC curves of the network and the "
                                     "baselines", lambda t=t, k=key, c=ck: pl.roc(adata, t, key=k, compare_key=c,
                                                                                  return_fig=True)))
@@ -208,12 +209,12 @@ def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
     for key, ck, _ in _models(adata):
         table = get.compare_df(adata, key=key, compare_key=ck)
-        of = "" if key == "radiogx" else f" ({key})"
+        of = _suffix(key, "model", " ({})")
         out.setdefault("Models", []).append((f"Which model wins{of}", _verdicts(table)))
         out["Models"].append((f"Cross-validated performance (same outer folds for every model){of}",
                               _table(table.drop(columns=["best_model", "network_wins", "network_verdict"]))))
     for key in _keys(adata, "bootstrap"):
-        of = "" if key == "radiogx_bootstrap" else f" ({key})"
+        of = _suffix(key, "bootstrap", " ({})")
         out.setdefault("Models", []).append((f"Paired bootstrap of the AUC{of}", _table(get.bootstrap_df(adata, key=key))))
         out["Models"].append((f"Bootstrap differences to the network{of}",
                               _table(get.bootstrap_df(adata, key=key, differences=True))))
@@ -249,7 +250,7 @@ def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
         out.setdefault("Associations", []).append((f"Radiogenomic features ({key})", _table(df)))
     for key in _keys(adata, "survival"):
         surv = adata.uns[key]
-        of = "" if key == "survival" else f" ({key})"
+        of = _suffix(key, "survival", " ({})")
         out.setdefault("Survival", []).append((f"Cox models and log-rank tests{of}",
                                                _table(get.survival_df(adata, key=key), 40)))
         if "multivariable" in surv:
