@@ -28,8 +28,8 @@ def every_result():
     rg.tl.bootstrap(adata, "trait_0", n_boot=50)
     rg.tl.gene_masking(adata, sets, n_null=50)
     rg.tl.saliency(adata)
-    rg.tl.enrich(adata, key="saliency_trait_0", gene_sets=sets, min_size=5)
-    rg.tl.enrich(adata, key="saliency_trait_0", gene_sets=sets, per_patient=True, min_size=5, n_perm=200,
+    rg.tl.enrich(adata, gene_sets=sets, min_size=5)  # the only saliency record, trait and class: nothing to type
+    rg.tl.enrich(adata, gene_sets=sets, per_patient=True, min_size=5, n_perm=200,
                  key_added="enrich_patients")
     rg.tl.associations(adata, key="enrich_patients", min_patients=3)
     rg.tl.survival(adata, features="trait_0", covariates=())
@@ -148,3 +148,33 @@ def test_every_kind_s_default_key_is_its_tool_s_default():
     for kind, spec in rg.get.KINDS.items():
         default = inspect.signature(getattr(rg.tl, spec.tool)).parameters["key_added"].default
         assert (default or "") == spec.default_key, (kind, default, spec.default_key)
+
+
+def test_enrich_takes_the_saliency_record_trait_and_class_not_a_generated_name():
+    adata = rg.datasets.synthetic(n_obs=90, n_vars=80, n_traits=2, kinds=["linear", "linear"], module_size=10,
+                                  n_decoys=4, noise=0.3, seed=1)
+    sets = adata.uns["synthetic"]["gene_sets"]
+    adata.obs["grade"] = pd.Categorical(np.select(
+        [adata.obs["trait_0"] == "positive", adata.obs["trait_1"] == "positive"], ["A", "B"], "C"))
+    rg.tl.train(adata, "grade", seed=0, **NET)
+    rg.tl.train(adata, "trait_0", seed=0, **NET)
+    rg.tl.saliency(adata, abs=False)
+    before = set(adata.uns)
+    with pytest.raises(ValueError, match=r"holds traits \['grade', 'trait_0'\]; pass trait="):
+        rg.tl.enrich(adata, gene_sets=sets, min_size=3)
+    with pytest.raises(ValueError, match=r"cover the classes \['A', 'B', 'C'\]; pass target="):
+        rg.tl.enrich(adata, trait="grade", gene_sets=sets, min_size=3)
+    with pytest.raises(ValueError, match=r"no class 'D'; classes: \['A', 'B', 'C'\]"):
+        rg.tl.enrich(adata, trait="grade", target="D", gene_sets=sets, min_size=3)
+    with pytest.raises(ValueError, match=r"is an attribution .*pass the record's key"):
+        rg.tl.enrich(adata, key="saliency_grade_B", trait="grade", gene_sets=sets, min_size=3)
+    with pytest.raises(ValueError, match=r"no .var column 'saliency_grade' to rank, and no saliency record"):
+        rg.tl.enrich(adata, key="saliency_grade", gene_sets=sets, min_size=3)
+    assert set(adata.uns) == before
+    rg.tl.enrich(adata, key="saliency", trait="grade", target="B", gene_sets=sets, min_size=3)
+    rg.tl.enrich(adata, key="saliency_grade_B", gene_sets=sets, min_size=3, key_added="by_name")
+    by_record = rg.get.enrich_df(adata, key="enrich_saliency_grade_B")
+    pd.testing.assert_frame_equal(by_record, rg.get.enrich_df(adata, key="by_name"))
+    assert adata.uns["enrich_saliency_grade_B"]["params"]["key"] == "saliency_grade_B"
+    rg.tl.enrich(adata, trait="trait_0", gene_sets=sets, min_size=3, per_patient=True, n_perm=100, key_added="pp")
+    assert rg.get.enrich_df(adata, key="pp")["patient"].nunique() == adata.n_obs

@@ -87,11 +87,11 @@ save(rg.pl.saliency(adata, "subtype", target="Proneural", return_fig=True), "sal
 # features (`associations`), which the survival analysis tests beside the subtype and G-CIMP.
 
 # %%
-rg.tl.enrich(adata, key="saliency_subtype_Proneural", gene_sets=signatures, min_size=10)
+rg.tl.enrich(adata, key="saliency", target="Proneural", gene_sets=signatures, min_size=10)  # saliency's .var
 print(rg.get.enrich_df(adata)[["gene_set", "nes", "padj"]])       # the only enrichment so far: no key to type
 save(rg.pl.running_score(adata, return_fig=True), "running_score")
 
-rg.tl.enrich(adata, key="ixg_subtype_Proneural", gene_sets=signatures, per_patient=True, min_size=10)
+rg.tl.enrich(adata, key="ixg", target="Proneural", gene_sets=signatures, per_patient=True, min_size=10)
 rg.tl.associations(adata, min_patients=5)                        # reads the only per-patient enrichment
 print(rg.get.associations_df(adata))                  # the features it wrote to .obs, and their patients
 save(rg.pl.associations(adata, return_fig=True), "associations")

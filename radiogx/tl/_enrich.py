@@ -78,11 +78,50 @@ def _gseapy(ranking: pd.Series, sets: dict[str, list[str]], *, n_perm, min_size,
     return out
 
 
+def _ranked_attribution(adata: AnnData, key: str | None, trait: str | None, target: str | None,
+                        per_patient: bool) -> str:
+    """The ``.layers``/``.var`` name to rank: ``key`` itself, or the attribution of ``trait`` (and class ``target``)
+    in the saliency record ``key`` (``None``: the only saliency record), so that no generated name is typed."""
+    from ..get._records import find_record, records
+
+    where = "layers" if per_patient else "var"
+    held = adata.layers if per_patient else adata.var.columns
+    if key is not None and key in held and key not in adata.uns:
+        if trait is not None or target is not None:
+            raise ValueError(f"key={key!r} is an attribution (.{where}[{key!r}]); trait and target choose one inside a "
+                             "saliency record: pass the record's key (e.g. key='saliency') with them, or neither")
+        return key
+    if key is not None and key not in adata.uns:
+        what = "no layer {!r} for per-patient enrichment" if per_patient else "no .var column {!r} to rank"
+        raise ValueError(f"{what.format(key)}, and no saliency record adata.uns[{key!r}]; saliency records: "
+                         f"{records(adata, 'saliency')['key'].tolist()}. Run rg.tl.saliency(adata) first")
+    record_key = find_record(adata, "saliency", key)
+    record = adata.uns[record_key]
+    traits = list(record)
+    if trait is None:
+        if len(traits) != 1:
+            raise ValueError(f"the saliency record {record_key!r} holds traits {traits}; pass trait=")
+        trait = traits[0]
+    if trait not in record:
+        raise ValueError(f"the saliency record {record_key!r} has no trait {trait!r}; traits: {traits}")
+    names = [str(k) for k in record[trait]["keys"]]
+    targets = [str(t) for t in record[trait]["targets"]]
+    if target is None:
+        if len(names) != 1:
+            raise ValueError(f"the {trait!r} attributions of {record_key!r} cover the classes {targets}; pass target=")
+        return names[0]
+    if str(target) not in targets:
+        raise ValueError(f"the {trait!r} attributions of {record_key!r} have no class {target!r}; classes: {targets}")
+    return names[targets.index(str(target))]
+
+
 def enrich(
     adata: AnnData,
     *,
-    key: str,
     gene_sets: GeneSets,
+    key: str | None = None,
+    trait: str | None = None,
+    target: str | None = None,
     per_patient: bool = False,
     n_perm: int = 1000,
     max_perm: int | None = None,
@@ -96,10 +135,11 @@ def enrich(
 ) -> AnnData | None:
     """Pre-ranked GSEA (Subramanian et al. 2005) of gene attributions.
 
-    Cohort level (default): the ranking is the ``.var`` column ``key`` (e.g. ``"saliency_subtype_Proneural"`` from
-    :func:`radiogx.tl.saliency`), tested with gseapy's pre-ranked GSEA in its multilevel mode (a port of fgsea's, which
+    Cohort level (default): the ranking is the mean attribution of one trait (and class) in ``.var``, written by
+    :func:`radiogx.tl.saliency` and chosen by the saliency record's key, ``trait`` and ``target`` (or named directly,
+    e.g. ``key="saliency_subtype_Proneural"``), tested with gseapy's pre-ranked GSEA in its multilevel mode (a port of fgsea's, which
     resolves small p-values). ``per_patient=True``: each patient's own attribution vector (the layer ``key``) is a
-    ranking, as the paper did with fgsea; radiogx's engine (gene-set permutation, the random positions shared by all
+    ranking (the matching ``.layers`` entry), as the paper did with fgsea; radiogx's engine (gene-set permutation, the random positions shared by all
     patients, Besag-Clifford sequential p-values) runs them all at once; ``engine="gseapy"`` runs gseapy per patient instead.
     Rankings with no negative value (absolute saliency) are tested one-sided, for enrichment at the top. Genes without
     a value, and genes whose attribution is exactly 0 (in every patient), which the model's first layer does not see
@@ -121,11 +161,14 @@ def enrich(
     Parameters
     ----------
     adata
-        With the attribution in ``.var[key]`` (cohort) or ``.layers[key]`` (per patient).
-    key
-        The attribution to rank.
+        With attributions from :func:`radiogx.tl.saliency` (``.var`` for the cohort, ``.layers`` per patient).
     gene_sets
         Dict of set name to genes or a bundled collection's name.
+    key
+        A saliency record (its ``key_added``; ``None``: the only one), or the name of one attribution column/layer.
+    trait, target
+        With a saliency record: the trait and the class whose attribution is ranked (each may be left out when the
+        record holds only one).
     per_patient
         Rank each patient's attributions.
     n_perm
@@ -143,7 +186,7 @@ def enrich(
     n_jobs
         Threads given to gseapy.
     key_added
-        ``adata.uns[key_added]`` (default ``f"enrich_{key}"``) receives ``results`` (DataFrame: ``gene_set``, ``es``,
+        ``adata.uns[key_added]`` (default ``"enrich_"`` + the ranked attribution's name) receives ``results`` (DataFrame: ``gene_set``, ``es``,
         ``nes``, ``pval``, ``padj``, ``size``, ``leading_edge``, ``patient`` when per patient, and for radiogx's
         engine ``n_perm``, the null draws the p-value used, and ``pval_method``: ``"sequential_mc"``, or
         ``"mc_bound"`` where the p-value is only an upper bound at the resolution of ``max_perm``), ``gene_sets``
@@ -162,6 +205,7 @@ def enrich(
     check_adata(adata, finite=False)
     seed = settings.seed if seed is None else int(seed)
     n_jobs = settings.n_jobs if n_jobs is None else n_jobs
+    key = _ranked_attribution(adata, key, trait, target, per_patient)
     key_added = key_added or f"enrich_{key}"
     engine = engine or ("radiogx" if per_patient else "gseapy")
     if engine not in ("radiogx", "gseapy"):
