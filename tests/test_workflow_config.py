@@ -159,20 +159,76 @@ def test_inputs_from_files_build_the_cohort(tmp_path, data_dir):
         load_cohort({**cfg["input"], "clinical": [{"source": str(tmp_path / "clinical.tsv"), "columns": ["survival"]}]})
 
 
+def _literals(hint) -> set:
+    import typing
+
+    if typing.get_origin(hint) is typing.Literal:
+        return set(typing.get_args(hint))
+    return {a for member in typing.get_args(hint) for a in _literals(member)}
+
+
 def test_every_workflow_default_is_the_tool_s_default_or_a_written_override():
     import inspect
+    import typing
 
     from radiogx.workflow._config import SCHEMA, STEP_TOOLS, WORKFLOW_OVERRIDES
 
     def norm(v):
         return list(v) if isinstance(v, tuple) else v
 
-    differ = set()
+    differ, literal_mismatch = set(), set()
     for section, tool in STEP_TOOLS.items():
-        params = inspect.signature(getattr(rg.tl, tool)).parameters
+        func = getattr(rg.tl, tool)
+        params, hints = inspect.signature(func).parameters, typing.get_type_hints(func)
         for name, key in SCHEMA[section].items():
-            if name in params and norm(params[name].default) != norm(key.default):
+            arg = key.arg or name
+            if arg not in params:
+                continue
+            if norm(params[arg].default) != norm(key.default):
                 differ.add((section, name))
+            literal = _literals(hints[arg])
+            if literal and key.choices is not None and not set(literal) - {None} <= set(key.choices):
+                literal_mismatch.add((section, name))
     assert differ - set(WORKFLOW_OVERRIDES) == set(), "workflow defaults that differ from the tool's, with no reason"
     assert set(WORKFLOW_OVERRIDES) - differ == set(), "overrides listed that are no longer differences"
     assert all(len(why) > 20 for why in WORKFLOW_OVERRIDES.values())
+    assert literal_mismatch == set(), "config choices that do not allow every value of the tool's Literal"
+
+
+def test_a_step_s_fingerprint_hashes_exactly_the_arguments_its_calls_receive(tmp_path, monkeypatch):
+    """Every planned call passes the step's hashed kwargs to the tool unchanged; what else it passes is n_jobs (no
+    result depends on it) or an argument listed in the step's hashed ``derived`` description."""
+    import inspect
+
+    from radiogx.workflow._config import validate_config
+    from radiogx.workflow.steps import SPECS, plan
+
+    raw = _with(_with(_with(_base(tmp_path), "steps.pretrain", {"enabled": True}), "steps.train.hidden", [8]),
+                "input.synthetic.unlabelled", 0.3)
+    steps = plan(validate_config(raw), ["trait_0"])
+    assert {s.section for s in SPECS} - {s.name.split(":")[0] for s in steps} == {"survival"}  # no endpoint here
+    for step in steps:
+        params = inspect.signature(getattr(rg.tl, step.tool)).parameters
+        assert set(step.kwargs) <= set(params), (step.name, set(step.kwargs) - set(params))
+        assert "n_jobs" not in step.kwargs
+    calls = []
+    real = {s.tool: getattr(rg.tl, s.tool) for s in steps}
+
+    def spy(tool):
+        def wrapped(adata, **kwargs):
+            calls.append((tool, kwargs))
+            return real[tool](adata, **kwargs)
+        return wrapped
+
+    for tool in real:
+        monkeypatch.setattr(rg.tl, tool, spy(tool))
+    rg.workflow.run(raw)
+    seen = set()
+    for tool, kwargs in calls:
+        matching = [s for s in steps if s.tool == tool and all(k in kwargs and kwargs[k] == v for k, v in s.kwargs.items())]
+        assert len(matching) == 1, (tool, kwargs)  # the call received one planned step's hashed kwargs, unchanged
+        step = matching[0]
+        extra = set(kwargs) - set(step.kwargs) - {"n_jobs"}
+        assert all(any(e in d for d in step.derived) for e in extra), (tool, extra, step.derived)
+        seen.add(step.name)
+    assert seen == {s.name for s in steps}

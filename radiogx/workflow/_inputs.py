@@ -10,7 +10,7 @@ from anndata import AnnData
 
 from .. import datasets, io, pp
 from .._logging import logger
-from ._config import BUNDLED_CLINICAL, BUNDLED_VASARI, BUNDLED_VOLUMETRICS, ConfigError
+from ._schema import BUNDLED_CLINICAL, BUNDLED_VASARI, BUNDLED_VOLUMETRICS, ConfigError
 
 __all__ = ["collection_label", "load_cohort", "load_collections", "resolve_traits"]
 

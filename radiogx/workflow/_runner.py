@@ -18,8 +18,9 @@ from .._logging import logger
 from .._settings import settings
 from ._config import ConfigError, load_config, validate_config
 from ._inputs import load_cohort, load_collections, resolve_traits
-from ._steps import Context, labelled_patients, plan, register_model
 from ._store import Snapshot, StepStore, apply_delta, data_fingerprint, fingerprint
+from .steps import Context, plan
+from .steps.pretrain import labelled_patients
 
 __all__ = ["run", "versions"]
 
@@ -164,7 +165,8 @@ def _prepare(cfg: dict):
 def _run_step(step, adata: AnnData, ctx: Context, position: str) -> dict:
     """Reuse the step's stored result when its fingerprint matches, else compute and store it; add it to ``adata``
     from the stored file either way. Returns the step's row of the run table."""
-    fp = fingerprint(step.name, step.params, ctx.seed, [ctx.fingerprints[d] for d in step.deps], __version__)
+    fp = fingerprint(step.name, step.tool, step.kwargs, step.derived, [ctx.fingerprints[d] for d in step.deps],
+                     __version__)
     ctx.fingerprints[step.name] = fp
     store = ctx.store
     if store.has(step.name, fp):
@@ -176,7 +178,7 @@ def _run_step(step, adata: AnnData, ctx: Context, position: str) -> dict:
         t0 = time.perf_counter()
         snap = Snapshot(adata)
         try:
-            step.compute(adata, ctx, fp)
+            step.run(adata, ctx, fp)
         except Exception as err:
             logger.error(f"run: {step.name} failed: {err}; the steps before it are stored, and a new run resumes "
                          "from them")
@@ -190,8 +192,8 @@ def _run_step(step, adata: AnnData, ctx: Context, position: str) -> dict:
         status = "computed"
         logger.info(f"run: {position} {step.name}: done in {seconds:.1f} s")
     apply_delta(adata, delta)
-    if step.name.startswith("train:"):
-        register_model(adata, step.name.split(":", 1)[1])
+    if step.on_load is not None:
+        step.on_load(adata)
     return {"step": step.name, "status": status, "seconds": round(seconds, 2), "fingerprint": fp[:16]}
 
 
