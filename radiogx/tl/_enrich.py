@@ -200,6 +200,20 @@ def enrich(
     ``None``, or the modified copy with ``copy=True``. Writes ``adata.uns[key_added]`` (an ``"enrichment"`` record),
     read by :func:`radiogx.get.enrich_df` and drawn by :func:`radiogx.pl.enrichment` and
     :func:`radiogx.pl.running_score`.
+
+    Examples
+    --------
+    Train, attribute and rank, with no generated name typed (each step reads the only result of the one before):
+
+    >>> import radiogx as rg
+    >>> adata = rg.datasets.synthetic(n_obs=80, n_vars=60, n_traits=1, module_size=10, n_decoys=3, seed=0)
+    >>> model = rg.tl.train(adata, "trait_0", hidden=(8,), epochs=5, cv=3, inner_splits=1, select_genes="all")
+    >>> rg.tl.saliency(adata, abs=False)
+    >>> rg.tl.enrich(adata, gene_sets=adata.uns["synthetic"]["gene_sets"], min_size=5)
+    >>> rg.get.records(adata)[["key", "kind"]].to_numpy().tolist()
+    [['radiogx', 'model'], ['saliency', 'saliency'], ['enrich_saliency_trait_0', 'enrichment']]
+    >>> rg.get.enrich_df(adata).columns.tolist()[:5]
+    ['gene_set', 'es', 'nes', 'pval', 'padj']
     """
     adata = adata.copy() if copy else adata
     check_adata(adata, finite=False)

@@ -261,6 +261,16 @@ def train(
     out-of-fold probability of class ``i`` of ``classes``), ``configs`` (the grid) and ``summary`` (mean and sd of
     the fold AUCs, the pooled out-of-fold AUC, the selected configuration, ``final`` and ``final_epochs``, 0 for an
     ensemble).
+
+    Examples
+    --------
+    >>> import radiogx as rg
+    >>> adata = rg.datasets.synthetic(n_obs=80, n_vars=60, n_traits=1, module_size=10, n_decoys=3, seed=0)
+    >>> model = rg.tl.train(adata, "trait_0", hidden=(8,), epochs=5, cv=3, inner_splits=1, select_genes="all")
+    >>> model.classes
+    ['negative', 'positive']
+    >>> rg.get.cv_df(adata)[["fold", "n_train", "n_test"]].to_numpy().tolist()
+    [[0, 53, 27], [1, 53, 27], [2, 54, 26]]
     """
     seed = settings.seed if seed is None else int(seed)
     n_jobs = settings.n_jobs if n_jobs is None else int(n_jobs)
