@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
@@ -20,9 +21,11 @@ from .._validation import check_adata, preview
 from ._fit import NetworkConfig, predict_logits, probabilities
 from ._modules import RadiogenomicNetwork, network_from_state
 
-__all__ = ["RadiogenomicModel", "register", "lookup"]
+__all__ = ["RadiogenomicModel", "model_info", "register", "lookup"]
 
-_FORMAT = "radiogx.RadiogenomicModel/1"
+_FORMAT = "radiogx.RadiogenomicModel/2"
+# /1 (radiogx 0.3.x): no training summary and no content hash; still read
+_READABLE = ("radiogx.RadiogenomicModel/1", _FORMAT)
 # The models of this session by id, held weakly: a model lives as long as something holds it (the user's variable, or
 # an AnnData it is anchored to), and no longer. AnnData records only hold the id and, once saved, the path.
 _REGISTRY: weakref.WeakValueDictionary[str, RadiogenomicModel] = weakref.WeakValueDictionary()
@@ -89,6 +92,9 @@ class RadiogenomicModel:
         self.path: str | None = None
         self.set_nodes = None if set_nodes is None else [str(n) for n in set_nodes]
         self.set_mask = set_mask
+        #: What a stranger needs to judge the model: the training cohort (patients, class counts, genes), the nested
+        #: CV result and the versions that trained it (set by :func:`radiogx.tl.train`; empty for a format-1 file).
+        self.training: dict = {}
 
     @property
     def is_ensemble(self) -> bool:
@@ -149,16 +155,33 @@ class RadiogenomicModel:
         probs = probabilities(self.predict_logits(adata, fold=fold), self.n_classes)
         return pd.DataFrame(probs, index=adata.obs_names.copy(), columns=self.classes)
 
+    def proba_of_scaled(self, z: np.ndarray, *, fold: int | None = None) -> np.ndarray:
+        """Class probabilities (patients x classes) of an input already in the model's gene order and scaled units
+        (as :meth:`scaled` gives, or as :func:`radiogx.tl.predict` builds for another cohort)."""
+        device = settings.torch_device()
+        logits = predict_logits(self.network(fold, device=device), np.asarray(z, dtype=np.float32), device=device)
+        return probabilities(logits, self.n_classes)
+
+    def input_weight(self) -> np.ndarray:
+        """Per gene (model order), the L1 norm of the final network's first-layer weights on it (0 for genes its gene
+        screen leaves out): how much of the network's input each gene carries."""
+        w = self.state["blocks.0.0.weight"].float()
+        if "blocks.0.0.mask" in self.state:
+            w = w * self.state["blocks.0.0.mask"].float()
+        return w.abs().sum(0).numpy().astype(np.float64)
+
     # persistence -----------------------------------------------------------------------------------------------
     def _meta(self) -> dict:
-        return {"format": _FORMAT, "radiogx_version": __version__, "model_id": self.model_id, "trait": self.trait,
+        return {"format": _FORMAT, "radiogx_version": __version__, "torch_version": torch.__version__,
+                "model_id": self.model_id, "trait": self.trait,
                 "genes": list(self.genes), "classes": self.classes, "config": self.config.as_dict(),
-                "settings": self.settings, "set_nodes": self.set_nodes,
+                "settings": self.settings, "set_nodes": self.set_nodes, "training": self.training,
                 "folds": [{"test": list(f["test"]), "best_epoch": int(f.get("best_epoch", 0)),
                            "config": self.fold_config(k).as_dict()} for k, f in enumerate(self.cv_folds)]}
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Save to one file (torch tensors and JSON metadata) and return its path.
+        """Save to one file (torch tensors and JSON metadata: genes, classes, settings, the training summary, the
+        versions and a SHA-256 content hash that :meth:`load` checks) and return its path.
 
         The records of this model in every live AnnData that holds it (the one it was trained on, and copies that
         used it) learn the path, so that after an ``.h5ad`` round trip, or in a new session, the tools load it from
@@ -167,13 +190,15 @@ class RadiogenomicModel:
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
         payload = {
-            "meta": json.dumps(self._meta()),
             "mean": torch.from_numpy(self.mean), "scale": torch.from_numpy(self.scale), "state": self.state,
             "folds": [{"mean": torch.from_numpy(np.asarray(f["mean"])), "scale": torch.from_numpy(np.asarray(f["scale"])),
                        "state": f["state"]} for f in self.cv_folds],
         }
         if self.set_mask is not None:
             payload["set_mask"] = self.set_mask.to(torch.bool)
+        meta = self._meta()
+        meta["content_sha256"] = _content_hash(meta, payload)
+        payload["meta"] = json.dumps(meta)
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
         self.path = str(path.resolve())
@@ -189,15 +214,7 @@ class RadiogenomicModel:
     @classmethod
     def load(cls, path: str | os.PathLike, *, adata: AnnData | None = None) -> RadiogenomicModel:
         """Load a saved model; with ``adata``, check that it holds every gene of the model (naming the missing ones)."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no saved model at {path}")
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(payload, dict) or "meta" not in payload:
-            raise ValueError(f"{path} is not a saved radiogx model")
-        meta = json.loads(payload["meta"])
-        if meta.get("format") != _FORMAT:
-            raise ValueError(f"{path} is not a saved radiogx model (format {meta.get('format')!r})")
+        meta, payload = _read(path)
         folds = [{"test": np.asarray(m["test"], dtype=object), "best_epoch": m["best_epoch"], "mean": f["mean"].numpy(),
                   "scale": f["scale"].numpy(), "state": f["state"],
                   "config": NetworkConfig.from_dict(m["config"]) if "config" in m else None}
@@ -207,7 +224,8 @@ class RadiogenomicModel:
                     folds=folds, settings_used=meta["settings"], model_id=meta["model_id"],
                     set_nodes=meta.get("set_nodes"),
                     set_mask=payload["set_mask"].float() if "set_mask" in payload else None)
-        model.path = str(path.resolve())
+        model.training = dict(meta.get("training") or {})
+        model.path = str(Path(path).resolve())
         if adata is not None:
             model._matrix(adata)
         register(model)
@@ -216,3 +234,71 @@ class RadiogenomicModel:
     def __repr__(self) -> str:
         return (f"RadiogenomicModel(trait={self.trait!r}, classes={self.classes}, genes={len(self.genes)}, "
                 f"hidden={list(self.config.hidden)}, folds={len(self.cv_folds)}, id={self.model_id[:8]})")
+
+
+def _content_hash(meta: dict, payload: dict) -> str:
+    """SHA-256 of the metadata (without the hash) and of every tensor, in a fixed order."""
+    h = hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != "content_sha256"}, sort_keys=True,
+                                  default=str).encode())
+
+    def feed(name: str, value) -> None:
+        if isinstance(value, torch.Tensor):
+            h.update(name.encode())
+            h.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        elif isinstance(value, dict):
+            for k in sorted(value):
+                feed(f"{name}.{k}", value[k])
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                feed(f"{name}[{i}]", v)
+
+    for key in sorted(k for k in payload if k != "meta"):
+        feed(key, payload[key])
+    return h.hexdigest()
+
+
+def _read(path: str | os.PathLike) -> tuple[dict, dict]:
+    """The metadata and tensors of a saved model, with a clear error for a missing, damaged, foreign or newer file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no saved model at {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, pickle of another program, random bytes
+        raise ValueError(f"{path} could not be read as a radiogx model ({type(err).__name__}: {str(err)[:200]}); it is "
+                         "damaged or was written by another program (radiogx saves models with model.save(path))") from None
+    if not isinstance(payload, dict) or "meta" not in payload:
+        raise ValueError(f"{path} is not a saved radiogx model (a torch file without radiogx's metadata)")
+    try:
+        meta = json.loads(payload["meta"])
+    except (TypeError, ValueError):
+        raise ValueError(f"{path} is not a saved radiogx model (its metadata is not radiogx's)") from None
+    fmt = meta.get("format")
+    if fmt not in _READABLE:
+        if isinstance(fmt, str) and fmt.startswith("radiogx.RadiogenomicModel/"):
+            raise ValueError(f"{path} was saved by a newer radiogx ({meta.get('radiogx_version')}, format {fmt!r}); this "
+                             f"is radiogx {__version__}, which reads {list(_READABLE)}: upgrade radiogx")
+        raise ValueError(f"{path} is not a saved radiogx model (format {fmt!r})")
+    if "content_sha256" in meta and _content_hash(meta, payload) != meta["content_sha256"]:
+        raise ValueError(f"{path}: the content does not match the hash saved with it; the file was altered or damaged")
+    return meta, payload
+
+
+def model_info(path: str | os.PathLike) -> dict:
+    """What a saved model file says about itself, without building its networks.
+
+    Returns
+    -------
+    dict with ``trait``, ``classes``, ``n_genes``, ``architecture`` (hidden widths, activation), ``final``, ``folds``,
+    ``training`` (patients, class counts, genes and the nested CV result), ``radiogx_version``, ``torch_version``,
+    ``format``, ``content_sha256`` (checked) and ``path``.
+    """
+    meta, _ = _read(path)
+    config = meta.get("config", {})
+    return {"path": str(Path(path).resolve()), "trait": meta["trait"], "classes": meta["classes"],
+            "n_genes": len(meta["genes"]), "hidden": config.get("hidden"), "activation": config.get("activation"),
+            "architecture": meta.get("settings", {}).get("architecture", "dense"),
+            "final": meta.get("settings", {}).get("final", ""), "folds": len(meta.get("folds", [])),
+            "training": meta.get("training") or {}, "radiogx_version": meta.get("radiogx_version", ""),
+            "torch_version": meta.get("torch_version", ""), "format": meta["format"],
+            "content_sha256": meta.get("content_sha256", ""), "model_id": meta.get("model_id", "")}

@@ -421,6 +421,14 @@ def train(
                "pr_auc_mean": float(cv_table["pr_auc"].mean()), "roc_auc_pooled": pooled, "selected_config": int(final_cfg),
                "final": final, "final_epochs": final_epochs, "n_patients": int(len(data.y)),
                "class_counts": np.bincount(data.y, minlength=n_out).astype(np.int64)}
+    model.training = {
+        "n_patients": int(len(data.y)), "n_genes": int(len(data.genes)),
+        "class_counts": {c: int(n) for c, n in zip(data.classes, np.bincount(data.y, minlength=n_out))},
+        "cv": {"protocol": protocol, "folds": int(cv), "roc_auc_per_fold": [float(a) for a in cv_table["roc_auc"]],
+               "roc_auc_mean": summary["roc_auc_mean"], "roc_auc_sd": summary["roc_auc_sd"],
+               "roc_auc_pooled": float(pooled)},
+        "radiogx_version": __version__, "torch_version": torch.__version__,
+    }
     record = {"model_id": model.model_id, "path": "", "classes": list(data.classes), "params": params, "cv": cv_table,
               "oof": oof, "configs": pd.DataFrame([{"config": i, **{k: json.dumps(v) for k, v in c.as_dict().items()}}
                                                    for i, c in enumerate(configs)]),
