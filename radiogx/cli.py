@@ -97,6 +97,41 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from . import get, workflow
+
+    adata = workflow.predict_cohort(args.model, args.cohort, args.out, obs=args.obs, orientation=args.orientation,
+                                    truth=args.truth,
+                                    missing_genes=args.missing_genes, scale=args.scale, min_coverage=args.min_coverage)
+    summary = get.prediction_summary_df(adata)
+    print(summary.drop(columns=["classes_compared"]).to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    counts = get.predictions_df(adata)["predicted"].value_counts()
+    print("predicted: " + ", ".join(f"{c} {n}" for c, n in counts.items()))
+    print(f"written: {Path(args.out) / 'predictions.tsv'}, predictions.h5ad, report.html")
+    return 0
+
+
+def _model_info(args: argparse.Namespace) -> int:
+    from .nn._model import model_info
+
+    info = model_info(args.model)
+    training = info.pop("training")
+    width = max(map(len, info)) + 1
+    for k, v in info.items():
+        print(f"{k:<{width}} {v}")
+    if training:
+        cv = training.get("cv", {})
+        print(f"{'trained on':<{width}} {training.get('n_patients')} patients x {training.get('n_genes')} genes; "
+              "classes " + ", ".join(f"{c} {n}" for c, n in dict(training.get("class_counts", {})).items()))
+        if cv:
+            print(f"{'nested CV':<{width}} {cv.get('folds')} folds ({cv.get('protocol')}): ROC-AUC "
+                  f"{cv.get('roc_auc_mean', float('nan')):.3f} +/- {cv.get('roc_auc_sd', float('nan')):.3f} over folds, "
+                  f"pooled out-of-fold {cv.get('roc_auc_pooled', float('nan')):.3f}")
+    else:
+        print(f"{'trained on':<{width}} (not recorded: a model saved by radiogx 0.3 or earlier)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``radiogx`` command."""
     parser = argparse.ArgumentParser(prog="radiogx", description="Transcriptomic drivers of imaging traits.")
@@ -117,6 +152,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.add_argument("results", help="results.h5ad written by radiogx run")
     report.add_argument("--out", help="output folder (default: the folder of RESULTS)")
     report.add_argument("--formats", nargs="*", default=["png", "svg"], help="figure file formats (default: png svg)")
+    pred = sub.add_parser("predict", help="apply a saved model to a new cohort (table, .h5ad and report.html)")
+    pred.add_argument("model", help="a model saved by radiogx (model.save, or the .pt files of radiogx run)")
+    pred.add_argument("cohort", help="the cohort: .h5ad, or an expression table .tsv/.csv/.gct (optionally .gz)")
+    pred.add_argument("--out", required=True, help="output folder")
+    pred.add_argument("--obs", help="a table of per-patient columns (first column: patient id), e.g. known classes")
+    pred.add_argument("--orientation", choices=("auto", "genes_x_samples", "samples_x_genes"), default="auto",
+                      help="axes of an expression table (default: auto, from the labels, else the longer axis is genes)")
+    pred.add_argument("--truth", help="the .obs column of known classes to score against (default: the model's trait)")
+    pred.add_argument("--missing-genes", choices=("error", "impute"), default="error",
+                      help="model genes the cohort lacks: refuse, or set them to the training mean (default: error)")
+    pred.add_argument("--scale", choices=("training", "cohort"), default="training",
+                      help="scale genes with the training cohort's statistics, or within this cohort (another "
+                           "platform) (default: training)")
+    pred.add_argument("--min-coverage", type=float, default=0.8,
+                      help="smallest share of the network's first-layer weight on measured genes (default: 0.8)")
+    info = sub.add_parser("model-info", help="what a saved model says about itself (training cohort, CV, versions)")
+    info.add_argument("model", help="a saved radiogx model")
     args = parser.parse_args(argv)
     if args.quiet:
         settings.verbosity = 1
@@ -124,7 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.datasetdir:
         settings.datasetdir = args.datasetdir
     try:
-        return {"demo": _demo, "run": _run, "report": _report}[args.command](args)
+        return {"demo": _demo, "run": _run, "report": _report, "predict": _predict,
+                "model-info": _model_info}[args.command](args)
     except (FileNotFoundError, ValueError) as err:
         print(f"radiogx: error: {err}", file=sys.stderr)
         return 2

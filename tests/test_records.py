@@ -34,6 +34,7 @@ def every_result():
     rg.tl.associations(adata, key="enrich_patients", min_patients=3)
     rg.tl.survival(adata, features="trait_0", covariates=())
     rg.tl.pretrain(adata, hidden=(16,), epochs=5)
+    rg.tl.predict(adata, trait="trait_0")
     gs = adata.copy()
     rg.tl.train(gs, "trait_1", seed=0, architecture="gene_sets", gene_sets=sets, epochs=10, cv=3, inner_splits=1,
                 key_added="gene_set_net")
@@ -46,7 +47,7 @@ def every_result():
 EXPECTED = {"model": "radiogx", "compare": "radiogx_compare", "bootstrap": "radiogx_bootstrap",
             "masking": "gene_masking", "saliency": "saliency", "enrichment": "enrich_saliency_trait_0",
             "associations": "associations", "survival": "survival", "autoencoder": "pretrain",
-            "set_nodes": "set_nodes"}
+            "set_nodes": "set_nodes", "prediction": "predict"}
 
 
 def test_records_find_every_tool_s_result_under_its_default_key(every_result):
@@ -71,11 +72,12 @@ def test_report_and_r_export_list_every_result_from_the_anndata_alone(every_resu
         names = set(result_tables(adata))
         assert {"cv", "oof", "km", "compare", "bootstrap", "bootstrap_differences", "masking", "saliency",
                 "enrichment.enrich_saliency_trait_0", "enrichment.enrich_patients", "associations", "survival",
-                "autoencoder", "set_nodes"} <= names, names
+                "autoencoder", "set_nodes", "predictions", "prediction_summary"} <= names, names
         titles = " | ".join(title for section in _tables(adata).values() for title, _ in section)
         for needle in ("Which model wins", "Paired bootstrap", "gene_masking: five best", "saliency: ten genes",
                        "enrich_saliency_trait_0", "enrich_patients", "Radiogenomic features (associations)",
-                       "Cox models", "Gene-set network (set_nodes)", "Autoencoder pre-training (pretrain)"):
+                       "Cox models", "Gene-set network (set_nodes)", "Autoencoder pre-training (pretrain)",
+                       "prediction_summary (predict)"):
             assert needle in titles, (needle, titles)
         figures = {spec.name for spec in figure_specs(adata)}
         assert {"roc_trait_0", "compare_trait_0", "enrich_saliency_trait_0", "enrich_patients", "associations",
@@ -140,6 +142,12 @@ def test_out_of_fold_and_kaplan_meier_readers(every_result):
     assert set(km["group"]) == set(every_result.obs["trait_0"].astype(str)) and km["survival"].between(0, 1).all()
     with pytest.raises(ValueError, match="features with curves: \\['trait_0'\\]"):
         rg.get.km_df(every_result, feature="nope")
+
+
+def test_every_kind_has_its_tables_for_the_r_export_and_the_report():
+    from radiogx.get._kind_tables import TABLES
+
+    assert set(TABLES) == set(rg.get.KINDS)
 
 
 def test_every_kind_s_default_key_is_its_tool_s_default():

@@ -203,8 +203,12 @@ def test_a_step_s_fingerprint_hashes_exactly_the_arguments_its_calls_receive(tmp
     from radiogx.workflow._config import validate_config
     from radiogx.workflow.steps import SPECS, plan
 
+    other = rg.datasets.synthetic(n_obs=40, n_vars=120, n_traits=1, module_size=10, n_decoys=2, seed=5)[:, 4:]
+    other.write_h5ad(tmp_path / "other.h5ad")
     raw = _with(_with(_with(_base(tmp_path), "steps.pretrain", {"enabled": True}), "steps.train.hidden", [8]),
                 "input.synthetic.unlabelled", 0.3)
+    raw = _with(raw, "steps.predict", {"enabled": True, "cohorts": [str(tmp_path / "other.h5ad")],
+                                       "missing_genes": "impute", "scale": "cohort"})
     steps = plan(validate_config(raw), ["trait_0"])
     assert {s.section for s in SPECS} - {s.name.split(":")[0] for s in steps} == {"survival"}  # no endpoint here
     for step in steps:
@@ -222,7 +226,9 @@ def test_a_step_s_fingerprint_hashes_exactly_the_arguments_its_calls_receive(tmp
 
     for tool in real:
         monkeypatch.setattr(rg.tl, tool, spy(tool))
-    rg.workflow.run(raw)
+    adata = rg.workflow.run(raw)
+    table = rg.get.predictions_df(adata, key="predict_other")
+    assert list(table["patient"]) == list(other.obs_names) and set(table["trait"]) == {"trait_0"}
     seen = set()
     for tool, kwargs in calls:
         matching = [s for s in steps if s.tool == tool and all(k in kwargs and kwargs[k] == v for k, v in s.kwargs.items())]

@@ -32,6 +32,7 @@ KINDS = {
     "enrichment": Kind("enrich", False, ""),
     "survival": Kind("survival", False, "survival"),
     "autoencoder": Kind("pretrain", False, "pretrain"),
+    "prediction": Kind("predict", True, "predict"),
 }
 
 
@@ -90,7 +91,7 @@ def records(adata: AnnData, kind: str | None = None) -> pd.DataFrame:
     kind
         Only results of this kind (one of :data:`KINDS`: ``"model"``, ``"compare"``, ``"bootstrap"``,
         ``"saliency"``, ``"set_nodes"``, ``"associations"``, ``"masking"``, ``"enrichment"``, ``"survival"``,
-        ``"autoencoder"``).
+        ``"autoencoder"``, ``"prediction"``).
 
     Returns
     -------

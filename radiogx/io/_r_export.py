@@ -24,52 +24,10 @@ __all__ = ["to_r", "write_r", "result_tables"]
 
 
 def result_tables(adata: AnnData) -> dict[str, tuple[pd.DataFrame, dict]]:
-    """Every tidy result table of ``adata`` (the ``rg.get.*_df`` tables) with the parameters that made it, for every
-    result :func:`radiogx.get.records` finds.
+    """Every tidy result table of ``adata`` with its parameters (:func:`radiogx.get._kind_tables.result_tables`)."""
+    from ..get._kind_tables import result_tables as tables
 
-    Names: the kind's table (``cv`` and ``oof``, ``compare``, ``bootstrap`` and ``bootstrap_differences``, ``saliency`` (the top
-    100 genes of each target), ``set_nodes``, ``associations``, ``masking``, ``enrichment``, ``survival``, ``km`` and
-    ``survival_multivariable``, ``autoencoder``), followed by ``.<key>`` unless the result is under its tool's default
-    key (enrichment always carries its key).
-    """
-    from .. import get
-
-    tables: dict[str, tuple[pd.DataFrame, dict]] = {}
-    for row in get.records(adata).itertuples():
-        kind, key, rec = row.kind, row.key, adata.uns[row.key]
-        suffix = "" if get.KINDS[kind].default_key == key else f".{key}"
-        per_trait = get.KINDS[kind].per_trait
-        params = {t: r["params"] for t, r in rec.items()} if per_trait else rec["params"]
-        first = next(iter(params.values())) if per_trait else params
-        if kind == "model":
-            tables[f"cv{suffix}"] = (get.cv_df(adata, key=key), params)
-            tables[f"oof{suffix}"] = (get.oof_df(adata, key=key), params)
-        elif kind == "compare":
-            model_key = str(first.get("model_key", "")) or None
-            tables[f"compare{suffix}"] = (get.compare_df(adata, key=model_key, compare_key=key), params)
-        elif kind == "bootstrap":
-            tables[f"bootstrap{suffix}"] = (get.bootstrap_df(adata, key=key), params)
-            tables[f"bootstrap_differences{suffix}"] = (get.bootstrap_df(adata, key=key, differences=True), params)
-        elif kind == "saliency":
-            tables[f"saliency{suffix}"] = (get.saliency_df(adata, key=key, n_top=100), params)
-        elif kind == "set_nodes":
-            tables[f"set_nodes{suffix}"] = (get.set_nodes_df(adata, key=key), params)
-        elif kind == "associations":
-            tables[f"associations{suffix}"] = (get.associations_df(adata, key=key), params)
-        elif kind == "masking":
-            tables[f"masking{suffix}"] = (get.masking_df(adata, key=key), params)
-        elif kind == "enrichment":
-            tables[f"enrichment.{key}"] = (get.enrich_df(adata, key=key), params)
-        elif kind == "survival":
-            tables[f"survival{suffix}"] = (get.survival_df(adata, key=key), params)
-            if rec.get("km") is not None and len(rec["km"]):
-                tables[f"km{suffix}"] = (get.km_df(adata, key=key), params)
-            if "multivariable" in rec:
-                tables[f"survival_multivariable{suffix}"] = (get.survival_df(adata, key=key, multivariable=True), params)
-        elif kind == "autoencoder":
-            tables[f"autoencoder{suffix}"] = (pd.DataFrame({"epoch": np.arange(1, len(rec["history"]) + 1),
-                                                            "r2_holdout": np.asarray(rec["history"], dtype=float)}), params)
-    return tables
+    return tables(adata)
 
 
 def _json(value) -> str:

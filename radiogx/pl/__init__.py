@@ -2,7 +2,9 @@
 
 from ._compare import compare
 from ._interpretation import associations, enrichment, masking, running_score, saliency, set_nodes
+from ._predictions import predictions
 from ._roc import roc
 from ._survival import forest, km
 
-__all__ = ["roc", "compare", "masking", "saliency", "set_nodes", "enrichment", "running_score", "associations", "km", "forest"]
+__all__ = ["roc", "compare", "masking", "saliency", "set_nodes", "enrichment", "running_score", "associations", "km", "forest",
+           "predictions"]

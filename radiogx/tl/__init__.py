@@ -5,10 +5,12 @@ from ._bootstrap import bootstrap
 from ._compare import compare
 from ._enrich import enrich
 from ._gene_masking import gene_masking
+from ._predict import predict
 from ._pretrain import pretrain
 from ._saliency import saliency
 from ._set_nodes import set_nodes
 from ._survival import survival
 from ._train import train
 
-__all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency", "set_nodes", "enrich", "associations", "survival"]
+__all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency", "set_nodes", "enrich", "associations", "survival",
+           "predict"]

@@ -1,6 +1,7 @@
 """The main job: ``radiogx run CONFIG.toml`` (validated config, resumable steps, every output, ``report.html``)."""
 
 from ._config import SCHEMA, ConfigError, describe_schema, load_config, validate_config
+from ._predict import predict_cohort, read_cohort
 from ._report import render_report
 from ._runner import read_results, run
 
@@ -9,6 +10,8 @@ __all__ = [
            "ConfigError",
            "describe_schema",
            "load_config",
+           "predict_cohort",
+           "read_cohort",
            "read_results",
            "render_report",
            "run",

@@ -111,6 +111,8 @@ def _type_ok(kind: str, v) -> bool:
         return isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
     if kind == "str_list":
         return isinstance(v, list) and all(isinstance(x, str) and x for x in v)
+    if kind == "path_list":
+        return isinstance(v, list) and all(isinstance(x, str) and x for x in v)
     if kind == "table_list":
         return isinstance(v, list) and all(isinstance(x, dict) for x in v)
     if kind == "table":
@@ -120,6 +122,7 @@ def _type_ok(kind: str, v) -> bool:
 
 _KIND_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a non-empty string",
                "path": "a file path (string)", "int_list": "a list of integers", "str_list": "a list of strings",
+               "path_list": "a list of names or file paths",
                "table_list": "an array of tables ([[...]])", "table": "a table"}
 
 
@@ -198,6 +201,9 @@ def validate_config(raw: dict, *, base: Path | None = None) -> dict[str, dict]:
             value = _check_value(section, name, spec, value) if name in given else value
             if spec.kind == "path" and value is not None:
                 value = str(_resolve(base, value))
+            if spec.kind == "path_list":  # bundled names stay, file names are taken from the config's folder
+                value = [v if v in BUNDLED_DATASETS or "." not in Path(v).name else str(_resolve(base, v))
+                         for v in value]
             out[name] = list(value) if isinstance(value, list) else (dict(value) if isinstance(value, dict) else value)
         cfg[section] = out
     _check_input(cfg, base)

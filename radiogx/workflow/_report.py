@@ -21,6 +21,7 @@ from anndata import AnnData
 from tqdm.auto import tqdm
 
 from .. import get, pl
+from ..get._kind_tables import TABLES
 from .._logging import logger
 from .._settings import settings
 from ..tl._trait import trained_traits
@@ -174,6 +175,12 @@ def figure_specs(adata: AnnData) -> list[FigureSpec]:
         for f in dict.fromkeys([t for t in traits if t in with_curves] + with_curves[:4]):
             specs.append(FigureSpec("Survival", f"km_{f}{sfx}", f"{f}: Kaplan-Meier curves with numbers at risk",
                                     lambda f=f, k=key: pl.km(adata, f, key=k, return_fig=True)))
+    for key in _keys(adata, "prediction"):
+        for t in adata.uns[key]:
+            specs.append(FigureSpec("Prediction", f"predictions_{t}{_suffix(key, 'prediction')}",
+                                    f"{t}: predicted classes, their probability, the distance of each patient from "
+                                    "the training data and, with known classes, the confusion matrix",
+                                    lambda t=t, k=key: pl.predictions(adata, t, key=k, return_fig=True)))
     return specs
 
 
@@ -264,7 +271,18 @@ def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
         if surv["params"].get("not_tested"):
             nt = pd.DataFrame(list(dict(surv["params"]["not_tested"]).items()), columns=["feature", "why not tested"])
             out["Survival"].append(("Features not tested", _table(nt)))
+    for kind in get.KINDS:  # every other kind: its tables as rg.get reads them, with no code of its own here
+        if kind in _CURATED:
+            continue
+        for key in _keys(adata, kind):
+            for name, df in TABLES[kind](adata, key).items():
+                out.setdefault(kind.replace("_", " ").capitalize(), []).append((f"{name} ({key})", _table(df, 40)))
     return out
+
+
+#: The kinds whose tables the report summarises by hand above.
+_CURATED = {"model", "compare", "bootstrap", "set_nodes", "autoencoder", "masking", "saliency", "enrichment",
+            "associations", "survival"}
 
 
 def _verdicts(table: pd.DataFrame) -> str:
@@ -307,7 +325,7 @@ summary{cursor:pointer;font-weight:600;margin:0.8em 0} pre{background:#f6f6f6;pa
 _SECTIONS = ["Overview", "Run", "Models", "Gene masking", "Saliency", "Enrichment", "Associations", "Survival"]
 
 
-def render_report(adata: AnnData, out: str | Path, *, formats=("png", "svg")) -> Path:
+def render_report(adata: AnnData, out: str | Path, *, formats=("png", "svg"), title: str | None = None) -> Path:
     """Write ``<out>/report.html`` and every figure as ``<out>/figures/<name>.<format>``; return the report's path.
 
     Parameters
@@ -318,28 +336,36 @@ def render_report(adata: AnnData, out: str | Path, *, formats=("png", "svg")) ->
         Output folder.
     formats
         File formats of the figures besides the PNG embedded in the report.
+    title
+        The report's title (default: the run's name).
+
+    Returns
+    -------
+    The path of ``report.html``.
     """
     out = Path(out)
     run = adata.uns.get("radiogx_run", {})
-    blocks: dict[str, list[str]] = {s: [] for s in _SECTIONS}
     specs = save_figures(adata, out, formats=formats, embed=True)
+    tables = _tables(adata)
+    sections = _SECTIONS + list(dict.fromkeys(s for s in [*(spec.section for spec in specs), *tables]
+                                              if s not in _SECTIONS))
+    blocks: dict[str, list[str]] = {s: [] for s in sections}
     for spec in specs:
         blocks[spec.section].append(
             f"<figure><img alt='{html.escape(spec.name)}' src='data:image/png;base64,{spec.png}'>"
             f"<figcaption>{html.escape(spec.caption)}</figcaption></figure>")
-    tables = _tables(adata)
     body = []
-    for section in _SECTIONS:
+    for section in sections:
         parts = [f"<h3>{html.escape(title)}</h3>{table}" for title, table in tables.get(section, [])]
         if section == "Run":
-            parts = [_run_section(adata, run)]
+            parts = [_run_section(adata, run)] if run or title is None else []
         if not parts and not blocks[section]:
             continue
         anchor = section.lower().replace(" ", "-")
         body.append(f"<section id='{anchor}'><h2>{section}</h2>{''.join(blocks[section])}{''.join(parts)}</section>")
-    nav = " ".join(f"<a href='#{s.lower().replace(' ', '-')}'>{s}</a>" for s in _SECTIONS
+    nav = " ".join(f"<a href='#{s.lower().replace(' ', '-')}'>{s}</a>" for s in sections
                    if any(f"id='{s.lower().replace(' ', '-')}'" in b for b in body))
-    title = html.escape(f"radiogx report: {run.get('name', 'results')}")
+    title = html.escape(title or f"radiogx report: {run.get('name', 'results')}")
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
             f"<link rel='icon' href='data:,'><style>{_CSS}</style></head><body><h1>{title}</h1>"
             f"<p class='note'>{adata.n_obs} patients x {adata.n_vars} genes; rendered "

@@ -1,0 +1,67 @@
+"""Tidy tables of the predictions of a trained model in a cohort (:func:`radiogx.tl.predict`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from anndata import AnnData
+
+from ._records import find_record
+
+__all__ = ["predictions_df", "prediction_summary_df"]
+
+
+def _traits(store: dict, trait: str | None) -> list[str]:
+    if trait is None:
+        return list(store)
+    if trait not in store:
+        raise ValueError(f"no predictions for trait {trait!r}; predicted traits: {list(store)}")
+    return [trait]
+
+
+def predictions_df(adata: AnnData, *, key: str | None = None, trait: str | None = None) -> pd.DataFrame:
+    """Per patient, the predicted class and probabilities of :func:`radiogx.tl.predict`.
+
+    ``key``: the record's ``adata.uns`` key (``None``: ``"predict"``, else the only prediction record).
+
+    Returns
+    -------
+    DataFrame with ``trait``, ``patient``, ``predicted``, one probability column per class (named by the class),
+    ``ood`` (root mean square of the scaled input over the genes the network uses), ``outside`` (``ood`` above the
+    threshold) and ``fold_sd`` (disagreement of the fold networks).
+    """
+    key = find_record(adata, "prediction", key)
+    store = adata.uns[key]
+    frames = []
+    for t in _traits(store, trait):
+        rec = store[t]
+        df = rec["results"].copy()
+        classes = [str(c) for c in rec["classes"]]
+        df = df.rename(columns={f"p_{i}": c for i, c in enumerate(classes)})
+        df["predicted"] = pd.Categorical(df["predicted"].astype(str), categories=classes)
+        df.insert(0, "trait", t)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def prediction_summary_df(adata: AnnData, *, key: str | None = None) -> pd.DataFrame:
+    """Per predicted trait: coverage, scaling, out-of-distribution count and, where known classes were given, the
+    balanced accuracy and ROC-AUC against them (:func:`radiogx.tl.predict`).
+
+    Returns
+    -------
+    DataFrame with ``trait``, ``n_patients``, ``scale``, ``missing_genes``, ``n_model_genes``, ``n_present``,
+    ``coverage``, ``cohort_shift``, ``n_outside``, and ``truth``, ``n_compared``, ``classes_compared``,
+    ``balanced_accuracy``, ``roc_auc`` (empty without known classes).
+    """
+    key = find_record(adata, "prediction", key)
+    rows = []
+    for t, rec in adata.uns[key].items():
+        p, ev = rec["params"], rec.get("evaluation", {})
+        rows.append({"trait": t, "n_patients": len(rec["results"]), "scale": p["scale"],
+                     "missing_genes": p["missing_genes"], "n_model_genes": p["n_model_genes"],
+                     "n_present": p["n_present"], "coverage": p["coverage"], "cohort_shift": p["cohort_shift"],
+                     "n_outside": p["n_outside"], "truth": p.get("truth", ""), "n_compared": ev.get("n", 0),
+                     "classes_compared": ";".join(map(str, ev.get("classes", []))),
+                     "balanced_accuracy": ev.get("balanced_accuracy", float("nan")),
+                     "roc_auc": ev.get("roc_auc", float("nan"))})
+    return pd.DataFrame(rows)

@@ -1,0 +1,75 @@
+"""What a model predicted in a new cohort: classes, confidence, distance from the training data, known classes."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from anndata import AnnData
+from matplotlib.figure import Figure
+
+from ..get._prediction_tables import predictions_df
+from ..get._records import find_record
+
+__all__ = ["predictions"]
+
+
+def predictions(adata: AnnData, trait: str | None = None, *, key: str | None = None, show: bool | None = None,
+                return_fig: bool = False) -> Figure | None:
+    """Panels of one trait's predictions (:func:`radiogx.tl.predict`): patients per predicted class; the probability
+    of the predicted class; the out-of-distribution distance ``ood`` with its threshold; and, where known classes were
+    given, the confusion matrix with the balanced accuracy. Does not modify ``adata``.
+
+    Returns
+    -------
+    The figure with ``return_fig=True`` (``None`` when shown).
+    """
+    key = find_record(adata, "prediction", key)
+    store = adata.uns[key]
+    if trait is None:
+        if len(store) != 1:
+            raise ValueError(f"adata.uns[{key!r}] holds predictions of {list(store)}; pass trait=")
+        trait = next(iter(store))
+    df = predictions_df(adata, key=key, trait=trait)
+    rec = store[trait]
+    classes = [str(c) for c in rec["classes"]]
+    evaluated = "confusion" in rec
+    fig, axes = plt.subplots(1, 4 if evaluated else 3, figsize=(4.2 * (4 if evaluated else 3), 3.6), layout="constrained")
+    colors = plt.get_cmap("tab10")(np.arange(len(classes)) % 10)
+    counts = df["predicted"].value_counts().reindex(classes, fill_value=0)
+    axes[0].bar(range(len(classes)), counts.to_numpy(), color=colors)
+    axes[0].set_xticks(range(len(classes)), classes, rotation=30, ha="right")
+    axes[0].set(ylabel="patients", title=f"{trait}: predicted class ({len(df)} patients)")
+    top = df[classes].to_numpy().max(axis=1)
+    bins = np.linspace(1 / len(classes), 1, 16)
+    for c, color in zip(classes, colors):
+        chosen = (df["predicted"] == c).to_numpy()
+        if chosen.any():
+            axes[1].hist(top[chosen], bins=bins, color=color, alpha=0.75, label=c)
+    axes[1].set(xlabel="probability of the predicted class", ylabel="patients", title="confidence")
+    axes[1].legend(fontsize=7)
+    params = rec["params"]
+    axes[2].hist(df["ood"].to_numpy(), bins=20, color="grey")
+    axes[2].axvline(float(params["ood_threshold"]), color="crimson", ls="--", lw=1.2,
+                    label=f"threshold {float(params['ood_threshold']):g}")
+    axes[2].set(xlabel="RMS of the scaled input (training mean square: 1)", ylabel="patients",
+                title=f"distance from the training data ({params['scale']} scaling)")
+    axes[2].legend(fontsize=7, title=f"{int(params['n_outside'])} outside; coverage {float(params['coverage']):.0%}",
+                   title_fontsize=7)
+    if evaluated:
+        conf = rec["confusion"].set_index("known")
+        m = conf.to_numpy(dtype=float)
+        axes[3].imshow(m, cmap="Blues")
+        for (i, j), v in np.ndenumerate(m):
+            axes[3].text(j, i, int(v), ha="center", va="center", color="white" if v > m.max() / 2 else "black")
+        axes[3].set_xticks(range(m.shape[1]), list(conf.columns), rotation=30, ha="right")
+        axes[3].set_yticks(range(m.shape[0]), list(conf.index))
+        ev = rec["evaluation"]
+        axes[3].set(xlabel="predicted (most probable of these)", ylabel=f"known ({params['truth']})",
+                    title=f"balanced accuracy {float(ev['balanced_accuracy']):.2f}, AUC {float(ev['roc_auc']):.2f}")
+    if return_fig:
+        return fig
+    if show is None:
+        show = plt.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo", "template")
+    if show:
+        plt.show()
+    return None

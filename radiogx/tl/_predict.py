@@ -1,0 +1,284 @@
+"""Apply a trained radiogenomic model to a new cohort: gene matching, scaling across platforms, coverage and an
+out-of-distribution signal per patient (Smedley, El-Saden & Hsu 2020 train on TCGA; labs apply to their own cohorts)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from .. import __version__
+from .._logging import log_added, logger
+from .._validation import check_adata, preview
+from ..nn._model import RadiogenomicModel, register
+from ._record import write_record
+from ._trait import models_to_explain
+
+__all__ = ["predict", "prediction_columns"]
+
+
+def prediction_columns(key_added: str, trait: str, classes: list[str]) -> dict[str, object]:
+    """The ``.obs`` columns :func:`predict` writes for one trait: ``"class"``, ``"ood"``, ``"fold_sd"`` and, per class,
+    its probability (``/`` in names becomes ``-``: h5ad keys hold no ``/``)."""
+    base = re.sub("/", "-", f"{key_added}_{trait}")
+    return {"class": base, "ood": f"{base}_ood", "fold_sd": f"{base}_fold_sd",
+            "proba": {c: re.sub("/", "-", f"{base}_p_{c}") for c in classes}}
+
+
+def _match_genes(model: RadiogenomicModel, var_names: pd.Index) -> tuple[np.ndarray, list[tuple[str, str]]]:
+    """Position in ``var_names`` of each model gene (-1: absent). Exact symbols first, then symbols equal when
+    upper-cased (``Egfr`` for ``EGFR``), reported."""
+    position = var_names.get_indexer(model.genes)
+    upper: dict[str, int] = {}
+    for i, g in enumerate(var_names):
+        upper.setdefault(str(g).upper(), i)
+    taken = set(position[position >= 0].tolist())
+    case_only = []
+    for j in np.flatnonzero(position < 0):
+        i = upper.get(model.genes[j].upper(), -1)
+        if i >= 0 and i not in taken:
+            position[j] = i
+            taken.add(i)
+            case_only.append((model.genes[j], str(var_names[i])))
+    return position, case_only
+
+
+def _input(x: np.ndarray, present: np.ndarray, mean: np.ndarray, scale: np.ndarray, how: str) -> np.ndarray:
+    """Model-order input: present genes scaled (training: the model's scaler; cohort: z-scored within the cohort),
+    absent genes at the training mean (0)."""
+    z = np.zeros((x.shape[0], len(present)), dtype=np.float64)
+    if how == "training":
+        z[:, present] = (x - mean[present]) / scale[present]
+    else:
+        sd = x.std(axis=0)
+        z[:, present] = np.where(sd > 0, (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
+    return z.astype(np.float32)
+
+
+def _load(model) -> RadiogenomicModel:
+    if isinstance(model, str | os.PathLike):
+        return RadiogenomicModel.load(Path(model))
+    if not isinstance(model, RadiogenomicModel):
+        raise TypeError(f"model must be a RadiogenomicModel or the path of a saved one, got {type(model).__name__}")
+    return model
+
+
+def predict(
+    adata: AnnData,
+    *,
+    model: RadiogenomicModel | str | os.PathLike | None = None,
+    trait: str | None = None,
+    missing_genes: Literal["error", "impute"] = "error",
+    scale: Literal["training", "cohort"] = "training",
+    min_coverage: float = 0.8,
+    ood_threshold: float = 2.0,
+    truth: str | None = None,
+    key: str = "radiogx",
+    key_added: str = "predict",
+    copy: bool = False,
+) -> AnnData | None:
+    """Predict a trait in a new cohort with a trained model (e.g. trained on TCGA, applied to a GEO series).
+
+    Genes are matched by symbol (exact, then ignoring case, with a warning; aliases are not resolved: rename them
+    first). ``missing_genes="impute"`` sets a model gene the cohort lacks to the training mean (0 in scaled units),
+    which is what masking does with the genes outside a set. The **coverage** is the share of the network's first-layer
+    weight (L1, per gene; :meth:`~radiogx.nn.RadiogenomicModel.input_weight`) that falls on genes the cohort measures;
+    below ``min_coverage`` prediction is refused, as a prediction from a small part of the network's input says little.
+
+    ``scale="training"`` scales each gene with the training cohort's mean and standard deviation: right when the
+    cohort was measured and normalised as the training cohort was. Across platforms (TCGA's unified expression against
+    a GEO U133 series) the scales differ, and ``scale="cohort"`` standardises each gene within the new cohort, the
+    usual remedy. Its assumption: the cohort's class mix is comparable to the training cohort's, since a cohort of
+    one class would be centred on that class. Every patient is also scored by each fold network (each with its own
+    scaler under ``"training"``); their disagreement is stored.
+
+    Out-of-distribution signal, per patient: ``ood``, the root mean square of the network's scaled input over the genes
+    it uses. In the training cohort its mean square averages 1 by construction, so ``ood > ood_threshold`` (default 2,
+    a mean square 4 times the training average) flags a patient outside the training range. With ``scale="cohort"``
+    it measures the distance from the new cohort's own centre (the cohort scaling removes any shift of the whole
+    cohort); the shift itself is stored as ``cohort_shift``: the median over genes of ``|cohort mean - training mean| /
+    training sd``. ``fold_sd``: the standard deviation over the fold networks of the predicted probability, averaged
+    over classes; high where the fold models disagree.
+
+    Parameters
+    ----------
+    adata
+        The new cohort, patients x genes (any gene order; extra genes are ignored).
+    model
+        A :class:`~radiogx.nn.RadiogenomicModel`, the path of a saved one, or ``None``: the models
+        :func:`radiogx.tl.train` recorded in ``adata.uns[key]`` (for ``trait`` or every trained trait).
+    trait
+        With ``model=None``: which trained trait.
+    missing_genes
+        ``"error"``: refuse a cohort without every model gene; ``"impute"``: use the training mean for them.
+    scale
+        ``"training"`` or ``"cohort"`` (see above).
+    min_coverage
+        Smallest share of the first-layer weight on measured genes, in (0, 1].
+    ood_threshold
+        ``ood`` above which a patient is flagged as outside the training range.
+    truth
+        An ``.obs`` column of known classes to score the predictions against (default: the model's trait, when
+        ``adata.obs`` has it). Only the model's classes that occur in it are compared: the prediction is the most
+        probable of them (e.g. Verhaak's four subtypes scored against a three-class call).
+    key
+        Where :func:`radiogx.tl.train` recorded the models (with ``model=None``).
+    key_added
+        The record's key and the prefix of the ``.obs`` columns.
+    copy
+        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
+
+    Returns
+    -------
+    ``None``, or the modified copy with ``copy=True``. Writes, per trait (names from :func:`prediction_columns`):
+    ``adata.obs[f"{key_added}_{trait}"]``, the predicted class; ``..._p_<class>``, the probabilities; ``..._ood`` and
+    ``..._fold_sd``; and ``adata.uns[key_added][trait]`` (a ``"prediction"`` record): ``params`` (model id and path,
+    the options, ``n_model_genes``, ``n_present``, ``n_case_matched``, ``coverage``, ``cohort_shift``,
+    ``n_outside``), ``imputed_genes``, ``results`` (per patient: ``patient``, ``predicted``, ``p_<i>`` per class
+    ``i`` of ``classes``, ``ood``, ``outside``, ``fold_sd``) and, with known classes, ``evaluation`` (``n``,
+    ``balanced_accuracy``, ``roc_auc``, the compared classes) and ``confusion``. Read it with
+    :func:`radiogx.get.predictions_df`.
+
+    Examples
+    --------
+    >>> import radiogx as rg
+    >>> full = rg.datasets.synthetic(n_obs=160, n_vars=60, n_traits=1, module_size=10, n_decoys=3, seed=0)
+    >>> train, new = full[:120].copy(), full[120:, 5:].copy()  # a new cohort that lacks 5 of the genes
+    >>> model = rg.tl.train(train, "trait_0", hidden=(8,), epochs=5, cv=3, inner_splits=1, select_genes="all")
+    >>> rg.tl.predict(new, model=model, missing_genes="impute", scale="cohort")
+    >>> rg.get.predictions_df(new).columns.tolist()[:3]
+    ['trait', 'patient', 'predicted']
+    """
+    adata = adata.copy() if copy else adata
+    check_adata(adata, what="the cohort")
+    if missing_genes not in ("error", "impute"):
+        raise ValueError(f"missing_genes must be 'error' or 'impute', got {missing_genes!r}")
+    if scale not in ("training", "cohort"):
+        raise ValueError(f"scale must be 'training' or 'cohort', got {scale!r}")
+    if not 0 < min_coverage <= 1:
+        raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage!r}")
+    if not ood_threshold > 0:
+        raise ValueError(f"ood_threshold must be positive, got {ood_threshold!r}")
+    if truth is not None and truth not in adata.obs.columns:
+        raise ValueError(f"truth={truth!r} is not an .obs column of the cohort; columns: {list(adata.obs.columns)[:10]}")
+    models = [_load(model)] if model is not None else models_to_explain(adata, None, trait, key)
+    if model is not None and trait is not None and models[0].trait != trait:
+        raise ValueError(f"the model predicts {models[0].trait!r}, not trait={trait!r}")
+    outputs = [_predict_one(adata, m, missing_genes, scale, min_coverage, ood_threshold, truth, key_added)
+               for m in models]  # every model checked before anything is written
+    for m, (obs_columns, record) in zip(models, outputs):
+        for name, values in obs_columns.items():
+            adata.obs[name] = values
+        record["added"] = log_added("predict", obs=list(obs_columns), uns=key_added)
+        write_record(adata, key_added, record, tool="predict", trait=m.trait)
+        register(m, adata)
+    return adata if copy else None
+
+
+def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale: str, min_coverage: float,
+                 ood_threshold: float, truth: str | None, key_added: str) -> tuple[dict, dict]:
+    position, case_only = _match_genes(m, adata.var_names)
+    present = position >= 0
+    weight = m.input_weight()
+    used = weight > 0
+    coverage = float(weight[present].sum() / weight.sum()) if weight.sum() > 0 else float(present.mean())
+    absent = m.genes[~present]
+    if case_only:
+        logger.warning(f"predict: {len(case_only)} model genes matched only when ignoring case, e.g. "
+                       f"{preview([f'{a}->{b}' for a, b in case_only], 3)}")
+    if not present.any():
+        raise ValueError(f"predict: the cohort shares no gene with the {m.trait!r} model: the model has "
+                         f"{preview(list(m.genes))}, the cohort {preview(list(adata.var_names))}. Are both gene "
+                         "symbols (HGNC) of the same species?")
+    summary = (f"the cohort measures {int(present.sum())} of the model's {len(m.genes)} genes, carrying "
+               f"{coverage:.1%} of its first-layer weight")
+    if len(absent) and missing_genes == "error":
+        raise ValueError(f"predict: {summary}; missing {preview(list(absent))}. Pass missing_genes='impute' to set "
+                         "them to the training mean (coverage is checked against min_coverage)")
+    if coverage < min_coverage:
+        raise ValueError(f"predict: {summary}, below min_coverage={min_coverage:g}; missing {preview(list(absent))}, "
+                         f"the cohort has {preview(list(adata.var_names))}. Lower min_coverage to predict anyway")
+    logger.info(f"predict: {m.trait}: {summary}" + (f"; {len(absent)} set to the training mean" if len(absent) else ""))
+    trained_on = {p for f in m.cv_folds for p in f["test"]}
+    n_seen = int(adata.obs_names.isin(list(trained_on)).sum())
+    if n_seen:
+        logger.warning(f"predict: {n_seen} of {adata.n_obs} patients trained the {m.trait!r} model: their predictions "
+                       "are in-sample (rg.get.oof_df holds their honest out-of-fold predictions)")
+    x = adata.X[:, position[present]]
+    x = np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float64)
+    shift = float(np.median(np.abs(x.mean(axis=0) - m.mean[present]) / m.scale[present]))
+    z = _input(x, present, m.mean.astype(np.float64), m.scale.astype(np.float64), scale)
+    proba = m.proba_of_scaled(z)
+    if m.cv_folds:
+        folds = np.stack([m.proba_of_scaled(
+            z if scale == "cohort" else _input(x, present, np.asarray(f["mean"], np.float64),
+                                               np.asarray(f["scale"], np.float64), "training"), fold=k)
+            for k, f in enumerate(m.cv_folds)])
+        fold_sd = folds.std(axis=0).mean(axis=1)
+    else:
+        fold_sd = np.full(adata.n_obs, np.nan)
+    ood = np.sqrt(np.mean(z[:, used & present] ** 2, axis=1)) if (used & present).any() else np.full(adata.n_obs, np.nan)
+    outside = ood > ood_threshold
+    if outside.mean() > 0.2:
+        logger.warning(f"predict: {int(outside.sum())} of {adata.n_obs} patients lie outside the training range of the "
+                       f"{m.trait!r} model (ood > {ood_threshold:g}; median gene shift {shift:.2f} training sd)"
+                       + ("; a cohort from another platform needs scale='cohort'" if scale == "training" else ""))
+    predicted = pd.Categorical(np.asarray(m.classes, dtype=object)[proba.argmax(axis=1)], categories=m.classes)
+    names = prediction_columns(key_added, m.trait, m.classes)
+    obs_columns = {names["class"]: pd.Categorical(predicted, categories=m.classes)}
+    for i, c in enumerate(m.classes):
+        obs_columns[names["proba"][c]] = proba[:, i]
+    obs_columns[names["ood"]] = ood
+    obs_columns[names["fold_sd"]] = fold_sd
+    results = pd.DataFrame({"patient": adata.obs_names.astype(str), "predicted": predicted})
+    for i in range(len(m.classes)):
+        results[f"p_{i}"] = proba[:, i]
+    results["ood"], results["outside"], results["fold_sd"] = ood, outside, fold_sd
+    params = {"kind": "prediction", "trait": m.trait, "model_id": m.model_id, "model_path": m.path or "",
+              "missing_genes": missing_genes, "scale": scale, "min_coverage": float(min_coverage),
+              "ood_threshold": float(ood_threshold), "n_model_genes": int(len(m.genes)),
+              "n_present": int(present.sum()), "n_case_matched": len(case_only), "coverage": coverage,
+              "cohort_shift": shift, "n_outside": int(outside.sum()), "truth": "", "radiogx_version": __version__}
+    record = {"params": params, "classes": list(m.classes), "results": results,
+              "imputed_genes": np.asarray(list(absent), dtype=object)}
+    column = truth if truth is not None else (m.trait if m.trait in adata.obs.columns else None)
+    if column is not None:
+        evaluation, confusion = _evaluate(adata.obs[column], proba, m.classes)
+        if evaluation is not None:
+            params["truth"] = column
+            record["evaluation"], record["confusion"] = evaluation, confusion
+            logger.info(f"predict: {m.trait} against {column!r} ({evaluation['n']} patients, classes "
+                        f"{evaluation['classes']}): balanced accuracy {evaluation['balanced_accuracy']:.3f}, ROC-AUC "
+                        f"{evaluation['roc_auc']:.3f}")
+    return obs_columns, record
+
+
+def _evaluate(labels: pd.Series, proba: np.ndarray, classes: list[str]) -> tuple[dict | None, pd.DataFrame | None]:
+    """Balanced accuracy and ROC-AUC (one-vs-rest macro average for more than two classes) against known classes,
+    restricted to the model's classes that occur among them; the prediction is the most probable of those."""
+    from sklearn.metrics import balanced_accuracy_score, confusion_matrix, roc_auc_score
+
+    known = labels.astype("string").to_numpy(dtype=object, na_value=None)
+    compared = [c for c in classes if c in set(k for k in known if k is not None)]
+    keep = np.array([k in compared for k in known])
+    if len(compared) < 2 or keep.sum() < 2:
+        logger.warning(f"predict: the known classes share fewer than two classes with the model's {classes}; "
+                       "no evaluation")
+        return None, None
+    cols = [classes.index(c) for c in compared]
+    p = proba[keep][:, cols]
+    p = p / p.sum(axis=1, keepdims=True)
+    y = np.array([compared.index(k) for k in known[keep]])
+    pred = p.argmax(axis=1)
+    auc = float(roc_auc_score(y, p[:, 1]) if len(compared) == 2 else roc_auc_score(y, p, multi_class="ovr",
+                                                                                 labels=list(range(len(compared)))))
+    evaluation = {"n": int(keep.sum()), "classes": list(compared),
+                  "balanced_accuracy": float(balanced_accuracy_score(y, pred)), "roc_auc": auc}
+    confusion = pd.DataFrame(confusion_matrix(y, pred, labels=list(range(len(compared)))),
+                             index=pd.Index(compared, name="known"), columns=[c.replace("/", "-") for c in compared])
+    return evaluation, confusion.reset_index()

@@ -1,0 +1,76 @@
+"""``radiogx predict MODEL.pt COHORT``: a saved model applied to a new cohort, with its table, .h5ad and report."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anndata
+import pandas as pd
+from anndata import AnnData
+
+from .. import get, io, tl
+from .._atomic import atomic_path
+from .._logging import logger
+
+__all__ = ["read_cohort", "predict_cohort"]
+
+
+def read_cohort(path: str | os.PathLike, *, obs: str | os.PathLike | None = None, orientation: str = "auto") -> AnnData:
+    """A cohort from an ``.h5ad`` or an expression table (``.tsv``/``.csv``/``.gct``, optionally gzipped, its axes
+    given by ``orientation`` as :func:`radiogx.io.read_expression` takes it), with the per-patient columns of ``obs``
+    (a table whose first column is the patient id) added to ``.obs``.
+
+    Returns
+    -------
+    The cohort, patients x genes.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no cohort file at {path}")
+    adata = anndata.read_h5ad(path) if path.suffix == ".h5ad" else io.read_expression(path, orientation=orientation)
+    if obs is not None:
+        obs = Path(obs)
+        if not obs.is_file():
+            raise FileNotFoundError(f"no obs table at {obs}")
+        table = pd.read_csv(obs, sep=None, engine="python", index_col=0)
+        table.index = table.index.astype(str)
+        if not table.index.is_unique:
+            raise ValueError(f"{obs}: repeated patient ids {list(table.index[table.index.duplicated()][:5])}")
+        shared = adata.obs_names.intersection(table.index)
+        if not len(shared):
+            raise ValueError(f"{obs} shares no patient id with the cohort (table: {list(table.index[:3])}, cohort: "
+                             f"{list(adata.obs_names[:3])})")
+        clash = [c for c in table.columns if c in adata.obs.columns]
+        if clash:
+            raise ValueError(f"{obs}: columns {clash} are already in the cohort's .obs")
+        adata.obs = adata.obs.join(table)
+    return adata
+
+
+def predict_cohort(model: str | os.PathLike, cohort: str | os.PathLike, out: str | os.PathLike, *,
+                   obs: str | os.PathLike | None = None, orientation: str = "auto", truth: str | None = None,
+                   missing_genes: str = "error", scale: str = "training", min_coverage: float = 0.8) -> AnnData:
+    """Apply a saved model to a cohort file (:func:`radiogx.tl.predict`) and write ``<out>/predictions.tsv``,
+    ``<out>/predictions.h5ad`` and a self-contained ``<out>/report.html``. Nothing is written when the prediction is
+    refused (too little coverage, a file that is not a model, a malformed cohort).
+
+    Returns
+    -------
+    The cohort with the predictions in ``.obs`` and the ``"predict"`` record.
+    """
+    from ._report import render_report
+
+    adata = read_cohort(cohort, obs=obs, orientation=orientation)
+    tl.predict(adata, model=model, missing_genes=missing_genes, scale=scale, min_coverage=min_coverage, truth=truth)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    table = get.predictions_df(adata)
+    with atomic_path(out / "predictions.tsv") as tmp:
+        table.to_csv(tmp, sep="\t", index=False)
+    with atomic_path(out / "predictions.h5ad") as tmp:
+        adata.write_h5ad(tmp)
+    report = render_report(adata, out, formats=("png",),
+                           title=f"radiogx predict: {Path(model).name} applied to {Path(cohort).name}")
+    logger.info(f"predict: {len(table)} patients -> {out / 'predictions.tsv'}, {out / 'predictions.h5ad'}, {report}")
+    return adata

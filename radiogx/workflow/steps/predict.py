@@ -1,0 +1,93 @@
+"""``[steps.predict]``: the run's trait models applied to further cohorts (:func:`radiogx.tl.predict`), one result
+per cohort (``adata.uns["predict_<cohort>"]``, per trait), with its tables, figures and report section."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from anndata import AnnData
+
+from .._schema import BUNDLED_DATASETS, ConfigError, Key, in_range, tool_key
+from ._spec import Context, Step, StepSpec
+
+SUFFIXES = (".h5ad", ".tsv", ".txt", ".csv", ".gct", ".tsv.gz", ".txt.gz", ".csv.gz", ".gct.gz")
+
+
+def cohort_label(name: str) -> str:
+    """A cohort's label: its bundled name, or its file's name without extensions."""
+    return name if name in BUNDLED_DATASETS else Path(name).name.split(".")[0]
+
+
+def _content(name: str) -> str:
+    if name in BUNDLED_DATASETS:
+        return f"bundled {name}"
+    h = hashlib.sha256()
+    with open(name, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return f"file sha256 {h.hexdigest()}"
+
+
+def _compute(name: str, traits: list[str]):
+    def compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
+        from ... import datasets, tl
+        from ...tl._trait import resolve_model
+        from .._predict import read_cohort
+
+        cohort = getattr(datasets, name)() if name in BUNDLED_DATASETS else read_cohort(name)
+        for trait in traits:
+            tl.predict(cohort, model=resolve_model(adata, trait), **step.kwargs)
+        adata.uns[step.kwargs["key_added"]] = cohort.uns[step.kwargs["key_added"]]
+    return compute
+
+
+def plan(cfg: dict, traits: list[str]) -> list[Step]:
+    s = cfg["steps.predict"]
+    if not s["enabled"]:
+        return []
+    unknown = [t for t in s["traits"] if t not in traits]
+    if unknown:
+        raise ConfigError(f"[steps.predict] traits = {s['traits']}: {unknown} are not modelled in this run "
+                          f"(modelled: {traits})")
+    wanted = [t for t in traits if t in s["traits"]] if s["traits"] else list(traits)
+    kwargs = {k: s[k] for k in ("missing_genes", "scale", "min_coverage", "truth")}
+    return [Step(f"predict:{cohort_label(name)}", "predict", {**kwargs, "key_added": f"predict_{cohort_label(name)}"},
+                 [f"train:{t}" for t in wanted],
+                 derived={"adata": f"cohort {cohort_label(name)} ({_content(name)})",
+                          "model": f"the model of each of the traits {wanted} (steps 'train:<trait>')"},
+                 compute=_compute(name, wanted)) for name in s["cohorts"]]
+
+
+def check(cfg: dict) -> None:
+    s = cfg["steps.predict"]
+    if not s["enabled"]:
+        return
+    if not s["cohorts"]:
+        raise ConfigError("[steps.predict] cohorts = []: give at least one cohort (or enabled = false)")
+    labels = [cohort_label(c) for c in s["cohorts"]]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"[steps.predict] cohorts = {s['cohorts']}: two cohorts share the label {labels}")
+    for name in s["cohorts"]:
+        if name in BUNDLED_DATASETS:
+            continue
+        if not name.lower().endswith(SUFFIXES):
+            raise ConfigError(f"[steps.predict] cohorts: {name!r} is neither a bundled cohort {list(BUNDLED_DATASETS)} "
+                              f"nor a file ending in {list(SUFFIXES)}")
+        if not Path(name).is_file():
+            raise ConfigError(f"[steps.predict] cohorts: {name!r}: no such file")
+
+
+SPEC = StepSpec("predict", "predict", 100, {
+    "enabled": Key("bool", False, "apply the run's trait models to the cohorts below"),
+    "cohorts": Key("path_list", [], "cohorts to predict: bundled names (e.g. 'phillips2006') or .h5ad/.tsv/.csv/.gct "
+                   "files (relative to the config file)"),
+    "traits": Key("str_list", [], "the modelled traits whose models predict (default: every modelled trait)"),
+    "missing_genes": tool_key("str", "model genes a cohort lacks: 'error', or 'impute' (the training mean)"),
+    "scale": tool_key("str", "'training' (the training cohort's gene scales) or 'cohort' (each gene standardised "
+                      "within the cohort: another platform)"),
+    "min_coverage": tool_key("float", "smallest share of the first-layer weight on measured genes",
+                             check=in_range(0, 1, lo_open=True)),
+    "truth": tool_key("str", "obs column of a cohort's known classes to score against (default: the trait's own "
+                      "column, where the cohort has it)"),
+}, plan, check)

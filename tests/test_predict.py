@@ -1,0 +1,205 @@
+"""Models that travel: a trained model applied to a new cohort (rg.tl.predict, `radiogx predict`, model files)."""
+
+from __future__ import annotations
+
+import logging
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import radiogx as rg
+from radiogx.nn._model import model_info
+
+NET = {"hidden": (8,), "epochs": 15, "patience": 5, "cv": 3, "inner_splits": 1, "select_genes": "all", "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def cohorts():
+    """One synthetic population: 200 patients to train on, 80 others to predict (the trait known)."""
+    full = rg.datasets.synthetic(n_obs=280, n_vars=80, n_traits=1, kinds=["linear"], module_size=10, n_decoys=3,
+                                 noise=0.3, seed=0)
+    return full[:200].copy(), full[200:].copy()
+
+
+@pytest.fixture(scope="module")
+def trained(cohorts):
+    adata = cohorts[0].copy()
+    model = rg.tl.train(adata, "trait_0", **NET)
+    return adata, model
+
+
+@pytest.fixture
+def new_cohort(cohorts):
+    return cohorts[1].copy()
+
+
+def test_a_tcga_subtype_model_reads_the_phillips_gbms_across_platforms(verhaak):
+    model = rg.tl.train(verhaak.copy(), "subtype", seed=0, cv=3, inner_splits=1)
+    phillips = rg.datasets.phillips2006()
+    gbm = phillips[phillips.obs["Subtype.svm"].notna()].copy()
+    assert gbm.n_obs == 76
+    before = (set(gbm.uns), list(gbm.obs.columns))
+    with pytest.raises(ValueError, match=r"measures 795 of the model's 840 genes, carrying 9\d\.\d% of its first-layer "
+                                         r"weight; missing \['"):
+        rg.tl.predict(gbm, model=model)
+    assert (set(gbm.uns), list(gbm.obs.columns)) == before  # nothing written when refused
+    summary = {}
+    for scale in ("cohort", "training"):
+        out = rg.tl.predict(gbm, model=model, missing_genes="impute", scale=scale, truth="Subtype.svm", copy=True)
+        summary[scale] = rg.get.prediction_summary_df(out).iloc[0]
+        assert len(out.uns["predict"]["subtype"]["imputed_genes"]) == 45
+    print(pd.DataFrame(summary).T[["coverage", "cohort_shift", "n_outside", "balanced_accuracy", "roc_auc"]])
+    cohort, training = summary["cohort"], summary["training"]
+    assert cohort["n_present"] == 795 and cohort["coverage"] > 0.9
+    assert cohort["n_compared"] == 76 and cohort["classes_compared"] == "Classical;Mesenchymal;Proneural"
+    assert cohort["balanced_accuracy"] >= 0.70
+    # on the training scale the GEO arrays lie far from TCGA: every patient is flagged, and the predictions are worse
+    assert training["n_outside"] == 76 and cohort["n_outside"] <= 4
+    assert training["balanced_accuracy"] < cohort["balanced_accuracy"]
+
+
+def test_cohort_scaling_undoes_a_platform_s_gene_scales(trained, new_cohort, caplog):
+    _, model = trained
+    other = new_cohort.copy()
+    rng = np.random.default_rng(0)
+    other.X = (new_cohort.X * rng.uniform(0.5, 3, other.n_vars) + rng.uniform(2, 8, other.n_vars)).astype(np.float32)
+    same = rg.tl.predict(new_cohort, model=model, scale="cohort", copy=True)
+    shifted = rg.tl.predict(other, model=model, scale="cohort", copy=True)
+    p_same, p_shifted = rg.get.predictions_df(same), rg.get.predictions_df(shifted)
+    np.testing.assert_allclose(p_same["positive"], p_shifted["positive"], atol=1e-5)
+    assert p_shifted["outside"].sum() == 0
+    with caplog.at_level(logging.WARNING, logger="radiogx"):
+        wrong = rg.tl.predict(other, model=model, scale="training", copy=True)
+    assert rg.get.prediction_summary_df(wrong)["n_outside"].iloc[0] == other.n_obs
+    assert "lie outside the training range" in caplog.text and "needs scale='cohort'" in caplog.text
+    # on the training scale, the same platform: predictions scored against the known trait
+    right = rg.tl.predict(new_cohort, model=model, copy=True)
+    s = rg.get.prediction_summary_df(right).iloc[0]
+    assert s["truth"] == "trait_0" and s["n_compared"] == 80 and s["roc_auc"] > 0.8 and s["n_outside"] <= 4
+
+
+def test_missing_genes_coverage_and_case_are_handled_and_reported(trained, new_cohort, caplog):
+    adata, model = trained
+    weight = model.input_weight()
+    heavy = model.genes[np.argsort(-weight)[:30]]  # the genes that carry most of the first layer
+    lacking = new_cohort[:, ~new_cohort.var_names.isin(heavy)].copy()
+    before = (set(lacking.uns), list(lacking.obs.columns))
+    with pytest.raises(ValueError, match=r"missing \['.*Pass missing_genes='impute'"):
+        rg.tl.predict(lacking, model=model)
+    with pytest.raises(ValueError, match=r"measures 50 of the model's 80 genes, carrying \d+\.\d% .*below min_coverage=0\.8; "
+                                         r"missing \[.*the cohort has \["):
+        rg.tl.predict(lacking, model=model, missing_genes="impute")
+    assert (set(lacking.uns), list(lacking.obs.columns)) == before
+    rg.tl.predict(lacking, model=model, missing_genes="impute", min_coverage=0.05)
+    params = lacking.uns["predict"]["trait_0"]["params"]
+    assert params["n_present"] == 50 and params["coverage"] < 0.8
+    assert sorted(lacking.uns["predict"]["trait_0"]["imputed_genes"]) == sorted(heavy)
+    # symbols that differ only by case are matched, with a warning, and predict the same
+    lower = new_cohort.copy()
+    lower.var_names = [g.lower() if i % 2 else g for i, g in enumerate(new_cohort.var_names)]
+    with caplog.at_level(logging.WARNING, logger="radiogx"):
+        rg.tl.predict(lower, model=model)
+    assert "matched only when ignoring case" in caplog.text
+    exact = rg.tl.predict(new_cohort, model=model, copy=True)
+    np.testing.assert_allclose(rg.get.predictions_df(lower)["positive"], rg.get.predictions_df(exact)["positive"])
+    with pytest.raises(ValueError, match=r"shares no gene with the 'trait_0' model"):
+        rg.tl.predict(ad.AnnData(np.ones((3, 2), dtype=np.float32), var=pd.DataFrame(index=["A1", "B2"])), model=model)
+
+
+def test_bad_cohorts_and_bad_model_files_are_refused(trained, new_cohort, tmp_path):
+    _, model = trained
+    dup = new_cohort.copy()
+    dup.obs_names = [dup.obs_names[0]] + list(dup.obs_names[1:-1]) + [dup.obs_names[0]]
+    with pytest.raises(ValueError, match="duplicated patient names"):
+        rg.tl.predict(dup, model=model)
+    nan = new_cohort.copy()
+    nan.X[3, 4] = np.nan
+    with pytest.raises(ValueError, match="non-finite values"):
+        rg.tl.predict(nan, model=model)
+    with pytest.raises(ValueError, match="truth='nope' is not an .obs column"):
+        rg.tl.predict(new_cohort, model=model, truth="nope")
+    path = model.save(tmp_path / "m.pt")
+    info = model_info(path)
+    counts = trained[0].obs["trait_0"].value_counts()
+    assert info["training"]["n_patients"] == 200
+    assert info["training"]["class_counts"] == {"negative": counts["negative"], "positive": counts["positive"]}
+    assert len(info["training"]["cv"]["roc_auc_per_fold"]) == 3 and len(info["content_sha256"]) == 64
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
+    (tmp_path / "text.pt").write_text("not a model")
+    (tmp_path / "half.pt").write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    payload = torch.load(path, weights_only=True)
+    payload["mean"][0] += 1
+    torch.save(payload, tmp_path / "altered.pt")
+    for name, message in (("other.pt", "not a saved radiogx model"), ("text.pt", "could not be read as a radiogx model"),
+                          ("half.pt", "could not be read as a radiogx model"),
+                          ("altered.pt", "does not match the hash saved with it")):
+        with pytest.raises(ValueError, match=message):
+            rg.tl.predict(new_cohort, model=tmp_path / name)
+    assert "predict" not in new_cohort.uns
+    newer = torch.load(path, weights_only=True)
+    import json
+
+    meta = json.loads(newer["meta"])
+    newer["meta"] = json.dumps({**meta, "format": "radiogx.RadiogenomicModel/9", "radiogx_version": "9.0"})
+    torch.save(newer, tmp_path / "newer.pt")
+    with pytest.raises(ValueError, match=r"saved by a newer radiogx \(9.0.*upgrade radiogx"):
+        rg.nn.RadiogenomicModel.load(tmp_path / "newer.pt")
+
+
+def test_predictions_are_a_result_like_the_others(trained, new_cohort, tmp_path, caplog):
+    adata, model = trained
+    path = model.save(tmp_path / "m.pt")
+    rg.tl.predict(new_cohort, model=str(path))
+    cols = ["predict_trait_0", "predict_trait_0_p_negative", "predict_trait_0_p_positive", "predict_trait_0_ood",
+            "predict_trait_0_fold_sd"]
+    assert all(c in new_cohort.obs for c in cols)
+    assert list(new_cohort.uns["predict"]["trait_0"]["added"]["obs"]) == cols
+    assert rg.get.records(new_cohort, "prediction")["key"].tolist() == ["predict"]
+    table = rg.get.predictions_df(new_cohort)
+    assert (table["predicted"].astype(str).to_numpy() == new_cohort.obs["predict_trait_0"].astype(str).to_numpy()).all()
+    np.testing.assert_allclose(table[["negative", "positive"]].sum(axis=1), 1, atol=1e-6)
+    new_cohort.write_h5ad(tmp_path / "c.h5ad")
+    back = ad.read_h5ad(tmp_path / "c.h5ad")
+    pd.testing.assert_frame_equal(rg.get.predictions_df(back), table, check_categorical=False)
+    assert new_cohort.uns["predict"]["trait_0"]["params"]["model_path"] == str(path.resolve())
+    # the model's own cohort: found in adata, and the in-sample caveat is said
+    with caplog.at_level(logging.WARNING, logger="radiogx"):
+        rg.tl.predict(adata, key_added="refit_check")
+    assert "predictions are in-sample" in caplog.text
+    fig = rg.pl.predictions(new_cohort, return_fig=True)
+    assert len(fig.axes) == 4  # with known classes: the confusion matrix too
+
+
+def test_predict_command_from_a_fresh_shell(trained, new_cohort, tmp_path):
+    from test_workflow_run import _cli, browser_check
+
+    _, model = trained
+    model.save(tmp_path / "model.pt")
+    table = pd.DataFrame(new_cohort.X.T, index=new_cohort.var_names, columns=new_cohort.obs_names)
+    table.iloc[:, :].to_csv(tmp_path / "cohort.tsv", sep="\t")
+    new_cohort.obs[["trait_0"]].to_csv(tmp_path / "known.tsv", sep="\t")
+    res = _cli("predict", str(tmp_path / "model.pt"), str(tmp_path / "cohort.tsv"), "--out", str(tmp_path / "out"),
+               "--obs", str(tmp_path / "known.tsv"))
+    assert res.returncode == 0, res.stderr
+    assert "predicted:" in res.stdout and "written:" in res.stdout
+    written = pd.read_csv(tmp_path / "out" / "predictions.tsv", sep="\t")
+    assert list(written["patient"]) == list(new_cohort.obs_names) and {"negative", "positive", "ood"} <= set(written)
+    assert ad.read_h5ad(tmp_path / "out" / "predictions.h5ad").n_obs == new_cohort.n_obs
+    images, errors = browser_check(tmp_path / "out" / "report.html")
+    assert [name for name, *_ in images] == ["predictions_trait_0"]
+    assert all(complete and w > 0 for _, complete, w, _ in images) and errors == []
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "prediction_summary (predict)" in html and "balanced_accuracy" in html
+    info = _cli("model-info", str(tmp_path / "model.pt"))
+    assert info.returncode == 0 and "trained on       200 patients x 80 genes" in info.stdout
+    # refused: too little coverage; a file that is not a model. Nothing is written.
+    new_cohort[:20, :30].to_df().T.to_csv(tmp_path / "few.tsv", sep="\t")
+    res = _cli("predict", str(tmp_path / "model.pt"), str(tmp_path / "few.tsv"), "--out", str(tmp_path / "no1"),
+               "--missing-genes", "impute")
+    assert res.returncode == 2 and "below min_coverage" in res.stderr and not (tmp_path / "no1").exists()
+    res = _cli("predict", str(tmp_path / "known.tsv"), str(tmp_path / "cohort.tsv"), "--out", str(tmp_path / "no2"))
+    assert res.returncode == 2 and "could not be read as a radiogx model" in res.stderr
+    assert not (tmp_path / "no2").exists()
