@@ -19,7 +19,9 @@ __all__ = ["TABLES", "result_tables"]
 
 
 def _model(adata: AnnData, key: str) -> dict[str, pd.DataFrame]:
-    return {"cv": cv_df(adata, key=key), "oof": oof_df(adata, key=key)}
+    models = pd.DataFrame([{"trait": str(t), "classes": ";".join(map(str, r["classes"])), "model_id": str(r["model_id"]),
+                            "path": str(r.get("path", ""))} for t, r in adata.uns[key].items()])
+    return {"cv": cv_df(adata, key=key), "oof": oof_df(adata, key=key), "models": models}
 
 
 def _compare(adata: AnnData, key: str) -> dict[str, pd.DataFrame]:
@@ -74,7 +76,8 @@ TABLES: dict[str, Callable[[AnnData, str], dict[str, pd.DataFrame]]] = {
 def result_tables(adata: AnnData) -> dict[str, tuple[pd.DataFrame, dict]]:
     """Every tidy table of every result :func:`radiogx.get.records` finds, with the parameters that made it.
 
-    Names: the kind's table names (``cv`` and ``oof``, ``compare``, ``bootstrap`` and ``bootstrap_differences``,
+    Names: the kind's table names (``cv``, ``oof`` and ``models`` (trait, classes, model id and the saved file's
+    ``path``, empty when unsaved), ``compare``, ``bootstrap`` and ``bootstrap_differences``,
     ``saliency`` (the top 100 genes of each target), ``set_nodes``, ``associations``, ``masking``, ``enrichment``,
     ``survival``, ``km`` and ``survival_multivariable``, ``autoencoder``, ``predictions``), followed by ``.<key>``
     unless the result is under its tool's default key (enrichment, with no fixed default, always carries its key).

@@ -5,17 +5,10 @@ from __future__ import annotations
 import pandas as pd
 from anndata import AnnData
 
+from ._model_tables import _traits
 from ._records import find_record
 
 __all__ = ["predictions_df", "prediction_summary_df"]
-
-
-def _traits(store: dict, trait: str | None) -> list[str]:
-    if trait is None:
-        return list(store)
-    if trait not in store:
-        raise ValueError(f"no predictions for trait {trait!r}; predicted traits: {list(store)}")
-    return [trait]
 
 
 def predictions_df(adata: AnnData, *, key: str | None = None, trait: str | None = None) -> pd.DataFrame:
@@ -32,7 +25,7 @@ def predictions_df(adata: AnnData, *, key: str | None = None, trait: str | None 
     key = find_record(adata, "prediction", key)
     store = adata.uns[key]
     frames = []
-    for t in _traits(store, trait):
+    for t in _traits(store, trait, "prediction", "rg.tl.predict"):
         rec = store[t]
         df = rec["results"].copy()
         classes = [str(c) for c in rec["classes"]]

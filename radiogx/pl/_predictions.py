@@ -9,19 +9,20 @@ from matplotlib.figure import Figure
 
 from ..get._prediction_tables import predictions_df
 from ..get._records import find_record
+from ._utils import finish
 
 __all__ = ["predictions"]
 
 
 def predictions(adata: AnnData, trait: str | None = None, *, key: str | None = None, show: bool | None = None,
-                return_fig: bool = False) -> Figure | None:
+                return_fig: bool = False) -> np.ndarray | Figure | None:
     """Panels of one trait's predictions (:func:`radiogx.tl.predict`): patients per predicted class; the probability
     of the predicted class; the out-of-distribution distance ``ood`` with its threshold; and, where known classes were
     given, the confusion matrix with the balanced accuracy. Does not modify ``adata``.
 
     Returns
     -------
-    The figure with ``return_fig=True`` (``None`` when shown).
+    The axes (3, or 4 with known classes), or the figure with ``return_fig=True``; ``None`` when shown.
     """
     key = find_record(adata, "prediction", key)
     store = adata.uns[key]
@@ -66,10 +67,4 @@ def predictions(adata: AnnData, trait: str | None = None, *, key: str | None = N
         ev = rec["evaluation"]
         axes[3].set(xlabel="predicted (most probable of these)", ylabel=f"known ({params['truth']})",
                     title=f"balanced accuracy {float(ev['balanced_accuracy']):.2f}, AUC {float(ev['roc_auc']):.2f}")
-    if return_fig:
-        return fig
-    if show is None:
-        show = plt.get_backend().lower() not in ("agg", "pdf", "svg", "ps", "cairo", "template")
-    if show:
-        plt.show()
-    return None
+    return finish(fig, axes, show=show, return_fig=return_fig)
