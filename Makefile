@@ -9,7 +9,8 @@ VENV        := .venv
 VPY         := $(VENV)/bin/python
 TORCH_PIN   := torch==2.13.0
 R_DEBS      := r-base-core r-base-dev r-cran-testthat r-cran-survival r-bioc-summarizedexperiment \
-               r-bioc-singlecellexperiment r-bioc-limma r-cran-knitr r-cran-rmarkdown
+               r-bioc-singlecellexperiment r-bioc-limma r-cran-knitr r-cran-rmarkdown r-cran-processx \
+               r-cran-roxygen2 r-bioc-gseabase r-bioc-biocstyle r-cran-rcpptoml
 BROWSER_DEBS := chromium
 DEBS        := $(R_DEBS) $(BROWSER_DEBS)
 SHARED_DATA := $(abspath ../shared/data)
@@ -59,15 +60,16 @@ r-install: r-deps
 	R CMD INSTALL --no-multiarch --library=$(RLIB) . >/dev/null
 
 r-test: r-install
-	R_LIBS=$(abspath $(RLIB)) Rscript -e 'library(testthat); library(radiogx); res <- test_dir("tests/testthat", reporter = "summary", stop_on_failure = TRUE)'
+	PATH=$(abspath $(VENV))/bin:$$PATH R_LIBS=$(abspath $(RLIB)) Rscript -e 'library(testthat); library(radiogx); res <- test_dir("tests/testthat", reporter = "summary", stop_on_failure = TRUE)'
 
-# R CMD check of the R package; its vignette reads the real-data export that `radiogx demo` writes (after
+# R CMD check of the R package; its examples and vignette run radiogx (the venv's program, on the PATH) on the small
+# export in inst/extdata, and the vignette also reads the real-data export that `radiogx demo` writes (after
 # `make demo`, every step of that run is reused from its stored result).
 RCHECK := .make/rcheck
 r-check: setup
 	$(VENV)/bin/radiogx --quiet demo --out demo_output
 	@rm -rf $(RCHECK) && mkdir -p $(RCHECK)
-	cd $(RCHECK) && export RADIOGX_RDS=$(abspath demo_output/results.rds) && \
+	cd $(RCHECK) && export RADIOGX_RDS=$(abspath demo_output/results.rds) PATH=$(abspath $(VENV))/bin:$$PATH && \
 	  R CMD build --no-manual $(CURDIR) >build.log 2>&1 || { cat build.log; exit 1; } ; \
 	  _R_CHECK_FORCE_SUGGESTS_=false R CMD check --no-manual radiogx_*.tar.gz >check.log 2>&1 ; status=$$? ; \
 	  grep -E "^(\* checking.*(NOTE|WARNING|ERROR)|Status:)" check.log ; \

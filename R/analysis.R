@@ -1,36 +1,105 @@
-#' Competitive gene-set test of attributions with limma's cameraPR
+#' Gene-set enrichment of an attribution in a radiogx export
 #'
-#' A Bioconductor follow-up of radiogx's enrichment: \code{limma::cameraPR} tests whether a set's genes rank higher
-#' (or lower) in an attribution than the other genes, allowing for their correlation (Wu and Smyth 2012).
+#' Ranks genes by one attribution (cohort mean per trait and class, in \code{rowData(se)}, as
+#' \code{rg.tl.saliency} wrote it) and tests gene sets: \code{method = "fgsea"} runs pre-ranked GSEA with
+#' \code{fgsea::fgseaMultilevel} (Korotkevich et al. 2021), \code{"camera"} runs \code{limma::cameraPR}, a
+#' competitive test that allows for inter-gene correlation (Wu and Smyth 2012); \code{"auto"} takes fgsea when it is
+#' installed, else camera.
 #'
 #' @param se A radiogx export (\code{\link{readRadiogx}}).
-#' @param trait Name of the attribution column in \code{rowData(se)} (e.g. \code{"saliency_subtype_Proneural"}).
-#' @param gene_sets A named list of gene vectors (e.g. from \code{\link{readGmt}}).
-#' @param min_size Smallest number of a set's genes present.
-#' @return The \code{data.frame} of \code{cameraPR} (\code{NGenes}, \code{Direction}, \code{PValue}, \code{FDR}),
-#'   rows named by gene set, most significant first.
+#' @param geneSets A named list of gene vectors (\code{\link{readGmt}}) or a \code{GSEABase::GeneSetCollection}.
+#' @param attribution The \code{rowData(se)} column to rank; default: the one of \code{key}, \code{trait} and
+#'   \code{target} (each may be left out when only one column matches).
+#' @param key,trait,target The saliency result (its \code{key_added} in Python), trait and class whose attribution is
+#'   ranked (the column \code{<key>_<trait>_<target>}).
+#' @param method \code{"auto"}, \code{"fgsea"} or \code{"camera"}.
+#' @param minSize,maxSize Bounds on the number of a set's genes among the ranked genes.
+#' @return A \code{data.frame}, most significant first: \code{gene_set}, \code{size}, \code{direction}
+#'   (\code{"Up"}: the set's genes rank high), \code{score} (fgsea's NES; camera has none: \code{NA}), \code{pval},
+#'   \code{padj} (Benjamini-Hochberg) and, as attributes, the \code{method} and the \code{attribution} ranked.
+#' @examples
+#' se <- readRadiogx(system.file("extdata", "radiogx_small.rds", package = "radiogx"))
+#' sets <- readGmt(system.file("extdata", "verhaak_signatures.gmt", package = "radiogx"))
+#' radiogxEnrich(se, sets, trait = "subtype", target = "Proneural", method = "camera")
 #' @export
-radiogxCamera <- function(se, trait, gene_sets, min_size = 5L) {
-    if (!requireNamespace("limma", quietly = TRUE)) {
-        stop("radiogxCamera needs the Bioconductor package limma (Debian: r-bioc-limma)", call. = FALSE)
-    }
+radiogxEnrich <- function(se, geneSets, attribution = NULL, key = "saliency", trait = NULL, target = NULL,
+                          method = c("auto", "fgsea", "camera"), minSize = 5L, maxSize = 500L) {
+    method <- match.arg(method)
     .checkExport(se)
     rd <- SummarizedExperiment::rowData(se)
-    if (!is.character(trait) || length(trait) != 1L || !trait %in% colnames(rd)) {
-        stop(sprintf("no attribution '%s' in rowData(se); columns: %s", trait, paste(colnames(rd), collapse = ", ")),
+    attribution <- .attribution(colnames(rd), attribution, key, trait, target)
+    if (methods::is(geneSets, "GeneSetCollection")) geneSets <- GSEABase::geneIds(geneSets)
+    if (!is.list(geneSets) || is.null(names(geneSets))) {
+        stop("'geneSets' must be a named list of genes or a GSEABase GeneSetCollection", call. = FALSE)
+    }
+    if (method == "auto") method <- if (requireNamespace("fgsea", quietly = TRUE)) "fgsea" else "camera"
+    needed <- c(fgsea = "fgsea (Bioconductor)", camera = "limma (Debian: r-bioc-limma)")[[method]]
+    if (!requireNamespace(if (method == "fgsea") "fgsea" else "limma", quietly = TRUE)) {
+        stop(sprintf("method = '%s' needs the package %s", method, needed), call. = FALSE)
+    }
+    stat <- rd[[attribution]]
+    names(stat) <- rownames(se)
+    stat <- stat[is.finite(stat) & stat != 0]
+    sizes <- vapply(geneSets, function(g) sum(unique(g) %in% names(stat)), integer(1))
+    keep <- geneSets[sizes >= minSize & sizes <= maxSize]
+    if (!length(keep)) {
+        stop(sprintf("no gene set has between %d and %d genes among the %d ranked genes of '%s' (e.g. %s)", minSize,
+                     maxSize, length(stat), attribution, paste(utils::head(names(stat), 3), collapse = ", ")),
              call. = FALSE)
     }
-    if (!is.list(gene_sets) || is.null(names(gene_sets))) stop("'gene_sets' must be a named list of genes", call. = FALSE)
-    stat <- rd[[trait]]
-    names(stat) <- rownames(se)
-    stat <- stat[!is.na(stat)]
-    index <- limma::ids2indices(gene_sets, names(stat), remove.empty = TRUE)
-    index <- index[lengths(index) >= min_size]
-    if (!length(index)) {
-        stop(sprintf("no gene set has %d genes among the %d genes of '%s' (e.g. %s)", min_size, length(stat), trait,
-                     paste(utils::head(names(stat), 3), collapse = ", ")), call. = FALSE)
+    if (method == "fgsea") {
+        res <- as.data.frame(fgsea::fgseaMultilevel(keep, stat, minSize = minSize, maxSize = maxSize))
+        out <- data.frame(gene_set = res$pathway, size = res$size, direction = ifelse(res$NES > 0, "Up", "Down"),
+                          score = res$NES, pval = res$pval, padj = stats::p.adjust(res$pval, "BH"))
+    } else {
+        res <- limma::cameraPR(stat, limma::ids2indices(keep, names(stat), remove.empty = TRUE), sort = FALSE)
+        out <- data.frame(gene_set = rownames(res), size = res$NGenes, direction = as.character(res$Direction),
+                          score = NA_real_, pval = res$PValue, padj = stats::p.adjust(res$PValue, "BH"))
     }
-    limma::cameraPR(stat, index)
+    out <- out[order(out$pval, out$gene_set), , drop = FALSE]
+    rownames(out) <- NULL
+    structure(out, method = method, attribution = attribution)
+}
+
+#' Competitive gene-set test of attributions with limma's cameraPR (deprecated)
+#'
+#' Use \code{radiogxEnrich(se, geneSets, attribution = trait, method = "camera")}.
+#'
+#' @param se A radiogx export.
+#' @param trait Name of the attribution column in \code{rowData(se)}.
+#' @param gene_sets A named list of gene vectors.
+#' @param min_size Smallest number of a set's genes present.
+#' @return The \code{data.frame} of \code{\link{radiogxEnrich}}.
+#' @examples
+#' se <- readRadiogx(system.file("extdata", "radiogx_small.rds", package = "radiogx"))
+#' sets <- readGmt(system.file("extdata", "verhaak_signatures.gmt", package = "radiogx"))
+#' suppressWarnings(radiogxCamera(se, "saliency_subtype_Proneural", sets))
+#' @export
+radiogxCamera <- function(se, trait, gene_sets, min_size = 5L) {
+    .Deprecated("radiogxEnrich", package = "radiogx")
+    radiogxEnrich(se, gene_sets, attribution = trait, method = "camera", minSize = min_size)
+}
+
+.attribution <- function(columns, attribution, key, trait, target) {
+    if (!is.null(attribution)) {
+        if (!is.character(attribution) || length(attribution) != 1L || !attribution %in% columns) {
+            stop(sprintf("no attribution '%s' in rowData(se); columns: %s", paste(attribution, collapse = ", "),
+                         paste(columns, collapse = ", ")), call. = FALSE)
+        }
+        return(attribution)
+    }
+    prefix <- paste(c(key, trait), collapse = "_")
+    found <- columns[startsWith(columns, paste0(prefix, "_")) | columns == prefix]
+    if (!is.null(target)) found <- found[endsWith(found, paste0("_", target))]
+    if (length(found) != 1L) {
+        stop(sprintf("%s attribution columns match key = '%s'%s%s: %s; pass trait, target or attribution",
+                     if (length(found)) length(found) else "no", key,
+                     if (is.null(trait)) "" else sprintf(", trait = '%s'", trait),
+                     if (is.null(target)) "" else sprintf(", target = '%s'", target),
+                     if (length(found)) paste(found, collapse = ", ") else paste(columns, collapse = ", ")),
+             call. = FALSE)
+    }
+    found
 }
 
 #' Cox model and Kaplan-Meier estimates of a feature in a radiogx export
@@ -42,6 +111,10 @@ radiogxCamera <- function(se, trait, gene_sets, min_size = 5L) {
 #' @return A list of class \code{radiogxSurvival}: \code{cox} (a \code{data.frame}: \code{term}, \code{coef},
 #'   \code{hazard_ratio}, \code{ci_lower}, \code{ci_upper}, \code{pval}), \code{fit} (the \code{survival::coxph}
 #'   fit), \code{km} (\code{survival::survfit} by the feature's groups), \code{data} and \code{feature}.
+#' @examples
+#' se <- readRadiogx(system.file("extdata", "radiogx_small.rds", package = "radiogx"))
+#' surv <- radiogxSurvival(se, "gcimp", covariates = "age")
+#' surv$cox
 #' @export
 radiogxSurvival <- function(se, feature, duration = "os_days", event = "os_event", covariates = c("age", "gender")) {
     .checkExport(se)
@@ -72,6 +145,9 @@ radiogxSurvival <- function(se, feature, duration = "os_days", event = "os_event
 #' @param times Times at which to show the numbers at risk; default 5 evenly spaced.
 #' @param ... Passed to \code{plot.survfit}.
 #' @return \code{x}, invisibly.
+#' @examples
+#' se <- readRadiogx(system.file("extdata", "radiogx_small.rds", package = "radiogx"))
+#' plotRadiogxKM(radiogxSurvival(se, "subtype", covariates = "age"))
 #' @export
 plotRadiogxKM <- function(x, times = NULL, ...) {
     if (!inherits(x, "radiogxSurvival")) stop("'x' must come from radiogxSurvival()", call. = FALSE)

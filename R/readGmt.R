@@ -1,17 +1,21 @@
 #' Read a GMT gene-set file
 #'
-#' Reads a GMT file (Broad/MSigDB format, optionally gzipped) into a named list of gene vectors, with the same rules
-#' as the Python reader \code{radiogx.io.read_gmt}: blank lines are skipped, a gene repeated within a set is kept
-#' once, and a set without genes or a set name used twice is an error.
+#' Reads a GMT file (Broad/MSigDB format, optionally gzipped) into a named list of gene vectors, or a
+#' \code{GSEABase::GeneSetCollection}, with the same rules as the Python reader \code{radiogx.io.read_gmt}: blank
+#' lines are skipped, a gene repeated within a set is kept once, and a set without genes or a set name used twice is
+#' an error naming the line. (\code{GSEABase::getGmt} stops with an empty message at a blank line, which hand-edited
+#' and concatenated GMT files often hold; hence this reader.)
 #'
 #' @param path Path to a \code{.gmt} or \code{.gmt.gz} file.
-#' @return A named list: set name to a character vector of gene symbols, in file order.
+#' @param as \code{"list"} or \code{"GeneSetCollection"} (needs GSEABase).
+#' @return A named list: set name to a character vector of gene symbols, in file order; or the
+#'   \code{GeneSetCollection} of those sets.
 #' @examples
-#' f <- tempfile(fileext = ".gmt")
-#' writeLines(c("SET_A\tna\tTP53\tEGFR", "SET_B\tna\tPTEN"), f)
-#' readGmt(f)
+#' sets <- readGmt(system.file("extdata", "verhaak_signatures.gmt", package = "radiogx"))
+#' lengths(sets)
 #' @export
-readGmt <- function(path) {
+readGmt <- function(path, as = c("list", "GeneSetCollection")) {
+    as <- match.arg(as)
     if (!is.character(path) || length(path) != 1L || is.na(path)) {
         stop("'path' must be a single file path", call. = FALSE)
     }
@@ -40,5 +44,10 @@ readGmt <- function(path) {
              call. = FALSE)
     }
     names(sets) <- set_names
-    sets
+    if (as == "list") return(sets)
+    if (!requireNamespace("GSEABase", quietly = TRUE)) {
+        stop("as = 'GeneSetCollection' needs the Bioconductor package GSEABase (Debian: r-bioc-gseabase)", call. = FALSE)
+    }
+    GSEABase::GeneSetCollection(mapply(function(genes, name) GSEABase::GeneSet(genes, setName = name), sets,
+                                       set_names, SIMPLIFY = FALSE, USE.NAMES = FALSE))
 }

@@ -13,14 +13,36 @@ toy_export <- function() {
         metadata = list(radiogx_version = "0.1.0", tables = list(), params = list()))
 }
 
-test_that("radiogxCamera finds the set that ranks high and explains bad input", {
+test_that("radiogxEnrich with camera finds the set that ranks high and explains bad input", {
     se <- toy_export()
-    res <- radiogxCamera(se, "saliency_t", list(top = paste0("G", 1:20), other = paste0("G", 101:140)))
-    expect_identical(rownames(res)[1], "top")
-    expect_identical(as.character(res["top", "Direction"]), "Up")
-    expect_lt(res["top", "PValue"], 1e-6)
-    expect_error(radiogxCamera(se, "nope", list(a = "G1")), "no attribution 'nope'")
-    expect_error(radiogxCamera(se, "saliency_t", list(a = c("X1", "X2"))), "no gene set has 5 genes")
+    sets <- list(top = paste0("G", 1:20), other = paste0("G", 101:140))
+    res <- radiogxEnrich(se, sets, attribution = "saliency_t", method = "camera")
+    expect_identical(res$gene_set[1], "top")
+    expect_identical(res$direction[1], "Up")
+    expect_lt(res$pval[1], 1e-6)
+    expect_identical(attr(res, "method"), "camera")
+    # the same column chosen by key and trait, and the deprecated camera wrapper
+    expect_identical(radiogxEnrich(se, sets, trait = "t", method = "camera"), res)
+    expect_warning(old <- radiogxCamera(se, "saliency_t", sets), "deprecated")
+    expect_identical(old, res)
+    expect_error(radiogxEnrich(se, list(a = "G1"), attribution = "nope"), "no attribution 'nope'")
+    expect_error(radiogxEnrich(se, sets, trait = "u"), "no attribution columns match key = 'saliency', trait = 'u'")
+    expect_error(radiogxEnrich(se, list(a = c("X1", "X2")), attribution = "saliency_t", method = "camera"),
+                 "no gene set has between 5 and 500 genes")
+    expect_error(radiogxEnrich(se, c("G1", "G2"), attribution = "saliency_t"), "named list of genes")
+})
+
+test_that("radiogxEnrich reads the shipped real export: each subtype's own signature is enriched", {
+    se <- readRadiogx(system.file("extdata", "radiogx_small.rds", package = "radiogx"))
+    sets <- readGmt(system.file("extdata", "verhaak_signatures.gmt", package = "radiogx"))
+    expect_error(radiogxEnrich(se, sets, trait = "subtype", method = "camera"), "4 attribution columns match")
+    own <- c(Classical = "CL", Mesenchymal = "MES", Proneural = "PN")
+    for (subtype in names(own)) {
+        res <- radiogxEnrich(se, sets, trait = "subtype", target = subtype, method = "camera")
+        expect_identical(res$gene_set[1], own[[subtype]])
+        expect_identical(res$direction[1], "Up")
+        expect_lt(res$padj[1], 0.05)
+    }
 })
 
 test_that("radiogxSurvival matches a direct coxph fit and plotRadiogxKM draws", {

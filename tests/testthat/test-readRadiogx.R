@@ -29,3 +29,11 @@ test_that("clear errors for files that are not radiogx exports and for missing t
     expect_error(radiogxResults(se, "survival"), "no table 'survival' in this radiogx export; it has: cv")
     expect_error(radiogxResults(data.frame(), "cv"), "not a radiogx export")
 })
+
+test_that("a kind's name alone reads its only table, as rg.get does, and names the choice when there are several", {
+    se <- readRadiogx(system.file("extdata", "radiogx_small.rds", package = "radiogx"))
+    expect_identical(radiogxResults(se, "masking"), radiogxResults(se, "masking.masking_verhaak_signatures"))
+    expect_error(radiogxResults(se, "enrichment"), "4 'enrichment' tables in this radiogx export: .*; name one")
+    expect_true(all(c("cv", "oof", "models", "compare", "bootstrap", "saliency", "survival") %in% radiogxResults(se)))
+    expect_identical(nrow(radiogxResults(se, "models")), 1L)
+})
