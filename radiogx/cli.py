@@ -82,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     cfg = workflow.load_config(args.config)  # validated before any work
     out = Path(args.out or cfg["run"]["out"])
-    workflow.run(args.config, out=args.out, n_jobs=args.n_jobs)
+    workflow.run(args.config, out=args.out, n_jobs=args.n_jobs, scheduler=args.scheduler)
     print(f"done in {time.perf_counter() - t0:.0f} s; report: {out / 'report.html'}")
     return 0
 
@@ -147,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("config", nargs="?", help="the TOML config (see --help-config)")
     run.add_argument("--out", help="output folder (default: the config's [run] out)")
     run.add_argument("--n-jobs", type=int, default=None, help="parallel jobs (default: the config's); results do not depend on it")
+    run.add_argument("--scheduler", help="Dask scheduler for the parallel work: 'local' or tcp://HOST:PORT "
+                     "(overrides [run] scheduler); results do not depend on it")
     run.add_argument("--help-config", action="store_true", help="print every config key with its default and allowed values")
     report = sub.add_parser("report", help="re-render report.html (and the figures) from a run's results.h5ad")
     report.add_argument("results", help="results.h5ad written by radiogx run")

@@ -238,3 +238,48 @@ def test_a_step_s_fingerprint_hashes_exactly_the_arguments_its_calls_receive(tmp
         assert all(any(e in d for d in step.derived) for e in extra), (tool, extra, step.derived)
         seen.add(step.name)
     assert seen == {s.name for s in steps}
+
+
+def test_one_run_per_output_folder_and_a_dead_run_s_lock_is_taken_over(tmp_path, caplog):
+    """A second run on a folder in use is refused, naming the holder (before, it died on the first run's temporary
+    files); the lock of a run killed without releasing it is taken over."""
+    import json
+    import logging
+    import socket
+    import subprocess
+    import sys
+
+    from radiogx.workflow._lock import FolderInUse, RunLock
+
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from radiogx.workflow._lock import RunLock; "
+        f"lock = RunLock(Path({str(out)!r}), 'first.toml'); lock.acquire(); print('held', flush=True); time.sleep(120)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        config = tmp_path / "c.toml"
+        config.write_text('[input]\ndataset = "synthetic"\n')
+        res = subprocess.run([sys.executable, "-m", "radiogx.cli", "run", str(config), "--out", str(out)],
+                             capture_output=True, text=True, timeout=300)
+        assert res.returncode == 2, res.stderr
+        assert (f"is in use by another radiogx run (pid {holder.pid} on this host, started " in res.stderr
+                and "config first.toml); wait for it to end or pass another --out" in res.stderr), res.stderr
+        with pytest.raises(FolderInUse, match=rf"pid {holder.pid} on this host"):
+            rg.workflow.run(_base(out), out=out)
+    finally:
+        holder.kill()  # killed: the lock stays behind
+        holder.wait()
+        holder.stdout.close()
+    assert json.loads((out / ".radiogx" / "run.lock").read_text())["pid"] == holder.pid
+    with caplog.at_level(logging.WARNING, logger="radiogx"):
+        with RunLock(out, "second.toml"):
+            assert json.loads((out / ".radiogx" / "run.lock").read_text())["config"] == "second.toml"
+    assert f"left by run {holder.pid} (started " in caplog.text and "no longer running" in caplog.text
+    assert not (out / ".radiogx" / "run.lock").exists()  # released at the end
+    # a lock from another host cannot be checked: refused, with the file to delete
+    (out / ".radiogx" / "run.lock").write_text(json.dumps({"pid": 1, "host": "elsewhere", "started": "t",
+                                                           "config": "c"}))
+    assert socket.gethostname() != "elsewhere"
+    with pytest.raises(FolderInUse, match=r"on host elsewhere.*If that run is gone, delete .*run.lock"):
+        RunLock(out, "third.toml").acquire()

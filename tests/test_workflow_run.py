@@ -324,3 +324,76 @@ def test_gene_set_networks_run_resume_and_report_their_set_nodes(tmp_path):
     again = rg.workflow.run(cfg, out=out)
     assert (again.uns["radiogx_run"]["steps"]["status"].iloc[1:] == "cached").all()
     pd.testing.assert_frame_equal(first.obsm["set_nodes_trait_0"], again.obsm["set_nodes_trait_0"])
+
+
+#: A small run for the Dask tests: one trait, its folds, a baseline, the bootstrap and masking (the steps with tasks).
+DASK_CONFIG = {
+    "run": {"seed": 0},
+    "input": {"dataset": "synthetic", "synthetic": {"n_obs": 120, "n_vars": 150, "n_traits": 1, "module_size": 10,
+                                                    "n_decoys": 3, "seed": 4}},
+    "steps": {"train": {"hidden": [16], "epochs": 15, "cv": 3}, "compare": {"models": ["logit_l2"]},
+              "bootstrap": {"n_boot": 50}, "masking": {"collections": ["synthetic"], "n_null": 50},
+              "saliency": {"enabled": False}, "enrich": {"enabled": False}, "associations": {"enabled": False}},
+    "outputs": {"rds": False, "report": False, "figures": [], "tables": False},
+}
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory):
+    out = tmp_path_factory.mktemp("one_process")
+    rg.workflow.run(DASK_CONFIG, out=out, n_jobs=1)
+    return out
+
+
+def test_a_run_on_a_dask_local_cluster_gives_the_results_of_one_process(one_process, tmp_path):
+    """scheduler = "local": the folds, baselines, resamples and masking run as tasks on a 2-worker LocalCluster; every
+    result is identical to the one-process run's."""
+    out = tmp_path / "dask"
+    rg.workflow.run(DASK_CONFIG, out=out, n_jobs=2, scheduler="local")
+    assert "parallel work on Dask, 2 workers" in (out / "radiogx.log").read_text()
+    _assert_same_h5ad(one_process / "results.h5ad", out / "results.h5ad")
+    config = _config(tmp_path)
+    res = _cli("run", str(config), "--out", str(tmp_path / "bad"), "--scheduler", "tcp://127.0.0.1:9")
+    assert res.returncode == 2 and "[run] scheduler = 'tcp://127.0.0.1:9': no Dask scheduler answers there" in res.stderr
+    res = _cli("run", str(config), "--out", str(tmp_path / "bad"), "--scheduler", "slurm")
+    assert res.returncode == 2 and "[run] scheduler = 'slurm': must be 'local' or 'tcp://HOST:PORT'" in res.stderr
+
+
+def test_a_worker_killed_mid_run_changes_nothing(one_process, tmp_path):
+    """One of the two workers of a LocalCluster is killed while a step's tasks run on it: the step is computed again
+    (joblib's scattered inputs die with their worker), and every result is identical to the one-process run's."""
+    import signal
+    import threading
+    import time
+
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        out = tmp_path / "killed"
+        done: dict = {}
+
+        def run():
+            try:
+                rg.workflow.run(DASK_CONFIG, out=out, n_jobs=2, scheduler=cluster.scheduler_address)
+            except Exception as err:  # noqa: BLE001 - reported by the assertion below
+                done["error"] = err
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        pids = client.run(os.getpid)
+        victim = None
+        deadline = time.time() + 300
+        while victim is None and time.time() < deadline and thread.is_alive():
+            busy = [w for w, tasks in client.processing().items() if tasks]
+            if busy:
+                victim = pids[busy[0]]
+                os.kill(victim, signal.SIGKILL)
+            time.sleep(0.05)
+        thread.join(timeout=900)
+        assert victim is not None, "no task ever ran on a worker"
+        assert "error" not in done, done.get("error")
+    log = (out / "radiogx.log").read_text()
+    assert "parallel work on Dask, 2 workers" in log
+    print("step computed again after the kill:", "a Dask worker was lost" in log)
+    _assert_same_h5ad(one_process / "results.h5ad", out / "results.h5ad")

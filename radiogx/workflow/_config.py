@@ -26,6 +26,10 @@ __all__ = ["SCHEMA", "WORKFLOW_OVERRIDES", "STEP_TOOLS", "ConfigError", "Key", "
            "validate_config"]
 
 
+def _scheduler(v):
+    return None if v == "local" or v.startswith(("tcp://", "tls://", "ucx://")) else "'local' or 'tcp://HOST:PORT'"
+
+
 def _n_jobs(v):
     return None if v == -1 or v >= 1 else "a positive integer or -1 (all cores)"
 
@@ -36,6 +40,10 @@ _BASE: dict[str, dict[str, Key]] = {
         "seed": Key("int", 0, "seed of every random choice (folds, initialisation, null sets, permutations)",
                     check=in_range(0)),
         "n_jobs": Key("int", -1, "parallel jobs; results do not depend on it", check=_n_jobs),
+        "scheduler": Key("str", None, "run the parallel work (folds, baselines, bootstrap resamples) on Dask: 'local' "
+                         "(a LocalCluster of n_jobs worker processes on this machine) or the address of a running "
+                         "scheduler ('tcp://HOST:PORT'); results do not depend on it. Default: joblib on this machine",
+                         nullable=True, check=_scheduler),
         "out": Key("path", "radiogx_results", "output folder (relative to the config file); --out overrides"),
     },
     "input": {

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import anndata
@@ -16,8 +18,9 @@ from tqdm.auto import tqdm
 from .. import __version__
 from .._logging import logger
 from .._settings import settings
-from ._config import ConfigError, load_config, validate_config
+from ._config import SCHEMA, ConfigError, _check_value, load_config, validate_config
 from ._inputs import load_cohort, load_collections, resolve_traits
+from ._lock import RunLock
 from ._store import Snapshot, StepStore, apply_delta, data_fingerprint, fingerprint
 from .steps import Context, plan
 from .steps.pretrain import labelled_patients
@@ -67,12 +70,15 @@ class _LogFile:
             settings._handler.setLevel(self.console_level)
 
 
-def run(config: str | Path | dict, *, out: str | Path | None = None, n_jobs: int | None = None) -> AnnData:
+def run(config: str | Path | dict, *, out: str | Path | None = None, n_jobs: int | None = None,
+        scheduler: str | None = None) -> AnnData:
     """Run the whole radiogenomic pipeline of a config file (see ``radiogx run --help-config``).
 
     Steps whose stored result has the same fingerprint (its settings, the fingerprints of the steps it reads, the
     cohort's content and radiogx's version) are loaded instead of recomputed, so a run resumes after a crash and a
-    changed setting recomputes only the steps it reaches. Every output is written atomically.
+    changed setting recomputes only the steps it reaches. Every output is written atomically. One run at a time per
+    output folder: a second is refused with a message that names the run holding it, and the lock of a run whose
+    process died is taken over.
 
     Parameters
     ----------
@@ -82,14 +88,25 @@ def run(config: str | Path | dict, *, out: str | Path | None = None, n_jobs: int
         Output folder (default: the config's ``[run] out``).
     n_jobs
         Parallel jobs (default: the config's ``[run] n_jobs``); results do not depend on it.
+    scheduler
+        Dask scheduler of the parallel work, ``"local"`` or ``"tcp://HOST:PORT"`` (default: the config's
+        ``[run] scheduler``, else joblib on this machine); results do not depend on it.
 
     Returns
     -------
     The cohort with every result, as written to ``<out>/results.h5ad``.
     """
     cfg = load_config(config) if not isinstance(config, dict) else validate_config(config)
+    if scheduler is not None:
+        cfg["run"]["scheduler"] = _check_value("run", "scheduler", SCHEMA["run"]["scheduler"], scheduler)
     out = Path(out if out is not None else cfg["run"]["out"]).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    with RunLock(out, str(Path(config).resolve()) if not isinstance(config, dict) else "(dict)"):
+        return _run(cfg, config, out, n_jobs)
+
+
+def _run(cfg: dict, config, out: Path, n_jobs: int | None) -> AnnData:
+    """The run itself, with the output folder locked."""
     for folder in (out, out / "figures", out / "tables"):  # the step store cleans its own folders
         for part in folder.glob(".*.part*"):  # temporary files of a run killed while writing
             part.unlink()
@@ -113,11 +130,13 @@ def run(config: str | Path | dict, *, out: str | Path | None = None, n_jobs: int
                     f"{len(steps)} steps ({load_seconds:.1f} s)")
         rows = [{"step": "input", "status": "computed", "seconds": round(load_seconds, 2),
                  "fingerprint": ctx.fingerprints["input"][:16]}]
-        bar = tqdm(steps, desc="radiogx run", unit="step", disable=not settings.show_progress)
-        for i, step in enumerate(bar):
-            bar.set_postfix_str(step.name)
-            rows.append(_run_step(step, adata, ctx, f"[{i + 1}/{len(steps)}]"))
-        bar.close()
+        with _scheduler(cfg["run"]["scheduler"], n_jobs) as client:
+            ctx.lost_work = _lost_work_errors() if client is not None else ()
+            bar = tqdm(steps, desc="radiogx run", unit="step", disable=not settings.show_progress)
+            for i, step in enumerate(bar):
+                bar.set_postfix_str(step.name)
+                rows.append(_run_step(step, adata, ctx, f"[{i + 1}/{len(steps)}]"))
+            bar.close()
 
         adata.uns["radiogx_run"] = {
             "name": cfg["run"]["name"],
@@ -135,6 +154,59 @@ def run(config: str | Path | dict, *, out: str | Path | None = None, n_jobs: int
         write_outputs(adata, out, cfg["outputs"])
         logger.info(f"run: finished in {time.perf_counter() - t_start:.1f} s; results in {out}")
     return adata
+
+
+#: How often a step is computed when Dask workers die under it.
+_ATTEMPTS = 3
+
+
+def _lost_work_errors() -> tuple[type[BaseException], ...]:
+    """What a step raises when a Dask worker that held its tasks (or joblib's scattered inputs) died."""
+    import asyncio
+    import concurrent.futures
+
+    from distributed import KilledWorker
+
+    errors: list[type[BaseException]] = [KilledWorker, concurrent.futures.CancelledError, asyncio.CancelledError]
+    try:
+        from distributed.client import FutureCancelledError
+
+        errors.append(FutureCancelledError)
+    except ImportError:  # distributed < 2024.12
+        pass
+    return tuple(errors)
+
+
+@contextmanager
+def _scheduler(address: str | None, n_jobs: int):
+    """Inside: joblib's parallel work (each tool's folds, baselines, resamples) goes to a Dask cluster when a scheduler
+    is given (``"local"``: a LocalCluster of ``n_jobs`` worker processes). Every task is seeded by what it computes, so
+    the results are those of one process (tested)."""
+    if not address:
+        yield None
+        return
+    from dask.distributed import Client, LocalCluster
+    from joblib import parallel_config
+
+    cluster = None
+    if address == "local":
+        workers = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(address, timeout="10s")
+        except (OSError, TimeoutError) as err:
+            raise ConfigError(f"[run] scheduler = {address!r}: no Dask scheduler answers there ({err})") from None
+    logger.info(f"run: parallel work on Dask, {len(client.scheduler_info().get('workers', {}))} workers at "
+                f"{client.scheduler.address}")
+    try:
+        with parallel_config(backend="dask"):
+            yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _prepare(cfg: dict):
@@ -177,12 +249,23 @@ def _run_step(step, adata: AnnData, ctx: Context, position: str) -> dict:
         logger.info(f"run: {position} {step.name}: computing")
         t0 = time.perf_counter()
         snap = Snapshot(adata)
-        try:
-            step.run(adata, ctx, fp)
-        except Exception as err:
-            logger.error(f"run: {step.name} failed: {err}; the steps before it are stored, and a new run resumes "
-                         "from them")
-            raise
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                step.run(adata, ctx, fp)
+                break
+            except ctx.lost_work as err:  # a Dask worker died: its tasks' scattered inputs went with it
+                snap.revert(adata)
+                if attempt == _ATTEMPTS:
+                    logger.error(f"run: {step.name} failed {attempt} times on lost Dask workers ({err}); the steps "
+                                 "before it are stored, and a new run resumes from them")
+                    raise
+                logger.warning(f"run: {position} {step.name}: a Dask worker was lost ({type(err).__name__}: {err}); "
+                               f"computing the step again (attempt {attempt + 1} of {_ATTEMPTS}; its results do not "
+                               "depend on where its tasks ran)")
+            except Exception as err:
+                logger.error(f"run: {step.name} failed: {err}; the steps before it are stored, and a new run resumes "
+                             "from them")
+                raise
         seconds = time.perf_counter() - t0
         delta = snap.delta(adata)
         snap.revert(adata)

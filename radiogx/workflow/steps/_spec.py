@@ -26,6 +26,7 @@ class Context:
     collections: dict[str, dict[str, dict[str, list[str]]]]  # "masking"/"enrich"/"train" -> label -> sets
     store: StepStore
     fingerprints: dict[str, str] = field(default_factory=dict)
+    lost_work: tuple = ()  # exceptions meaning that a Dask worker died under a step (then it is computed again)
 
 
 @dataclass
