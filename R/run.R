@@ -147,7 +147,10 @@ radiogxPredict <- function(model, x, assay = "expression", missingGenes = c("err
 }
 
 .runProgram <- function(executable, args, quiet) {
-    if (!nzchar(executable) || !file.exists(executable)) radiogxExecutable(mustWork = TRUE)
+    if (!nzchar(executable) || !file.exists(executable)) {
+        stop(sprintf("no radiogx program at '%s' (radiogxExecutable() finds the installed one)", executable),
+             call. = FALSE)
+    }
     errors <- character()
     res <- processx::run(executable, args, error_on_status = FALSE, echo_cmd = FALSE, env = .childEnv(),
                          stdout_line_callback = function(line, proc) if (!quiet) message(line),

@@ -18,16 +18,10 @@ from anndata import AnnData
 from .. import __version__
 from .._atomic import atomic_path
 from .._validation import check_adata
+from ..get._kind_tables import result_tables
 from ._rpy2 import import_rpy2
 
 __all__ = ["to_r", "write_r", "result_tables"]
-
-
-def result_tables(adata: AnnData) -> dict[str, tuple[pd.DataFrame, dict]]:
-    """Every tidy result table of ``adata`` with its parameters (:func:`radiogx.get._kind_tables.result_tables`)."""
-    from ..get._kind_tables import result_tables as tables
-
-    return tables(adata)
 
 
 def _json(value) -> str:

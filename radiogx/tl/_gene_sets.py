@@ -10,7 +10,7 @@ import pandas as pd
 from .._logging import logger
 from .._validation import preview
 
-__all__ = ["GeneSets", "MatchedSets", "match_gene_sets", "resolve_collection"]
+__all__ = ["GeneSets", "MatchedSets", "SymbolIndex", "match_gene_sets", "report_case_matches", "resolve_collection"]
 
 #: What a ``gene_sets`` argument takes: a dict of set name to genes, or a bundled collection's name (or a .gmt path)
 GeneSets = Mapping[str, Sequence[str]] | str
@@ -25,6 +25,33 @@ class MatchedSets:
     @property
     def sizes(self) -> np.ndarray:
         return np.array([len(i) for i in self.indices], dtype=np.int64)
+
+
+class SymbolIndex:
+    """The data's gene symbols, found by radiogx's one matching rule: the exact symbol, else the symbol equal when both
+    sides are upper-cased (``Tp53`` for ``TP53``; the first such data gene)."""
+
+    def __init__(self, genes: pd.Index) -> None:
+        self.genes = genes
+        self.exact = {g: i for i, g in enumerate(genes)}
+        self.upper: dict[str, int] = {}
+        for i, g in enumerate(genes):
+            self.upper.setdefault(str(g).upper(), i)
+
+    def find(self, symbol: str) -> tuple[int, bool]:
+        """Position of ``symbol`` in the genes (-1: absent) and whether only case made it match."""
+        i = self.exact.get(symbol)
+        if i is not None:
+            return i, False
+        i = self.upper.get(symbol.upper(), -1)
+        return i, i >= 0
+
+
+def report_case_matches(func: str, pairs: list[tuple[str, str]], what: str) -> None:
+    """One warning for every symbol matched only when ignoring case, with examples (``symbol->data gene``)."""
+    if pairs:
+        logger.warning(f"{func}: {len(pairs)} {what} matched only when ignoring case, e.g. "
+                       f"{preview([f'{a}->{b}' for a, b in pairs], 3)}; they are used (the data's symbol)")
 
 
 def resolve_collection(gene_sets, genes: pd.Index) -> dict[str, Sequence[str]]:
@@ -58,19 +85,16 @@ def match_gene_sets(gene_sets: Mapping[str, Sequence[str]], genes: pd.Index, *, 
         raise ValueError(f"min_size must be a non-negative integer, got {min_size!r}")
     if max_size is not None and max_size < max(min_size, 1):
         raise ValueError(f"max_size must be at least min_size and 1, got {max_size!r}")
-    position = {g: i for i, g in enumerate(genes)}
-    upper: dict[str, int] = {}
-    for i, g in enumerate(genes):
-        upper.setdefault(str(g).upper(), i)
+    index = SymbolIndex(genes)
     names, indices, listed, case_only, too_small, too_large = [], [], [], [], 0, 0
     for name, members in gene_sets.items():
         found = []
         for g in dict.fromkeys(map(str, members)):
-            if g in position:
-                found.append(position[g])
-            elif g.upper() in upper:
-                found.append(upper[g.upper()])
-                case_only.append((g, genes[upper[g.upper()]]))
+            i, by_case = index.find(g)
+            if i >= 0:
+                found.append(i)
+            if by_case:
+                case_only.append((g, genes[i]))
         found = sorted(set(found))
         if len(found) < min_size:
             too_small += 1
@@ -81,12 +105,10 @@ def match_gene_sets(gene_sets: Mapping[str, Sequence[str]], genes: pd.Index, *, 
         names.append(str(name))
         indices.append(np.asarray(found, dtype=np.int64))
         listed.append(len(members))
-    if case_only:
-        logger.warning(f"{func}: {len(case_only)} gene symbols matched only when ignoring case, e.g. "
-                       f"{preview([f'{a}->{b}' for a, b in case_only], 3)}; they are used (the data's symbol)")
+    report_case_matches(func, case_only, "gene symbols")
     if not names:
         every = sorted({g for m in gene_sets.values() for g in map(str, m)})
-        overlap_any = any(g in position or g.upper() in upper for g in every)
+        overlap_any = any(index.find(g)[0] >= 0 for g in every)
         if not overlap_any:
             raise ValueError(f"{func}: the gene sets share no gene with the data: sets list {preview(every)}, the data has "
                              f"{preview(list(genes))}. Are both gene symbols of the same species and naming?")

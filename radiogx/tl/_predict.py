@@ -4,7 +4,6 @@ out-of-distribution signal per patient (Smedley, El-Saden & Hsu 2020 train on TC
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Literal
 
@@ -16,7 +15,9 @@ from .. import __version__
 from .._logging import log_added, logger
 from .._validation import check_adata, preview
 from ..nn._model import RadiogenomicModel, register
+from ._gene_sets import SymbolIndex, report_case_matches
 from ._record import write_record
+from ._saliency import attribution_key
 from ._trait import models_to_explain
 
 __all__ = ["predict", "prediction_columns"]
@@ -24,30 +25,28 @@ __all__ = ["predict", "prediction_columns"]
 
 def prediction_columns(key_added: str, trait: str, classes: list[str]) -> dict[str, object]:
     """The ``.obs`` columns :func:`predict` writes for one trait: ``"class"``, ``"ood"``, ``"fold_sd"`` and, per class,
-    its probability (``/`` in names becomes ``-``: h5ad keys hold no ``/``)."""
-    base = re.sub("/", "-", f"{key_added}_{trait}")
+    its probability (named as :func:`radiogx.tl.saliency` names its layers: ``/`` becomes ``-``)."""
+    base = attribution_key(key_added, trait, None)
     return {"class": base, "ood": f"{base}_ood", "fold_sd": f"{base}_fold_sd",
-            "proba": {c: re.sub("/", "-", f"{base}_p_{c}") for c in classes}}
+            "proba": {c: attribution_key(key_added, trait, f"p_{c}") for c in classes}}
 
 
 def _match_genes(model: RadiogenomicModel, var_names: pd.Index) -> tuple[np.ndarray, list[tuple[str, str]]]:
-    """Position in ``var_names`` of each model gene (-1: absent). Exact symbols first, then symbols equal when
-    upper-cased (``Egfr`` for ``EGFR``), reported."""
-    position = var_names.get_indexer(model.genes)
-    upper: dict[str, int] = {}
-    for i, g in enumerate(var_names):
-        upper.setdefault(str(g).upper(), i)
-    taken = set(position[position >= 0].tolist())
+    """Position in ``var_names`` of each model gene (-1: absent), by the rule of :class:`SymbolIndex`; a data gene
+    that another model gene matches exactly is not taken again by case."""
+    index = SymbolIndex(var_names)
+    found = [index.find(g) for g in model.genes]
+    position = np.array([i for i, _ in found], dtype=np.int64)
+    by_case = np.array([c for _, c in found], dtype=bool)
+    taken = set(position[(position >= 0) & ~by_case].tolist())
     case_only = []
-    for j in np.flatnonzero(position < 0):
-        i = upper.get(model.genes[j].upper(), -1)
-        if i >= 0 and i not in taken:
-            position[j] = i
-            taken.add(i)
-            case_only.append((model.genes[j], str(var_names[i])))
+    for j in np.flatnonzero(by_case):
+        if position[j] in taken:
+            position[j] = -1
+        else:
+            taken.add(int(position[j]))
+            case_only.append((model.genes[j], str(var_names[position[j]])))
     return position, case_only
-
-
 def _input(x: np.ndarray, present: np.ndarray, mean: np.ndarray, scale: np.ndarray, how: str) -> np.ndarray:
     """Model-order input: present genes scaled (training: the model's scaler; cohort: z-scored within the cohort),
     absent genes at the training mean (0)."""
@@ -188,9 +187,7 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
     used = weight > 0
     coverage = float(weight[present].sum() / weight.sum()) if weight.sum() > 0 else float(present.mean())
     absent = m.genes[~present]
-    if case_only:
-        logger.warning(f"predict: {len(case_only)} model genes matched only when ignoring case, e.g. "
-                       f"{preview([f'{a}->{b}' for a, b in case_only], 3)}")
+    report_case_matches("predict", case_only, "model genes")
     if not present.any():
         raise ValueError(f"predict: the cohort shares no gene with the {m.trait!r} model: the model has "
                          f"{preview(list(m.genes))}, the cohort {preview(list(adata.var_names))}. Are both gene "
@@ -230,7 +227,7 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
                        + ("; a cohort from another platform needs scale='cohort'" if scale == "training" else ""))
     predicted = pd.Categorical(np.asarray(m.classes, dtype=object)[proba.argmax(axis=1)], categories=m.classes)
     names = prediction_columns(key_added, m.trait, m.classes)
-    obs_columns = {names["class"]: pd.Categorical(predicted, categories=m.classes)}
+    obs_columns = {names["class"]: predicted}
     for i, c in enumerate(m.classes):
         obs_columns[names["proba"][c]] = proba[:, i]
     obs_columns[names["ood"]] = ood

@@ -117,9 +117,7 @@ def _type_ok(kind: str, v) -> bool:
         return isinstance(v, str) and v != ""
     if kind == "int_list":
         return isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
-    if kind == "str_list":
-        return isinstance(v, list) and all(isinstance(x, str) and x for x in v)
-    if kind == "path_list":
+    if kind in ("str_list", "path_list"):
         return isinstance(v, list) and all(isinstance(x, str) and x for x in v)
     if kind == "table_list":
         return isinstance(v, list) and all(isinstance(x, dict) for x in v)

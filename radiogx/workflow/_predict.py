@@ -6,12 +6,14 @@ import os
 from pathlib import Path
 
 import anndata
-import pandas as pd
 from anndata import AnnData
 
-from .. import get, io, tl
+from .. import get, io, pp, tl
 from .._atomic import atomic_path
 from .._logging import logger
+from .._validation import patient_barcode
+from ..pp._utils import adata_patients
+from ._inputs import _table
 
 __all__ = ["read_cohort", "predict_cohort"]
 
@@ -30,21 +32,13 @@ def read_cohort(path: str | os.PathLike, *, obs: str | os.PathLike | None = None
         raise FileNotFoundError(f"no cohort file at {path}")
     adata = anndata.read_h5ad(path) if path.suffix == ".h5ad" else io.read_expression(path, orientation=orientation)
     if obs is not None:
-        obs = Path(obs)
-        if not obs.is_file():
+        if not Path(obs).is_file():
             raise FileNotFoundError(f"no obs table at {obs}")
-        table = pd.read_csv(obs, sep=None, engine="python", index_col=0)
-        table.index = table.index.astype(str)
-        if not table.index.is_unique:
-            raise ValueError(f"{obs}: repeated patient ids {list(table.index[table.index.duplicated()][:5])}")
-        shared = adata.obs_names.intersection(table.index)
-        if not len(shared):
+        table = _table(str(obs))
+        if not patient_barcode(table.index).isin(adata_patients(adata)).any():
             raise ValueError(f"{obs} shares no patient id with the cohort (table: {list(table.index[:3])}, cohort: "
                              f"{list(adata.obs_names[:3])})")
-        clash = [c for c in table.columns if c in adata.obs.columns]
-        if clash:
-            raise ValueError(f"{obs}: columns {clash} are already in the cohort's .obs")
-        adata.obs = adata.obs.join(table)
+        pp.add_clinical(adata, table, key_added="obs_table")
     return adata
 
 
