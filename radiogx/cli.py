@@ -51,8 +51,11 @@ def _demo(args: argparse.Namespace) -> int:
     pp.encode_vasari(cohort, vasari)
     pp.add_clinical(cohort, clinical, columns=["os_days", "os_event", "age", "gender", "kps"])
     pp.add_clinical(verhaak, clinical, columns=["os_days", "os_event", "age", "gender"])  # survival in the R export
-    print("\nVerhaak patients with imaging traits (volumetric, VASARI) and survival:")
-    traits = ["enhancing", "ncet_necrosis", "edema", "f5", "f6", "f7", "f9", "f10", "f14"]
+    print("\nVerhaak patients with imaging traits and survival; volume ratios (continuous):")
+    ratios = ["enhancing", "ncet_necrosis", "edema"]
+    print(cohort.obs[ratios].describe().loc[["count", "mean", "std", "min", "max"]].T.round(3).to_string())
+    print("VASARI annotations (categories):")
+    traits = ["f5", "f6", "f7", "f9", "f10", "f14"]
     summary = pd.DataFrame(
         {t: cohort.obs[t].value_counts().reindex(cohort.obs[t].cat.categories).tolist() + [int(cohort.obs[t].isna().sum())]
          for t in traits},
@@ -121,12 +124,17 @@ def _model_info(args: argparse.Namespace) -> int:
         print(f"{k:<{width}} {v}")
     if training:
         cv = training.get("cv", {})
-        print(f"{'trained on':<{width}} {training.get('n_patients')} patients x {training.get('n_genes')} genes; "
-              "classes " + ", ".join(f"{c} {n}" for c, n in dict(training.get("class_counts", {})).items()))
+        regression = training.get("task") == "regression"
+        what = (f"a continuous trait (mean {training.get('observed_mean', float('nan')):.3g}, sd "
+                f"{training.get('observed_sd', float('nan')):.3g}, transform {training.get('transform', 'none')})"
+                if regression else
+                "classes " + ", ".join(f"{c} {n}" for c, n in dict(training.get("class_counts", {})).items()))
+        print(f"{'trained on':<{width}} {training.get('n_patients')} patients x {training.get('n_genes')} genes; {what}")
         if cv:
-            print(f"{'nested CV':<{width}} {cv.get('folds')} folds ({cv.get('protocol')}): ROC-AUC "
-                  f"{cv.get('roc_auc_mean', float('nan')):.3f} +/- {cv.get('roc_auc_sd', float('nan')):.3f} over folds, "
-                  f"pooled out-of-fold {cv.get('roc_auc_pooled', float('nan')):.3f}")
+            metric, name = ("r2", "R^2") if regression else ("roc_auc", "ROC-AUC")
+            print(f"{'nested CV':<{width}} {cv.get('folds')} folds ({cv.get('protocol')}): {name} "
+                  f"{cv.get(f'{metric}_mean', float('nan')):.3f} +/- {cv.get(f'{metric}_sd', float('nan')):.3f} over "
+                  f"folds, pooled out-of-fold {cv.get(f'{metric}_pooled', float('nan')):.3f}")
     else:
         print(f"{'trained on':<{width}} (not recorded: a model saved by radiogx 0.3 or earlier)")
     return 0

@@ -180,7 +180,23 @@ BAD = [
     ("single-class trait", lambda a: rg.tl.train(a, "one", cv=3), ValueError, r"has a single class \['x'\]"),
     ("fewer patients per class than folds", lambda a: rg.tl.train(a, "rare", cv=5), ValueError,
      r"fewer patients than folds \(cv=5\) in classes \{'b': 3\}"),
-    ("continuous trait", lambda a: rg.tl.train(a, "score", cv=3), ValueError, r"looks continuous"),
+    ("whole numbers of many values", lambda a: rg.tl.train(a, "count", cv=3), ValueError,
+     r"looks continuous .* task='regression'"),
+    ("constant continuous trait", lambda a: rg.tl.train(a, "flat", cv=3), ValueError, r"'flat' is constant"),
+    ("continuous trait, too few patients for the folds", lambda a: rg.tl.train(a, "few", cv=3), ValueError,
+     r"has 5 patients with a value, fewer than 2 per fold \(cv=3\)"),
+    ("non-finite continuous trait", lambda a: rg.tl.train(a, "infinite", cv=3), ValueError,
+     r"'infinite' has non-finite values for patients \['P0001'\]"),
+    ("categories as a regression", lambda a: rg.tl.train(a, "trait_0", cv=3, task="regression"), ValueError,
+     r"task='regression' needs numbers"),
+    ("logit of values outside (0, 1)", lambda a: rg.tl.train(a, "score", cv=3, transform="logit"), ValueError,
+     r"transform='logit' needs fractions strictly between 0 and 1"),
+    ("transform of categories", lambda a: rg.tl.train(a, "trait_0", cv=3, transform="log"), ValueError,
+     r"applies to a continuous trait"),
+    ("paper protocol of a continuous trait", lambda a: rg.tl.train(a, "score", cv=3, protocol="paper"), ValueError,
+     r"continuous: the paper's protocol"),
+    ("classifiers for a continuous trait", lambda a: rg.tl.compare(a, "score", cv=3, models=["logit_l2"]), ValueError,
+     r"unknown baselines \['logit_l2'\] for a continuous trait"),
     ("unknown protocol", lambda a: rg.tl.train(a, "trait_0", protocol="fast"), ValueError, r"protocol must be 'nested' or 'paper'"),
     ("unknown grid key", lambda a: rg.tl.train(a, "trait_0", param_grid={"depth": [1]}), ValueError, r"unknown network settings \['depth'\]"),
     ("unknown baseline", lambda a: rg.tl.compare(a, "trait_0", models=["knn"]), ValueError, r"unknown baselines \['knn'\]"),
@@ -194,6 +210,10 @@ def test_bad_input_is_refused_and_adata_unchanged(small_synthetic, call, exc, ma
     adata.obs["one"] = pd.Categorical(["x"] * adata.n_obs)
     adata.obs["rare"] = pd.Categorical(["a"] * (adata.n_obs - 3) + ["b"] * 3)
     adata.obs["score"] = np.linspace(0, 1, adata.n_obs)
+    adata.obs["count"] = np.arange(adata.n_obs, dtype=float)
+    adata.obs["flat"] = 0.5
+    adata.obs["few"] = np.where(np.arange(adata.n_obs) < 5, np.linspace(0.1, 0.9, adata.n_obs), np.nan)
+    adata.obs["infinite"] = np.where(np.arange(adata.n_obs) == 0, np.inf, np.linspace(0.1, 0.9, adata.n_obs))
     before = adata.copy()
     with pytest.raises(exc, match=match):
         call(adata)
@@ -225,7 +245,7 @@ def test_class_names_with_slashes_survive_h5ad_without_warnings(verhaak, tmp_pat
     import warnings
 
     adata = verhaak.copy()
-    rg.pp.volumetric_traits(adata, rg.datasets.tcga_gbm_volumetrics())
+    rg.pp.volumetric_traits(adata, rg.datasets.tcga_gbm_volumetrics(), threshold=1 / 3)
     rg.tl.train(adata, "ncet_necrosis", hidden=(8,), epochs=3, patience=2, cv=3, seed=0)
     rg.tl.compare(adata, "ncet_necrosis", models=["logit_l2"], param_grids=TINY_GRIDS)
     with warnings.catch_warnings():

@@ -96,10 +96,15 @@ def test_encode_vasari_refuses_to_overwrite(raw_vasari):
 def test_volumetric_traits_on_real_volumes(verhaak):
     vol = rg.datasets.tcga_gbm_volumetrics()
     adata = verhaak.copy()
-    rg.pp.volumetric_traits(adata, vol)
+    rg.pp.volumetric_traits(adata, vol)  # continuous fractions by default
     both = adata.obs_names.intersection(vol.index)
     assert len(both) == 48
     fraction = vol.loc[both, "VOLUME_ET"] / vol.loc[both, "VOLUME_TC"]
+    np.testing.assert_allclose(adata.obs.loc[both, "enhancing"], fraction)
+    assert adata.obs["enhancing"].dtype == float and "enhancing_fraction" not in adata.obs
+    assert adata.uns["volumetric_traits"]["counts"]["edema"]["n"] == 48
+    adata = verhaak.copy()
+    rg.pp.volumetric_traits(adata, vol, threshold=1 / 3)
     np.testing.assert_allclose(adata.obs.loc[both, "enhancing_fraction"], fraction)
     expected = np.where(fraction > 1 / 3, "More than 1/3", "Less than 1/3")
     assert (adata.obs.loc[both, "enhancing"].astype(str).to_numpy() == expected).all()
@@ -111,6 +116,11 @@ def test_volumetric_traits_on_real_volumes(verhaak):
     half = verhaak.copy()
     rg.pp.volumetric_traits(half, vol, threshold=0.5)
     assert list(half.obs["edema"].cat.categories) == ["Less than 1/2", "More than 1/2"]
+    median = verhaak.copy()
+    rg.pp.volumetric_traits(median, vol, threshold="median")
+    counts = median.uns["volumetric_traits"]["counts"]["enhancing"]
+    assert abs(counts["positive"] - counts["negative"]) <= 1 and counts["positive"] + counts["negative"] == 48
+    assert median.uns["volumetric_traits"]["params"]["cuts"]["enhancing"] == pytest.approx(np.median(fraction))
 
 
 def test_add_clinical_joins_by_patient(verhaak, caplog):

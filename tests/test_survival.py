@@ -43,7 +43,7 @@ def test_cox_and_logrank_agree_with_r_survival(tcga):
     from rpy2.robjects.conversion import localconverter
 
     adata = tcga.copy()
-    rg.tl.survival(adata, features=["age_per_10y", "gcimp", "kps"], covariates=("gender",))
+    rg.tl.survival(adata, features=["age_per_10y", "gcimp", "kps"], covariates=("gender",), continuous="per_unit")
     ours = rg.get.survival_df(adata).set_index("term")
     ro.r("suppressPackageStartupMessages(library(survival))")
     for feature, term in (("age_per_10y", "age_per_10y"), ("kps", "kps"), ("gcimp", "gcimp=True")):
@@ -113,3 +113,22 @@ def test_more_parameters_than_events_and_missing_durations(tcga, caplog):
     adata.obs.loc[adata.obs_names[:10], "os_days"] = np.nan
     rg.tl.survival(adata, features="age_per_10y", covariates=())
     assert rg.get.survival_df(adata)["n"].iloc[0] == 536  # missing durations are left out and counted in n
+
+
+def test_a_continuous_feature_is_per_sd_with_a_median_split(tcga):
+    """Per sd: the per-unit coefficient times the feature's sd (the same model); the Kaplan-Meier split at the median."""
+    adata = tcga.copy()
+    rg.tl.survival(adata, features="age_per_10y", covariates=("gender",), continuous="per_unit", key_added="unit")
+    rg.tl.survival(adata, features="age_per_10y", covariates=("gender",))
+    unit = rg.get.survival_df(adata, key="unit").iloc[0]
+    per_sd = rg.get.survival_df(adata).iloc[0]
+    used = adata.obs[["os_days", "os_event", "age_per_10y", "gender"]].dropna()
+    sd = used["age_per_10y"].astype(float).std(ddof=1)
+    assert per_sd["unit"] == "per sd" and unit["unit"] == "per unit"
+    assert per_sd["sd"] == pytest.approx(sd)
+    assert per_sd["coef"] == pytest.approx(unit["coef"] * sd, rel=1e-5)
+    assert per_sd["pval"] == pytest.approx(unit["pval"], rel=1e-4)
+    groups = set(adata.uns["survival"]["km"]["group"])
+    median = used["age_per_10y"].median()
+    assert groups == {f"above median ({median:.3g})", f"at or below median ({median:.3g})"}
+    assert np.isfinite(per_sd["logrank_pval"])

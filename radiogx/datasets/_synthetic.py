@@ -34,6 +34,7 @@ def synthetic(
     n_factors: int = 20,
     background_correlation: float = 0.3,
     unlabelled: float = 0.0,
+    continuous: bool = False,
 ) -> AnnData:
     """Generate a cohort of the paper's shape whose traits are driven by planted gene modules.
 
@@ -67,11 +68,15 @@ def synthetic(
     unlabelled
         Share of the patients without any trait value (missing in every trait column): the paper's expression-only
         patients, on which the autoencoder pre-trains (0 <= value < 1; the last patients, after the traits are drawn).
+    continuous
+        Each trait column holds the trait's score itself (float: a continuous trait, such as a volume ratio) instead
+        of its classes; the cohort is otherwise the same (``balance`` is then unused).
 
     Returns
     -------
     AnnData ``n_obs`` x ``n_vars`` (float32), genes ``G00001``... and patients ``P0001``....
-    ``obs["trait_<i>"]``: categorical with categories ``["negative", "positive"]`` (positive second).
+    ``obs["trait_<i>"]``: categorical with categories ``["negative", "positive"]`` (positive second), or the float
+    score with ``continuous=True``.
     ``uns["synthetic"]``: ``params``; ``traits`` (per trait: ``kind``, ``sets``, the planted set names, ``balance``);
     ``gene_sets``: the collection, planted sets among size-matched decoys under neutral names ``SET_0001``...
     ``obsm["synthetic_modules"]``: the latent module activities (patients x planted sets).
@@ -139,7 +144,8 @@ def synthetic(
         positive = np.zeros(n_obs, dtype=bool)
         positive[np.argsort(-score, kind="stable")[:n_pos]] = True
         name = f"trait_{t}"
-        obs[name] = pd.Categorical(np.where(positive, "positive", "negative"), categories=["negative", "positive"])
+        obs[name] = (score.astype(np.float64) if continuous else
+                     pd.Categorical(np.where(positive, "positive", "negative"), categories=["negative", "positive"]))
         traits[name] = {"kind": kind, "module_index": np.asarray(used), "balance": float(balances[t])}
         for m in used:
             set_genes.append(genes[np.sort(module_genes[m])])
@@ -171,6 +177,7 @@ def synthetic(
             "module_size": module_size, "n_decoys": n_decoys, "balance": balances.astype(float), "noise": float(noise),
             "module_strength": float(module_strength), "n_factors": n_factors,
             "background_correlation": float(background_correlation), "unlabelled": float(unlabelled),
+            "continuous": bool(continuous),
             "radiogx_version": __version__,
         },
         "traits": traits,

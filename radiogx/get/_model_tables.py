@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ..nn._fit import score_auc
+from ..nn._fit import regression_scores, score_auc
 from ._records import find_record, records
 
 __all__ = ["cv_df", "oof_df", "compare_df", "bootstrap_df"]
@@ -41,8 +41,8 @@ def cv_df(adata: AnnData, *, trait: str | None = None, key: str | None = None) -
 
     Returns
     -------
-    DataFrame with ``trait``, ``protocol``, ``fold``, ``n_train``, ``n_test``, ``roc_auc``, ``pr_auc``,
-    ``best_epoch``, ``config``, ``selection_score``.
+    DataFrame with ``trait``, ``protocol``, ``fold``, ``n_train``, ``n_test``, ``roc_auc``, ``pr_auc`` (a continuous
+    trait: ``r2``, ``spearman``, ``rmse``), ``best_epoch``, ``config``, ``selection_score``.
     """
     store = _store(adata, "model", key)
     frames = []
@@ -63,18 +63,28 @@ def oof_df(adata: AnnData, *, trait: str | None = None, key: str | None = None) 
     Returns
     -------
     DataFrame with ``trait``, ``patient``, ``fold``, ``label`` (the observed class), ``target`` and ``probability``
-    (one row per patient and class; a binary trait's row is its positive class, the last of its classes).
+    (one row per patient and class; a binary trait's row is its positive class, the last of its classes). A continuous
+    trait's rows have ``observed`` and ``predicted`` values instead (the label, target and probability empty).
     """
     store = _store(adata, "model", key)
     frames = []
     for t in _traits(store, trait, "network", "rg.tl.train(adata, trait)"):
         oof, classes = store[t]["oof"], [str(c) for c in store[t]["classes"]]
+        if _is_regression(store[t]):
+            frames.append(pd.DataFrame({"trait": t, "patient": oof.index.astype(str), "fold": oof["fold"].to_numpy(),
+                                        "observed": oof["observed"].to_numpy(dtype=float),
+                                        "predicted": oof["predicted"].to_numpy(dtype=float)}))
+            continue
         targets = classes[-1:] if len(classes) == 2 else classes
         for i, target in enumerate(targets):
             frames.append(pd.DataFrame({"trait": t, "patient": oof.index.astype(str), "fold": oof["fold"].to_numpy(),
                                         "label": oof["label"].astype(str).to_numpy(), "target": target,
                                         "probability": oof[f"p_{i}"].to_numpy(dtype=float)}))
     return pd.concat(frames, ignore_index=True)
+
+
+def _is_regression(record: dict) -> bool:
+    return str(record["params"].get("task", "classification")) == "regression"
 
 
 def compare_df(adata: AnnData, *, trait: str | None = None, key: str | None = None, compare_key: str | None = None,
@@ -87,11 +97,14 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str | None = No
 
     Returns
     -------
-    DataFrame with ``trait``, ``model``, ``roc_auc`` (mean over folds), ``roc_auc_sd``, ``pr_auc`` (mean over
-    folds), ``n_folds``, ``roc_auc_pooled`` (the AUC of the pooled out-of-fold predictions), ``best_model`` (highest
-    AUC of the trait: the bootstrap's statistic when it ran, else the pooled AUC), ``network_wins`` and ``network_verdict``: per trait, whether the network beats the
-    baselines (``"yes"``: every paired bootstrap interval of network minus baseline above 0 and the network's own
-    interval above 0.5; ``"no"``: some baseline clearly better; ``"unclear"`` otherwise), read from
+    DataFrame with ``trait``, ``model``, ``metric`` (``"roc_auc"``, or ``"r2"`` for a continuous trait), ``roc_auc``
+    (mean over folds), ``roc_auc_sd``, ``pr_auc`` (mean over folds), ``n_folds``, ``roc_auc_pooled`` (the AUC of the
+    pooled out-of-fold predictions), and for a continuous trait ``r2``, ``r2_sd``, ``spearman``, ``rmse`` (means over
+    folds) and ``r2_pooled`` instead of the AUCs; ``best_model`` (highest score of the trait: the bootstrap's
+    statistic when it ran, else the pooled AUC or R^2), ``network_wins`` and ``network_verdict``: per trait, whether
+    the network beats the baselines (``"yes"``: every paired bootstrap interval of network minus baseline above 0 and
+    the network's own interval above chance, 0.5 AUC or 0 R^2; ``"no"``: some baseline clearly better; ``"unclear"``
+    otherwise), read from
     :func:`radiogx.tl.bootstrap` (``method="oof"``) when it ran, else from the pooled AUCs alone (and saying so), and
     one line saying why; the network first.
     """
@@ -99,23 +112,35 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str | None = No
     nets = _store(adata, "model", key)
     boots = _store(adata, "bootstrap", bootstrap_key)
     rows = []
+    def fold_means(cvt: pd.DataFrame, regression: bool) -> dict:
+        if regression:
+            return {"metric": "r2", "r2": cvt["r2"].mean(), "r2_sd": cvt["r2"].std(ddof=1),
+                    "spearman": cvt["spearman"].mean(), "rmse": cvt["rmse"].mean(), "n_folds": len(cvt)}
+        return {"metric": "roc_auc", "roc_auc": cvt["roc_auc"].mean(), "roc_auc_sd": cvt["roc_auc"].std(ddof=1),
+                "pr_auc": cvt["pr_auc"].mean(), "n_folds": len(cvt)}
+
     for t in _traits({**nets, **comp}, trait, "model", "rg.tl.train or rg.tl.compare"):
         if t in nets:
-            cvt = nets[t]["cv"]
-            rows.append({"trait": t, "model": "network", "roc_auc": cvt["roc_auc"].mean(), "roc_auc_sd": cvt["roc_auc"].std(ddof=1),
-                         "pr_auc": cvt["pr_auc"].mean(), "n_folds": len(cvt),
-                         "roc_auc_pooled": float(nets[t]["summary"]["roc_auc_pooled"])})
+            regression = _is_regression(nets[t])
+            pooled_key = "r2_pooled" if regression else "roc_auc_pooled"
+            rows.append({"trait": t, "model": "network", **fold_means(nets[t]["cv"], regression),
+                         pooled_key: float(nets[t]["summary"][pooled_key])})
         if t in comp:
-            pooled = _pooled_baseline_aucs(comp[t])
+            regression = _is_regression(comp[t])
+            pooled = _pooled_baseline_scores(comp[t])
             for m, g in comp[t]["folds"].groupby("model", sort=False):
-                rows.append({"trait": t, "model": m, "roc_auc": g["roc_auc"].mean(), "roc_auc_sd": g["roc_auc"].std(ddof=1),
-                             "pr_auc": g["pr_auc"].mean(), "n_folds": len(g), "roc_auc_pooled": pooled.get(m, np.nan)})
+                rows.append({"trait": t, "model": m, **fold_means(g, regression),
+                             ("r2_pooled" if regression else "roc_auc_pooled"): pooled.get(m, np.nan)})
     out = pd.DataFrame(rows)
+    columns = ["trait", "model", "metric", "roc_auc", "roc_auc_sd", "pr_auc", "n_folds", "roc_auc_pooled"]
+    if "r2" in out.columns:
+        columns += ["r2", "r2_sd", "spearman", "rmse", "r2_pooled"]
+    out = out.reindex(columns=columns)
     out["n_folds"] = out["n_folds"].astype(np.int64)
     best, wins, verdicts = {}, {}, {}
     for t, g in out.groupby("trait", sort=False):
         boot = boots.get(t)
-        score = g.set_index("model")["roc_auc_pooled"]
+        score = g.set_index("model")["r2_pooled" if g["metric"].iloc[0] == "r2" else "roc_auc_pooled"]
         if boot is not None and boot["params"].get("method") == "oof":  # the bootstrap's statistic
             score = boot["summary"].set_index("model")["estimate"].reindex(score.index)
         best[t] = str(score.idxmax()) if score.notna().any() else ""
@@ -126,9 +151,13 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str | None = No
     return out
 
 
-def _pooled_baseline_aucs(record: dict) -> dict[str, float]:
-    """Pooled out-of-fold ROC-AUC of each baseline of a compare record (macro one-vs-rest for multiclass)."""
+def _pooled_baseline_scores(record: dict) -> dict[str, float]:
+    """Pooled out-of-fold ROC-AUC of each baseline of a compare record (macro one-vs-rest for multiclass; R^2 for a
+    continuous trait)."""
     oof, classes = record["oof"], list(record["classes"])
+    if _is_regression(record):
+        return {m: regression_scores(oof["observed"].to_numpy(), oof[m].to_numpy())["r2"]
+                for m in record["params"]["models"]}
     if "label" not in oof.columns:  # results of radiogx < 0.2
         return {}
     y = pd.Categorical(oof["label"].astype(str), categories=classes).codes
@@ -141,14 +170,16 @@ def _verdict(models: pd.DataFrame, boot: dict | None) -> tuple[str, str]:
     """Does the network beat the baselines of one trait? ``("yes" | "no" | "unclear", one line saying why)``."""
     if "network" not in set(models["model"]) or len(models) < 2:
         return "unclear", "no baselines to compare with" if len(models) < 2 else "no network"
+    regression = models["metric"].iloc[0] == "r2"
+    name, floor, pooled_col = ("R^2", 0.0, "r2_pooled") if regression else ("AUC", 0.5, "roc_auc_pooled")
     chance = ""
     if boot is not None and boot["params"].get("method") == "oof" and len(boot["differences"]):
         d = boot["differences"]
         level = f"{boot['params']['ci']:.0%}"
         net = boot["summary"].set_index("model").loc["network"]
-        if net["ci_lower"] <= 0.5:
-            chance = (f"; the network itself is not clearly better than chance (AUC {net['estimate']:.3f}, {level} CI "
-                      f"[{net['ci_lower']:.3f}, {net['ci_upper']:.3f}])")
+        if net["ci_lower"] <= floor:
+            chance = (f"; the network itself is not clearly better than chance ({name} {net['estimate']:.3f}, {level} "
+                      f"CI [{net['ci_lower']:.3f}, {net['ci_upper']:.3f}])")
         worse = d[d["ci_upper"] < 0]
         if len(worse):
             w = worse.sort_values("estimate").iloc[0]
@@ -160,21 +191,21 @@ def _verdict(models: pd.DataFrame, boot: dict | None) -> tuple[str, str]:
         unclear = d[d["ci_lower"] <= 0]
         return "unclear", (f"no clear difference between the network and {', '.join(unclear['baseline'])} "
                            f"({level} CIs of the differences cover 0)" + chance)
-    net = float(models.loc[models["model"] == "network", "roc_auc_pooled"].iloc[0])
-    others = models[models["model"] != "network"].dropna(subset=["roc_auc_pooled"])
+    net = float(models.loc[models["model"] == "network", pooled_col].iloc[0])
+    others = models[models["model"] != "network"].dropna(subset=[pooled_col])
     if not len(others):
-        return "unclear", "no pooled AUCs to compare"
-    top = others.loc[others["roc_auc_pooled"].idxmax()]
-    if net >= top["roc_auc_pooled"]:
-        return "unclear", (f"network highest pooled AUC ({net:.3f} vs {top['model']} {top['roc_auc_pooled']:.3f}; no "
+        return "unclear", f"no pooled {name}s to compare"
+    top = others.loc[others[pooled_col].idxmax()]
+    if net >= top[pooled_col]:
+        return "unclear", (f"network highest pooled {name} ({net:.3f} vs {top['model']} {top[pooled_col]:.3f}; no "
                            "interval: run rg.tl.bootstrap)")
-    return "no", (f"network below {top['model']} (pooled AUC {net:.3f} vs {top['roc_auc_pooled']:.3f}; no interval: run "
+    return "no", (f"network below {top['model']} (pooled {name} {net:.3f} vs {top[pooled_col]:.3f}; no interval: run "
                   "rg.tl.bootstrap)")
 
 
 def bootstrap_df(adata: AnnData, *, trait: str | None = None, differences: bool = False,
                  key: str | None = None) -> pd.DataFrame:
-    """Bootstrap intervals of each model's AUC (or, with ``differences=True``, of network minus baseline), from
+    """Bootstrap intervals of each model's AUC or R^2 (or, with ``differences=True``, of network minus baseline), from
     :func:`radiogx.tl.bootstrap` (``key``: its ``key_added``; ``None``: ``"radiogx_bootstrap"``, else the only one).
 
     Returns
@@ -182,7 +213,7 @@ def bootstrap_df(adata: AnnData, *, trait: str | None = None, differences: bool 
     DataFrame with ``trait``, ``model`` (or ``baseline``), ``estimate`` (the bootstrap's statistic on all patients:
     the pooled out-of-fold AUC, or the CV mean with ``statistic="fold_mean"``, or their difference; NaN for the refit
     scheme), ``mean`` (over resamples), ``ci_lower``, ``ci_upper`` (and ``fraction_positive`` for
-    differences), ``method`` and ``covers``: what the interval covers.
+    differences), ``metric`` (``"roc_auc"`` or ``"r2"``), ``method`` and ``covers``: what the interval covers.
     """
     store = _store(adata, "bootstrap", key)
     frames = []
@@ -192,6 +223,7 @@ def bootstrap_df(adata: AnnData, *, trait: str | None = None, differences: bool 
             df.insert(1, "estimate", np.nan)
         params = store[t]["params"]
         df.insert(0, "trait", t)
+        df["metric"] = str(params.get("metric", "roc_auc"))
         df["method"] = str(params.get("method", "refit"))
         df["covers"] = str(params.get("covers", "percentile interval of the refit bootstrap"))
         frames.append(df)

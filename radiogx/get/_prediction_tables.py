@@ -18,7 +18,8 @@ def predictions_df(adata: AnnData, *, key: str | None = None, trait: str | None 
 
     Returns
     -------
-    DataFrame with ``trait``, ``patient``, ``predicted``, one probability column per class (named by the class),
+    DataFrame with ``trait``, ``patient``, ``predicted`` (a continuous trait: the value), one probability column per
+    class (named by the class),
     ``ood`` (root mean square of the scaled input over the genes the network uses), ``outside`` (``ood`` above the
     threshold) and ``fold_sd`` (disagreement of the fold networks).
     """
@@ -30,7 +31,8 @@ def predictions_df(adata: AnnData, *, key: str | None = None, trait: str | None 
         df = rec["results"].copy()
         classes = [str(c) for c in rec["classes"]]
         df = df.rename(columns={f"p_{i}": c for i, c in enumerate(classes)})
-        df["predicted"] = pd.Categorical(df["predicted"].astype(str), categories=classes)
+        if classes:  # a continuous trait's prediction is its value
+            df["predicted"] = pd.Categorical(df["predicted"].astype(str), categories=classes)
         df.insert(0, "trait", t)
         frames.append(df)
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
@@ -44,7 +46,8 @@ def prediction_summary_df(adata: AnnData, *, key: str | None = None) -> pd.DataF
     -------
     DataFrame with ``trait``, ``n_patients``, ``scale``, ``missing_genes``, ``n_model_genes``, ``n_present``,
     ``coverage``, ``cohort_shift``, ``n_outside``, and ``truth``, ``n_compared``, ``classes_compared``,
-    ``balanced_accuracy``, ``roc_auc`` (empty without known classes).
+    ``balanced_accuracy``, ``roc_auc`` (empty without known classes), and for a continuous trait with known values
+    ``r2``, ``spearman``, ``rmse``.
     """
     key = find_record(adata, "prediction", key)
     rows = []
@@ -56,5 +59,7 @@ def prediction_summary_df(adata: AnnData, *, key: str | None = None) -> pd.DataF
                      "n_outside": p["n_outside"], "truth": p.get("truth", ""), "n_compared": ev.get("n", 0),
                      "classes_compared": ";".join(map(str, ev.get("classes", []))),
                      "balanced_accuracy": ev.get("balanced_accuracy", float("nan")),
-                     "roc_auc": ev.get("roc_auc", float("nan"))})
+                     "roc_auc": ev.get("roc_auc", float("nan")),
+                     **({k: ev.get(k, float("nan")) for k in ("r2", "spearman", "rmse")}
+                        if p.get("task") == "regression" else {})})
     return pd.DataFrame(rows)

@@ -17,7 +17,8 @@ def survival_df(adata: AnnData, *, key: str | None = None, multivariable: bool =
     Returns
     -------
     DataFrame with ``term``, ``coef``, ``hazard_ratio``, ``ci_lower``, ``ci_upper``, ``pval``, ``padj``, ``n``,
-    ``events`` (and ``feature``, ``concordance``, ``ph_pval``, ``logrank_stat``, ``logrank_pval`` per feature).
+    ``events`` (and ``feature``, ``concordance``, ``ph_pval``, ``logrank_stat``, ``logrank_pval``, ``unit`` and
+    ``sd`` per feature: a continuous feature's hazard ratio is per sd of it by default).
     """
     record = adata.uns[find_record(adata, "survival", key)]
     if multivariable:
@@ -25,12 +26,14 @@ def survival_df(adata: AnnData, *, key: str | None = None, multivariable: bool =
             raise ValueError("no multivariable model: run rg.tl.survival with selection='stepwise_aic', 'backward_aic' or 'penalized'")
         return record["multivariable"].copy()
     df = record["results"].copy()
-    return df[["term", "coef", "hazard_ratio", "ci_lower", "ci_upper", "pval", "padj", "n", "events", "feature",
-               "concordance", "ph_pval", "logrank_stat", "logrank_pval"]]
+    cols = ["term", "coef", "hazard_ratio", "ci_lower", "ci_upper", "pval", "padj", "n", "events", "feature",
+            "concordance", "ph_pval", "logrank_stat", "logrank_pval", "unit", "sd"]
+    return df[[c for c in cols if c in df.columns]]  # unit and sd: radiogx >= 0.5
 
 
 def km_df(adata: AnnData, *, key: str | None = None, feature: str | None = None) -> pd.DataFrame:
-    """Kaplan-Meier estimates of :func:`radiogx.tl.survival` (categorical and boolean features), as drawn by
+    """Kaplan-Meier estimates of :func:`radiogx.tl.survival` (categorical and boolean features; continuous ones split
+    at their median), as drawn by
     :func:`radiogx.pl.km`; ``key``: its ``key_added`` (``None``: ``"survival"``, else the only survival record).
 
     Returns

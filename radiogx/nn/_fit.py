@@ -8,15 +8,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from sklearn.feature_selection import f_classif
-from sklearn.metrics import average_precision_score, roc_auc_score
+from scipy.stats import spearmanr
+from sklearn.feature_selection import f_classif, f_regression
+from sklearn.metrics import average_precision_score, r2_score, roc_auc_score
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
 from ._modules import RadiogenomicNetwork, TranscriptomeAutoencoder, seed_dropout, seeded_init
 
-__all__ = ["NetworkConfig", "FitResult", "fit_network", "screen_mask", "pca_init", "predict_logits", "probabilities", "score_auc", "score_pr_auc", "logit_scores",
+__all__ = ["REGRESSION", "NetworkConfig", "FitResult", "fit_network", "regression_scores", "screen_mask", "pca_init", "predict_logits", "probabilities", "score_auc", "score_pr_auc", "logit_scores",
            "fit_autoencoder", "reconstruction_r2", "DEFAULT_CONFIG"]
+
+#: ``n_classes`` of a continuous trait: one output, a Gaussian (mean squared error) loss, no class probabilities.
+REGRESSION = 0
 
 # Dropout's own stream (fits running at once in the threads of one process must not share torch's global generator)
 _DROPOUT_STREAM = 0x5EED
@@ -107,7 +111,7 @@ class FitResult:
     """A fitted network's weights (at the chosen epoch) and its training history."""
 
     state: dict
-    best_epoch: int  # 1-based number of epochs trained for the kept weights
+    best_epoch: int  # number of epochs trained for the kept weights (0: the untrained start of a continuous trait)
     val_auc: list[float] = field(default_factory=list)
     best_val_auc: float = float("nan")
     best_score: float = float("nan")
@@ -131,6 +135,17 @@ def score_pr_auc(y: np.ndarray, scores: np.ndarray, n_classes: int) -> float:
     if n_classes == 2:
         return float(average_precision_score(y, scores.ravel()))
     return float(np.mean([average_precision_score(y == k, scores[:, k]) for k in np.unique(y)]))
+
+
+def regression_scores(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """R^2 (``1 - SSE / SST`` around the mean of ``y``, scikit-learn's ``r2_score``; negative when the prediction is
+    worse than that mean), Spearman's rank correlation and the RMSE of predictions of a continuous trait."""
+    y, predicted = np.asarray(y, dtype=np.float64), np.asarray(predicted, dtype=np.float64).ravel()
+    if len(y) < 2 or np.ptp(y) == 0:
+        return {"r2": float("nan"), "spearman": float("nan"), "rmse": float(np.sqrt(np.mean((y - predicted) ** 2)))}
+    rho = spearmanr(y, predicted).statistic if np.ptp(predicted) > 0 else float("nan")
+    return {"r2": float(r2_score(y, predicted)), "spearman": float(rho),
+            "rmse": float(np.sqrt(np.mean((y - predicted) ** 2)))}
 
 
 def logit_scores(logits: np.ndarray, n_classes: int) -> np.ndarray:
@@ -203,20 +218,30 @@ def fit_network(
     monitor: str = "loss",
     set_mask: torch.Tensor | None = None,
 ) -> FitResult:
-    """Train a :class:`RadiogenomicNetwork` on scaled expression ``x`` and integer labels ``y``.
+    """Train a :class:`RadiogenomicNetwork` on scaled expression ``x`` and integer labels ``y`` (or, with
+    ``n_classes=REGRESSION``, the values of a continuous trait).
 
     With a validation set, the ``monitor`` score is measured after every epoch and the weights of the best epoch
     are kept (early stopping after ``cfg.patience`` epochs without an improvement above ``cfg.min_delta``):
     ``"loss"``, the class-weighted validation cross-entropy (tie-free, so training goes on after the AUC saturates),
     or ``"auc"``, the validation ROC-AUC (the paper's callback). ``best_score`` is the kept epoch's score, higher is
     better (minus the loss). Without a validation set, the network trains for ``cfg.epochs`` epochs.
+
+    A continuous trait is fitted on its values standardised with the training patients' mean and sd, by mean squared
+    error (the Gaussian loss); the kept network's head is then rescaled, so that its output is on the trait's own
+    scale. ``val_auc`` and ``best_val_auc`` then hold the validation R^2, and ``monitor`` must be ``"loss"``.
     """
     device = device or torch.device("cpu")
     generator = torch.Generator().manual_seed(seed)
-    n_out = 1 if n_classes == 2 else n_classes
+    regression = n_classes == REGRESSION
+    n_out = 1 if n_classes in (REGRESSION, 2) else n_classes
+    if regression:
+        if monitor != "loss":
+            raise ValueError(f"monitor={monitor!r}: a continuous trait is monitored by its validation loss ('loss')")
+        y_mean, y_sd = float(np.mean(y)), float(np.std(y)) or 1.0
     first_mask = set_mask
     if first_mask is None and cfg.select_genes is not None and cfg.select_genes < x.shape[1]:
-        first_mask = screen_mask(x, y, cfg.select_genes, cfg.hidden[0])
+        first_mask = screen_mask(x, y, cfg.select_genes, cfg.hidden[0], regression=regression)
     with seeded_init(seed):
         model = RadiogenomicNetwork(x.shape[1], n_out, cfg.hidden, activation=cfg.activation, dropout=cfg.dropout,
                                     input_dropout=cfg.input_dropout, first_mask=first_mask,
@@ -224,22 +249,33 @@ def fit_network(
     seed_dropout(model, torch.Generator(device=device).manual_seed(seed + _DROPOUT_STREAM))
     if pretrained is not None:
         model.transfer_encoder(pretrained, freeze=freeze)
+    if regression:  # start at the training mean (R^2 = 0): training moves away from it only where that helps
+        with torch.no_grad():
+            model.head.weight.zero_()
+            model.head.bias.zero_()
     if set_mask is not None:
         pca_init(model.blocks[0][0], x, set_mask)
         if model.interaction_rank and len(model.blocks) == 1:
-            pair_init(model, x, y)
+            pair_init(model, x, (y - y_mean) / y_sd if regression else y, regression=regression)
     weights = None
-    if class_weight == "balanced":
+    if regression:
+        pass  # no classes to weigh
+    elif class_weight == "balanced":
         weights = torch.as_tensor(compute_class_weight("balanced", classes=np.arange(n_classes), y=y), dtype=torch.float32, device=device)
     elif class_weight is not None:
         raise ValueError(f"class_weight must be 'balanced' or None, got {class_weight!r}")
     if monitor not in ("loss", "auc"):
         raise ValueError(f"monitor must be 'loss' or 'auc', got {monitor!r}")
     xt = torch.as_tensor(x, dtype=torch.float32, device=device)
-    yt = torch.as_tensor(np.array(y, dtype=np.int64), device=device)  # a copy: labels may be a read-only view
+    if regression:
+        yt = torch.as_tensor((np.asarray(y, dtype=np.float64) - y_mean) / y_sd, dtype=torch.float32, device=device)
+    else:
+        yt = torch.as_tensor(np.array(y, dtype=np.int64), device=device)  # a copy: labels may be a read-only view
     opt = _optimizer(cfg, model.parameters())
 
     def loss_of(logits, target):
+        if regression:
+            return nn.functional.mse_loss(logits.squeeze(1), target)
         if n_classes == 2:
             w = weights[target] if weights is not None else None
             return nn.functional.binary_cross_entropy_with_logits(logits.squeeze(1), target.float(), weight=w)
@@ -247,15 +283,24 @@ def fit_network(
 
     result = FitResult(state={}, best_epoch=cfg.epochs)
     best, best_state, since = -np.inf, None, 0
-    for epoch in range(1, cfg.epochs + 1):
-        _run_epoch(model, opt, len(xt), cfg.batch_size, generator, lambda idx: loss_of(model(xt[idx]), yt[idx]))
+    # A continuous trait's network starts at the training mean (zero head): epoch 0 is a candidate too, so that where
+    # no epoch predicts the validation patients better than that mean, the mean is what is kept.
+    for epoch in range(0 if regression and x_val is not None else 1, cfg.epochs + 1):
+        if epoch:
+            _run_epoch(model, opt, len(xt), cfg.batch_size, generator, lambda idx: loss_of(model(xt[idx]), yt[idx]))
         if x_val is None:
             continue
         val_logits = predict_logits(model, x_val, device=device)
-        auc = score_auc(y_val, logit_scores(val_logits, n_classes), n_classes)
+        if regression:
+            val_logits = val_logits * y_sd + y_mean
+            auc = regression_scores(y_val, val_logits)["r2"]
+        else:
+            auc = score_auc(y_val, logit_scores(val_logits, n_classes), n_classes)
         result.val_auc.append(auc)
         if monitor == "auc":
             score = auc
+        elif regression:
+            score = -float(np.mean(((np.asarray(y_val) - val_logits.ravel()) / y_sd) ** 2))
         else:
             with torch.no_grad():
                 yv = torch.as_tensor(y_val, dtype=torch.int64, device=device)
@@ -269,6 +314,12 @@ def fit_network(
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
+    if regression:  # the output on the trait's own scale: y = y_mean + y_sd * (standardised output)
+        with torch.no_grad():
+            model.head.weight.mul_(y_sd)
+            model.head.bias.mul_(y_sd).add_(y_mean)
+            if model.interaction_rank:
+                model.pair_head.weight.mul_(y_sd)
     result.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     return result
 
@@ -301,32 +352,39 @@ def pca_init(layer: nn.Linear, x: np.ndarray, mask: torch.Tensor) -> None:
         start = end
 
 
-def _anova_f(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """ANOVA F of each column of ``x`` against the classes ``y`` (scikit-learn's ``f_classif``); constant columns get
-    -inf, so that they rank last."""
+def _anova_f(x: np.ndarray, y: np.ndarray, regression: bool = False) -> np.ndarray:
+    """ANOVA F of each column of ``x`` against the classes ``y`` (scikit-learn's ``f_classif``), or the F of a linear
+    regression on a continuous ``y`` (``f_regression``); constant columns get -inf, so that they rank last."""
     with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # scikit-learn's notice about constant columns
-        f, _ = f_classif(x, y)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        f, _ = (f_regression if regression else f_classif)(x, y)
     return np.nan_to_num(f, nan=-np.inf)
 
 
-def _mean_difference(v: np.ndarray, y: np.ndarray, classes: np.ndarray, n_out: int) -> torch.Tensor:
+def _mean_difference(v: np.ndarray, y: np.ndarray, classes: np.ndarray, n_out: int,
+                     regression: bool = False) -> torch.Tensor:
     """Standardised class-mean differences of ``v``: for one logit, the positive class's mean minus the negative's;
-    for one logit per class, each class's mean minus the overall mean (0 for a class absent from ``y``)."""
+    for one logit per class, each class's mean minus the overall mean (0 for a class absent from ``y``); for a
+    continuous (standardised) ``y``, the least-squares slope of ``y`` on ``v`` in units of ``v``'s sd."""
     sd = v.std() or 1.0
+    if regression:
+        return torch.tensor([float(np.mean((v - v.mean()) / sd * (y - y.mean())))])
     if n_out == 1:
         return torch.tensor([float((v[y == classes[-1]].mean() - v[y != classes[-1]].mean()) / sd)])
     return torch.tensor([float((v[y == c].mean() - v.mean()) / sd) if (y == c).any() else 0.0 for c in range(n_out)])
 
 
 @torch.no_grad()
-def pair_init(model: RadiogenomicNetwork, x: np.ndarray, y: np.ndarray, chunk: int = 20_000) -> None:
+def pair_init(model: RadiogenomicNetwork, x: np.ndarray, y: np.ndarray, chunk: int = 20_000, *,
+              regression: bool = False) -> None:
     """Start the factorisation-machine term on the pairs of set nodes whose product is most associated with ``y``.
 
     The set nodes' starting activations on the training patients (standardised, through the activation) are
     multiplied pairwise, each product is scored by its ANOVA F against the training labels, and the ``rank`` best
     pairs (i, j) become the rows u = e_i, v = e_j; the pair head starts at each product's standardised class-mean
-    difference. A product of two set activities
+    difference (for a continuous, standardised ``y``: the F of a linear regression and the regression slope). A
+    product of two set activities
     has no marginal association with either set, so gradient descent from a random start does not find it among
     thousands of pairs; the screen, like the gene screen of a dense network, uses only the training patients.
     """
@@ -338,7 +396,7 @@ def pair_init(model: RadiogenomicNetwork, x: np.ndarray, y: np.ndarray, chunk: i
     best_f, best_pairs = np.empty(0), np.empty((0, 2), dtype=np.int64)
     for start in range(0, len(i_all), chunk):
         i, j = i_all[start:start + chunk], j_all[start:start + chunk]
-        best_f = np.concatenate([best_f, _anova_f(h[:, i] * h[:, j], y)])
+        best_f = np.concatenate([best_f, _anova_f(h[:, i] * h[:, j], y, regression)])
         best_pairs = np.concatenate([best_pairs, np.stack([i, j], 1)])
         keep = np.argsort(-best_f, kind="stable")[:model.interaction_rank]
         best_f, best_pairs = best_f[keep], best_pairs[keep]
@@ -349,23 +407,23 @@ def pair_init(model: RadiogenomicNetwork, x: np.ndarray, y: np.ndarray, chunk: i
     for r, (i, j) in enumerate(best_pairs):
         w[r, i] = 1.0
         w[rank + r, j] = 1.0
-        head[:, r] = _mean_difference(h[:, i] * h[:, j], y, classes, head.shape[0])
+        head[:, r] = _mean_difference(h[:, i] * h[:, j], y, classes, head.shape[0], regression)
     model.pairs.weight.copy_(w)
     model.pair_head.weight.copy_(head)
     # the linear head likewise starts on the rank nodes of largest F alone (a set driving the trait by itself)
-    top = np.argsort(-_anova_f(h, y), kind="stable")[:rank]
+    top = np.argsort(-_anova_f(h, y, regression), kind="stable")[:rank]
     linear = torch.zeros_like(model.head.weight)
     for i in top:
-        linear[:, i] = _mean_difference(h[:, i], y, classes, linear.shape[0])
+        linear[:, i] = _mean_difference(h[:, i], y, classes, linear.shape[0], regression)
     model.head.weight.copy_(linear)
     model.head.bias.zero_()
 
 
-def screen_mask(x: np.ndarray, y: np.ndarray, k: int, width: int) -> torch.Tensor:
+def screen_mask(x: np.ndarray, y: np.ndarray, k: int, width: int, *, regression: bool = False) -> torch.Tensor:
     """First-layer mask (``width`` x genes) connecting every node to the ``k`` genes of largest ANOVA F of ``x``
-    against ``y`` (scikit-learn's ``f_classif``; ties by gene order; constant genes last). Computed on the patients a
-    network trains on, never on those it is scored on."""
-    top = np.argsort(-_anova_f(x, y), kind="stable")[:k]
+    against ``y`` (scikit-learn's ``f_classif``; ``f_regression`` for a continuous trait; ties by gene order; constant
+    genes last). Computed on the patients a network trains on, never on those it is scored on."""
+    top = np.argsort(-_anova_f(x, y, regression), kind="stable")[:k]
     mask = torch.zeros(width, x.shape[1])
     mask[:, torch.as_tensor(top)] = 1.0
     return mask

@@ -113,7 +113,13 @@ class RadiogenomicModel:
     # networks --------------------------------------------------------------------------------------------------
     @property
     def n_classes(self) -> int:
+        """Number of classes; 0 for a continuous trait (one output, its predicted value)."""
         return len(self.classes)
+
+    @property
+    def is_regression(self) -> bool:
+        """Whether the model predicts a continuous trait's value (``task="regression"``) rather than classes."""
+        return self.settings.get("task") == "regression"
 
     def network(self, fold: int | None = None, *, device=None) -> RadiogenomicNetwork:
         """The final network (``fold=None``) or outer fold ``fold``'s network, in eval mode."""
@@ -150,17 +156,26 @@ class RadiogenomicModel:
         device = settings.torch_device()
         return predict_logits(self.network(fold, device=device), self.scaled(adata, fold=fold), device=device)
 
+    def predict(self, adata: AnnData, *, fold: int | None = None) -> pd.Series:
+        """The predicted value of a continuous trait (on its transformed scale, ``settings["transform"]``), per patient."""
+        if not self.is_regression:
+            raise ValueError(f"the model for {self.trait!r} predicts classes {self.classes}: use predict_proba")
+        return pd.Series(self.predict_logits(adata, fold=fold)[:, 0], index=adata.obs_names.copy(), name=self.trait)
+
     def predict_proba(self, adata: AnnData, *, fold: int | None = None) -> pd.DataFrame:
         """Class probabilities, a DataFrame of patients x classes."""
+        if self.is_regression:
+            raise ValueError(f"the model for {self.trait!r} predicts a continuous value: use predict")
         probs = probabilities(self.predict_logits(adata, fold=fold), self.n_classes)
         return pd.DataFrame(probs, index=adata.obs_names.copy(), columns=self.classes)
 
     def proba_of_scaled(self, z: np.ndarray, *, fold: int | None = None) -> np.ndarray:
         """Class probabilities (patients x classes) of an input already in the model's gene order and scaled units
-        (as :meth:`scaled` gives, or as :func:`radiogx.tl.predict` builds for another cohort)."""
+        (as :meth:`scaled` gives, or as :func:`radiogx.tl.predict` builds for another cohort); a continuous trait's
+        model gives its predicted values (patients x 1)."""
         device = settings.torch_device()
         logits = predict_logits(self.network(fold, device=device), np.asarray(z, dtype=np.float32), device=device)
-        return probabilities(logits, self.n_classes)
+        return logits if self.is_regression else probabilities(logits, self.n_classes)
 
     def input_weight(self) -> np.ndarray:
         """Per gene (model order), the L1 norm of the final network's first-layer weights on it (0 for genes its gene
@@ -232,7 +247,8 @@ class RadiogenomicModel:
         return model
 
     def __repr__(self) -> str:
-        return (f"RadiogenomicModel(trait={self.trait!r}, classes={self.classes}, genes={len(self.genes)}, "
+        what = "task='regression'" if self.is_regression else f"classes={self.classes}"
+        return (f"RadiogenomicModel(trait={self.trait!r}, {what}, genes={len(self.genes)}, "
                 f"hidden={list(self.config.hidden)}, folds={len(self.cv_folds)}, id={self.model_id[:8]})")
 
 
@@ -289,13 +305,14 @@ def model_info(path: str | os.PathLike) -> dict:
 
     Returns
     -------
-    dict with ``trait``, ``classes``, ``n_genes``, ``architecture`` (hidden widths, activation), ``final``, ``folds``,
+    dict with ``trait``, ``task``, ``classes``, ``n_genes``, ``architecture`` (hidden widths, activation), ``final``, ``folds``,
     ``training`` (patients, class counts, genes and the nested CV result), ``radiogx_version``, ``torch_version``,
     ``format``, ``content_sha256`` (checked) and ``path``.
     """
     meta, _ = _read(path)
     config = meta.get("config", {})
-    return {"path": str(Path(path).resolve()), "trait": meta["trait"], "classes": meta["classes"],
+    return {"path": str(Path(path).resolve()), "trait": meta["trait"],
+            "task": meta.get("settings", {}).get("task", "classification"), "classes": meta["classes"],
             "n_genes": len(meta["genes"]), "hidden": config.get("hidden"), "activation": config.get("activation"),
             "architecture": meta.get("settings", {}).get("architecture", "dense"),
             "final": meta.get("settings", {}).get("final", ""), "folds": len(meta.get("folds", [])),

@@ -3,8 +3,9 @@
 from ._compare import compare
 from ._interpretation import associations, enrichment, masking, running_score, saliency, set_nodes
 from ._predictions import predictions
+from ._regression import predicted_vs_observed
 from ._roc import roc
 from ._survival import forest, km
 
 __all__ = ["roc", "compare", "masking", "saliency", "set_nodes", "enrichment", "running_score", "associations", "km", "forest",
-           "predictions"]
+           "predictions", "predicted_vs_observed"]

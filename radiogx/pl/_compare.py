@@ -15,7 +15,8 @@ __all__ = ["compare"]
 
 def compare(adata: AnnData, trait: str, *, key: str | None = None, compare_key: str | None = None,
             bootstrap_key: str | None = None, ax: Axes | None = None, show: bool | None = None, return_fig: bool = False) -> Axes | Figure | np.ndarray | None:
-    """ROC-AUC of the network and each baseline on the same folds, each interval drawn around its own estimate.
+    """ROC-AUC (R^2 for a continuous trait) of the network and each baseline on the same folds, each interval drawn
+    around its own estimate.
 
     With :func:`radiogx.tl.bootstrap` results, each model's point is the bootstrap's estimate (its statistic on all
     patients for ``method="oof"``, the bootstrap mean for ``method="refit"``) with its interval; without, the mean over
@@ -31,6 +32,7 @@ def compare(adata: AnnData, trait: str, *, key: str | None = None, compare_key: 
     if bootstrap_key is not None and trait in adata.uns[bootstrap_key]:
         boot = bootstrap_df(adata, trait=trait, key=bootstrap_key).set_index("model")
         params = adata.uns[bootstrap_key][trait]["params"]
+    metric = str(table["metric"].iloc[0])
     fig, ax = new_axes(ax, figsize=(5, 0.45 * len(table) + 1.2))
     ypos = np.arange(len(table))[::-1]
     labels = set()
@@ -45,12 +47,14 @@ def compare(adata: AnnData, trait: str, *, key: str | None = None, compare_key: 
             else:
                 labels.add(f"refit-bootstrap mean, {params['ci']:.0%} interval")
         else:
-            point, lo, hi = row["roc_auc"], row["roc_auc"] - row["roc_auc_sd"], row["roc_auc"] + row["roc_auc_sd"]
+            point, sd = row[metric], row[f"{metric}_sd"]
+            lo, hi = point - sd, point + sd
             labels.add("mean over folds +/- sd")
         color = "black" if row["model"] == "network" else "tab:blue"
         ax.plot([lo, hi], [y, y], color=color, lw=2, alpha=0.6)
         ax.plot(point, y, "o", color=color)
     ax.set_yticks(ypos, table["model"])
-    ax.axvline(0.5, ls=":", color="grey", lw=1)
-    ax.set(xlabel="ROC-AUC\n(" + "; ".join(sorted(labels)) + ")", title=f"{trait}: models on the same folds")
+    ax.axvline(0.0 if metric == "r2" else 0.5, ls=":", color="grey", lw=1)  # chance
+    name = "R$^2$ (out of fold)" if metric == "r2" else "ROC-AUC"
+    ax.set(xlabel=f"{name}\n(" + "; ".join(sorted(labels)) + ")", title=f"{trait}: models on the same folds")
     return finish(fig, ax, show=show, return_fig=return_fig)

@@ -18,11 +18,14 @@ def predictions(adata: AnnData, trait: str | None = None, *, key: str | None = N
                 return_fig: bool = False) -> np.ndarray | Figure | None:
     """Panels of one trait's predictions (:func:`radiogx.tl.predict`): patients per predicted class; the probability
     of the predicted class; the out-of-distribution distance ``ood`` with its threshold; and, where known classes were
-    given, the confusion matrix with the balanced accuracy. Does not modify ``adata``.
+    given, the confusion matrix with the balanced accuracy. A continuous trait: the distribution of the predicted
+    values, the distance, and with known values the predicted against the known ones with their R^2. Does not modify
+    ``adata``.
 
     Returns
     -------
-    The axes (3, or 4 with known classes), or the figure with ``return_fig=True``; ``None`` when shown.
+    The axes (3, or 4 with known classes; 2, or 3, for a continuous trait), or the figure with ``return_fig=True``;
+    ``None`` when shown.
     """
     key = find_record(adata, "prediction", key)
     store = adata.uns[key]
@@ -32,6 +35,8 @@ def predictions(adata: AnnData, trait: str | None = None, *, key: str | None = N
         trait = next(iter(store))
     df = predictions_df(adata, key=key, trait=trait)
     rec = store[trait]
+    if rec["params"].get("task") == "regression":
+        return _values(adata, df, rec, trait, show=show, return_fig=return_fig)
     classes = [str(c) for c in rec["classes"]]
     evaluated = "confusion" in rec
     fig, axes = plt.subplots(1, 4 if evaluated else 3, figsize=(4.2 * (4 if evaluated else 3), 3.6), layout="constrained")
@@ -49,13 +54,7 @@ def predictions(adata: AnnData, trait: str | None = None, *, key: str | None = N
     axes[1].set(xlabel="probability of the predicted class", ylabel="patients", title="confidence")
     axes[1].legend(fontsize=7)
     params = rec["params"]
-    axes[2].hist(df["ood"].to_numpy(), bins=20, color="grey")
-    axes[2].axvline(float(params["ood_threshold"]), color="crimson", ls="--", lw=1.2,
-                    label=f"threshold {float(params['ood_threshold']):g}")
-    axes[2].set(xlabel="RMS of the scaled input (training mean square: 1)", ylabel="patients",
-                title=f"distance from the training data ({params['scale']} scaling)")
-    axes[2].legend(fontsize=7, title=f"{int(params['n_outside'])} outside; coverage {float(params['coverage']):.0%}",
-                   title_fontsize=7)
+    _distance(axes[2], df, params)
     if evaluated:
         conf = rec["confusion"].set_index("known")
         m = conf.to_numpy(dtype=float)
@@ -67,4 +66,40 @@ def predictions(adata: AnnData, trait: str | None = None, *, key: str | None = N
         ev = rec["evaluation"]
         axes[3].set(xlabel="predicted (most probable of these)", ylabel=f"known ({params['truth']})",
                     title=f"balanced accuracy {float(ev['balanced_accuracy']):.2f}, AUC {float(ev['roc_auc']):.2f}")
+    return finish(fig, axes, show=show, return_fig=return_fig)
+
+
+def _distance(ax, df, params) -> None:
+    """The out-of-distribution distance of each patient, with its threshold."""
+    ax.hist(df["ood"].to_numpy(), bins=20, color="grey")
+    ax.axvline(float(params["ood_threshold"]), color="crimson", ls="--", lw=1.2,
+               label=f"threshold {float(params['ood_threshold']):g}")
+    ax.set(xlabel="RMS of the scaled input (training mean square: 1)", ylabel="patients",
+           title=f"distance from the training data ({params['scale']} scaling)")
+    ax.legend(fontsize=7, title=f"{int(params['n_outside'])} outside; coverage {float(params['coverage']):.0%}",
+              title_fontsize=7)
+
+
+def _values(adata: AnnData, df, rec, trait: str, *, show, return_fig):
+    """The panels of a continuous trait's predictions."""
+    params = rec["params"]
+    evaluated = "evaluation" in rec
+    fig, axes = plt.subplots(1, 3 if evaluated else 2, figsize=(4.2 * (3 if evaluated else 2), 3.6),
+                             layout="constrained")
+    scale = "" if params.get("transform", "none") == "none" else f" ({params['transform']})"
+    axes[0].hist(df["predicted"].to_numpy(dtype=float), bins=20, color="tab:blue")
+    axes[0].set(xlabel=f"predicted {trait}{scale}", ylabel="patients", title=f"{trait}: predictions ({len(df)} patients)")
+    _distance(axes[1], df, params)
+    if evaluated:
+        from ..tl._trait import trait_data
+
+        known = trait_data(adata, str(params["truth"]), task="regression", transform=str(params.get("transform", "none")),
+                           func="pl.predictions")
+        predicted = df.set_index("patient")["predicted"].reindex(known.obs_names.astype(str)).to_numpy(dtype=float)
+        axes[2].scatter(known.y, predicted, s=14, color="black")
+        lo, hi = float(np.min(known.y)), float(np.max(known.y))
+        axes[2].plot([lo, hi], [lo, hi], ls=":", color="grey", lw=1)
+        ev = rec["evaluation"]
+        axes[2].set(xlabel=f"known ({params['truth']}){scale}", ylabel="predicted",
+                    title=f"R$^2$ {float(ev['r2']):.2f}, Spearman {float(ev['spearman']):.2f} ({int(ev['n'])} patients)")
     return finish(fig, axes, show=show, return_fig=return_fig)

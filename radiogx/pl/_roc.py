@@ -46,6 +46,9 @@ def roc(adata: AnnData, trait: str, *, key: str | None = None, compare_key: str 
     comp = _store(adata, "compare", compare_key).get(trait)
     if record is None and comp is None:
         raise ValueError(f"no out-of-fold predictions for {trait!r}: run rg.tl.train(adata, {trait!r}) first")
+    if "regression" in (str((record or {}).get("params", {}).get("task")), str((comp or {}).get("params", {}).get("task"))):
+        raise ValueError(f"trait {trait!r} is continuous: draw its out-of-fold predictions with "
+                         f"rg.pl.predicted_vs_observed(adata, {trait!r})")
     fig, ax = new_axes(ax)
     if record is not None:
         oof = record["oof"]

@@ -1,8 +1,10 @@
-"""VASARI-like binary imaging traits from segmented tumour volumes (Bakas et al. 2017 labels)."""
+"""VASARI-like imaging traits from segmented tumour volumes (Bakas et al. 2017 labels): continuous volume ratios, or
+categories above and below a threshold."""
 
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -32,18 +34,21 @@ def volumetric_traits(
     adata: AnnData,
     volumetrics: pd.DataFrame,
     *,
-    threshold: float = 1 / 3,
+    threshold: float | Literal["median"] | None = None,
     key_added: str = "volumetric_traits",
     overwrite: bool = False,
     copy: bool = False,
 ) -> AnnData | None:
-    """Binary imaging traits from tumour sub-region volumes, the continuous analogues of VASARI f5, f6/f7 and f14.
+    """Imaging traits from tumour sub-region volumes, the continuous analogues of VASARI f5, f6/f7 and f14.
 
     ``enhancing`` = ET / TC, ``ncet_necrosis`` = NET / TC (necrosis and non-enhancing tumour), ``edema`` = ED / WT
-    (ET enhancing tumour, NET necrotic and non-enhancing core, ED edema, TC tumour core, WT whole tumour). A patient is
-    positive when the fraction is above ``threshold``; categories follow the paper's VASARI binarisation
-    (``["Less than 1/3", "More than 1/3"]`` at the default threshold). Patients without volumes, or with a zero
-    denominator, are missing and counted.
+    (ET enhancing tumour, NET necrotic and non-enhancing core, ED edema, TC tumour core, WT whole tumour). By default
+    each trait is the fraction itself, a continuous trait that :func:`radiogx.tl.train` regresses. With a
+    ``threshold``, a patient is positive when the fraction is above it; categories follow the paper's VASARI
+    binarisation (``["Less than 1/3", "More than 1/3"]`` at ``threshold=1/3``, which on the TCGA-GBM volumes leaves
+    ``enhancing`` and ``edema`` with 2 and 4 patients in one class); ``"median"`` splits at the median fraction of the
+    patients of ``adata`` that have one (balanced classes). Patients without volumes, or with a zero denominator, are
+    missing and counted.
 
     Parameters
     ----------
@@ -53,7 +58,8 @@ def volumetric_traits(
         Indexed by patient with ``VOLUME_ET``, ``VOLUME_NET``, ``VOLUME_ED``, ``VOLUME_TC`` and ``VOLUME_WT``
         (:func:`radiogx.datasets.tcga_gbm_volumetrics`).
     threshold
-        Fraction above which a patient is positive (0 < threshold < 1).
+        ``None`` (default): continuous fractions. A fraction strictly between 0 and 1, or ``"median"`` (per trait):
+        categories above and below it.
     key_added
         Key in ``adata.uns`` for the parameters and counts.
     overwrite
@@ -63,19 +69,23 @@ def volumetric_traits(
 
     Returns
     -------
-    ``None``, or the changed copy with ``copy=True``. Writes ``adata.obs[trait]`` (categorical, positive second) and
-    ``adata.obs[f"{trait}_fraction"]`` (float) for each trait, and ``adata.uns[key_added]``.
+    ``None``, or the changed copy with ``copy=True``. Writes ``adata.obs[trait]`` for each trait (the float fraction;
+    with a threshold, categorical with the positive class second, and the fraction in ``adata.obs[f"{trait}_fraction"]``),
+    and ``adata.uns[key_added]`` (``params``, and per trait ``counts``: patients with a value and missing, and the
+    class counts or the mean and sd).
     """
     check_adata(adata, expression=False)
     if not isinstance(volumetrics, pd.DataFrame):
         raise TypeError(f"volumetrics must be a DataFrame indexed by patient, got {type(volumetrics).__name__}")
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold < 1:
-        raise ValueError(f"threshold must be a fraction strictly between 0 and 1, got {threshold!r}")
+    if threshold is not None and threshold != "median" and (
+            isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold < 1):
+        raise ValueError(f"threshold must be None (continuous fractions), 'median' or a fraction strictly between 0 "
+                         f"and 1, got {threshold!r}")
     needed = sorted({v for num, den, _ in VOLUMETRIC_TRAITS.values() for v in (num, den)})
     missing_cols = [c for c in needed if c not in volumetrics.columns]
     if missing_cols:
         raise ValueError(f"volumetric_traits: the table lacks {missing_cols}; it has {preview(volumetrics.columns)}")
-    new_cols = [c for t in VOLUMETRIC_TRAITS for c in (t, f"{t}_fraction")]
+    new_cols = [c for t in VOLUMETRIC_TRAITS for c in ((t,) if threshold is None else (t, f"{t}_fraction"))]
     check_new_columns(adata, new_cols, overwrite=overwrite, func="volumetric_traits")
     vol = volumetrics[needed].apply(pd.to_numeric, errors="coerce")
     if (vol < 0).any().any():
@@ -87,17 +97,25 @@ def volumetric_traits(
     report_unmatched("volumetric_traits", patients, vol.index, "volumetric measurement")
     vol = vol.reindex(patients)
 
-    label = _label(float(threshold))
-    cats = [f"Less than {label}", f"More than {label}"]
     out: dict[str, pd.Series | pd.Categorical] = {}
-    counts = {}
+    counts, cuts = {}, {}
     for trait, (num, den, _) in VOLUMETRIC_TRAITS.items():
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = (vol[num] / vol[den]).where(vol[den] > 0)
-        klass = np.where(frac.isna(), None, np.where(frac > threshold, cats[1], cats[0]))
+        if threshold is None:
+            out[trait] = frac.to_numpy(dtype=float)
+            counts[trait] = {"n": int(frac.notna().sum()), "missing": int(frac.isna().sum()),
+                             "mean": float(frac.mean()), "sd": float(frac.std(ddof=1))}
+            logger.info(f"volumetric_traits: {trait} = {num}/{den} (continuous): {counts[trait]}")
+            continue
+        cut = float(frac.median()) if threshold == "median" else float(threshold)
+        label = _label(cut)
+        cats = [f"Less than {label}", f"More than {label}"]
+        klass = np.where(frac.isna(), None, np.where(frac > cut, cats[1], cats[0]))
         out[trait] = pd.Categorical(klass, categories=cats)
         out[f"{trait}_fraction"] = frac.to_numpy(dtype=float)
-        counts[trait] = {"positive": int((frac > threshold).sum()), "negative": int((frac <= threshold).sum()),
+        cuts[trait] = cut
+        counts[trait] = {"positive": int((frac > cut).sum()), "negative": int((frac <= cut).sum()),
                          "missing": int(frac.isna().sum())}
         logger.info(f"volumetric_traits: {trait} = {num}/{den} > {label}: {counts[trait]}")
 
@@ -105,7 +123,7 @@ def volumetric_traits(
     for col, values in out.items():
         target.obs[col] = values
     target.uns[key_added] = {
-        "params": {"threshold": float(threshold), "definitions": {t: f"{n}/{d}" for t, (n, d, _) in VOLUMETRIC_TRAITS.items()},
+        "params": {"threshold": "" if threshold is None else str(threshold), "cuts": cuts, "definitions": {t: f"{n}/{d}" for t, (n, d, _) in VOLUMETRIC_TRAITS.items()},
                    "radiogx_version": __version__},
         "counts": counts,
     }

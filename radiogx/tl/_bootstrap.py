@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from .._logging import log_added
 from .._settings import settings
-from ..nn._fit import NetworkConfig, fit_network, logit_scores, predict_logits, score_auc
+from ..nn._fit import REGRESSION, NetworkConfig, fit_network, logit_scores, predict_logits, regression_scores, score_auc
 from ..nn._modules import TranscriptomeAutoencoder, network_from_state
 from ._compare import baseline_estimator, baseline_scores
 from ._record import write_record
@@ -82,6 +82,14 @@ def _one_boot(b, boot_seed, x, y, n_classes, cv, cfg, class_weight, baselines, n
     return b, {m: float(np.mean(v)) for m, v in scores.items()}
 
 
+def _rows_r2(y: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """R^2 of each row of (resamples x patients) observed values and predictions (``1 - SSE / SST``)."""
+    sse = np.sum((y - predicted) ** 2, axis=1)
+    sst = np.sum((y - y.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sst > 0, 1 - sse / sst, np.nan)
+
+
 def _stratified_resamples(y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     """``n_boot`` x patients indices, resampled with replacement within each class (class counts fixed)."""
     rng = np.random.default_rng(seed)
@@ -93,8 +101,19 @@ def _stratified_resamples(y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
 
 
 def _oof_scores(adata, trait, record, comp, models):
-    """Labels, the out-of-fold ranking scores of the network and each baseline (same patients), classes, folds."""
+    """Labels, the out-of-fold ranking scores of the network and each baseline (same patients), classes, folds (for a
+    continuous trait: observed values, predictions, ``REGRESSION``, folds)."""
     oof = record["oof"]
+    folds = oof["fold"].to_numpy().astype(np.int64)
+    if record["params"].get("task") == "regression":
+        scores = {"network": oof[["predicted"]].to_numpy(dtype=np.float64)}
+        if models:
+            boof = comp["oof"].reindex(oof.index)
+            if boof[list(models)].isna().any().any():
+                raise ValueError(f"the compare results of {trait!r} lack out-of-fold predictions for some of the "
+                                 f"network's patients; run rg.tl.compare(adata, {trait!r}) again")
+            scores.update({m: boof[[m]].to_numpy(dtype=np.float64) for m in models})
+        return oof["observed"].to_numpy(dtype=np.float64), scores, REGRESSION, folds
     classes = list(record["classes"])
     n_classes = len(classes)
     y = pd.Categorical(oof["label"].astype(str), categories=classes).codes.astype(np.int64)
@@ -129,24 +148,36 @@ def _interval(values: np.ndarray, estimate: float, jackknife: np.ndarray | None,
 
 
 def _statistic(y, s, n_classes, folds, statistic) -> float:
-    """The pooled out-of-fold AUC, or the mean over folds of each fold's AUC."""
+    """The pooled out-of-fold AUC (R^2 for a continuous trait), or the mean over folds of each fold's."""
+    def score(yy, ss):
+        return regression_scores(yy, ss)["r2"] if n_classes == REGRESSION else score_auc(yy, ss, n_classes)
+
     if statistic == "pooled":
-        return score_auc(y, s, n_classes)
-    return float(np.nanmean([score_auc(y[folds == f], s[folds == f], n_classes) for f in np.unique(folds)]))
+        return score(y, s)
+    return float(np.nanmean([score(y[folds == f], s[folds == f]) for f in np.unique(folds)]))
 
 
 def _oof_bootstrap(y, scores, n_classes, folds, *, statistic, n_boot, seed, interval):
     """Paired, stratified bootstrap of the out-of-fold AUCs: resample patients, keep every prediction."""
     names = list(scores)
-    # strata: the class (and, for fold_mean, the fold): y[idx[b]] == y (and folds[idx[b]] == folds) in every resample
-    strata = y if statistic == "pooled" else folds * n_classes + y
+    regression = n_classes == REGRESSION
+    # strata: the class (and, for fold_mean, the fold): y[idx[b]] == y (and folds[idx[b]] == folds) in every resample;
+    # a continuous trait: none (pooled) or the fold
+    if regression:
+        strata = np.zeros(len(y), dtype=np.int64) if statistic == "pooled" else folds
+    else:
+        strata = y if statistic == "pooled" else folds * n_classes + y
     idx = _stratified_resamples(strata, n_boot, seed)
     targets = [(1, 0)] if n_classes == 2 else [(k, k) for k in range(n_classes)]
     groups = [np.ones(len(y), dtype=bool)] if statistic == "pooled" else [folds == f for f in np.unique(folds)]
     boots = np.empty((n_boot, len(names)))
-    for j, m in enumerate(names):  # ROC-AUC of every resample at once (macro one-vs-rest for multiclass)
+    for j, m in enumerate(names):  # ROC-AUC (R^2) of every resample at once (macro one-vs-rest for multiclass)
         for start in range(0, n_boot, 256):
             rows = idx[start:start + 256]
+            if regression:
+                boots[start:start + len(rows), j] = np.mean(
+                    [_rows_r2(y[rows][:, g], scores[m][:, 0][rows][:, g]) for g in groups], axis=0)
+                continue
             per_group = [np.mean([rows_auc(scores[m][:, col][rows][:, g], (y == k)[g]) for k, col in targets
                                   if 0 < (y == k)[g].sum() < g.sum()], axis=0) for g in groups]
             boots[start:start + len(rows), j] = np.mean(per_group, axis=0)
@@ -181,7 +212,8 @@ def bootstrap(
     key_added: str = "radiogx_bootstrap",
     copy: bool = False,
 ) -> AnnData | None:
-    """Paired bootstrap intervals of the ROC-AUC of the network and the baselines, and of their differences.
+    """Paired bootstrap intervals of the ROC-AUC (R^2 for a continuous trait) of the network and the baselines, and of
+    their differences.
 
     ``method="oof"`` (default): the patients are resampled with replacement within each class (stratified), and the
     out-of-fold predictions that :func:`radiogx.tl.train` and :func:`radiogx.tl.compare` made on the same folds are
@@ -198,6 +230,11 @@ def bootstrap(
     than a regularised linear model, so the refit interval of a difference is biased against the network; it covers
     the variability of the refit procedure, not of the reported out-of-fold AUC. Percentile intervals (R's quantile
     type 5, as the paper).
+
+    A continuous trait (``rg.tl.train`` with a regression network) is bootstrapped out of fold only: patients are
+    resampled with replacement (within folds for ``statistic="fold_mean"``), and each resample's R^2 (``1 - SSE /
+    SST`` around the resample's own mean) is scored for every model on the same patients; ``boots`` then has an ``r2``
+    column, and ``params["metric"]`` names the score.
 
     Parameters
     ----------
@@ -280,14 +317,19 @@ def bootstrap(
         y, scores, n_classes, folds = _oof_scores(adata, trait, record, comp, models)
         names, values, estimate, jack = _oof_bootstrap(y, scores, n_classes, folds, statistic=statistic,
                                                        n_boot=n_boot, seed=child_seed(seed, 30_000), interval=interval)
-        what = ("pooled out-of-fold ROC-AUC" if statistic == "pooled" else
-                "mean over outer folds of the fold ROC-AUC (the CV mean)")
-        params.update(interval=interval, statistic=statistic,
-                      resampling="patients, stratified by class" + (" and fold" if statistic == "fold_mean" else "")
-                                 + ", paired across models",
+        metric = "R^2" if n_classes == REGRESSION else "ROC-AUC"
+        what = (f"pooled out-of-fold {metric}" if statistic == "pooled" else
+                f"mean over outer folds of the fold {metric} (the CV mean)")
+        by = ([] if n_classes == REGRESSION else ["class"]) + (["fold"] if statistic == "fold_mean" else [])
+        strata = "stratified by " + " and ".join(by) if by else ""
+        params.update(interval=interval, statistic=statistic, metric="r2" if n_classes == REGRESSION else "roc_auc",
+                      resampling="patients" + (f", {strata}" if strata else "") + ", paired across models",
                       covers=f"{ci:.0%} {interval} interval of the {what} of the models as trained (and of "
                              "network-minus-baseline differences) over patient resamples")
     else:
+        if record["params"].get("task") == "regression":
+            raise ValueError(f"trait {trait!r} is continuous: its bootstrap resamples the out-of-fold predictions; use "
+                             "method='oof' (the refit scheme is the paper's, for classes)")
         was_pretrained = bool(record["params"].get("pretrained", False))
         if was_pretrained != (pretrained is not None):
             raise ValueError(f"the network for {trait!r} was trained " + (
@@ -315,7 +357,7 @@ def bootstrap(
                       freeze=freeze, baselines=repr(baselines), network_config=repr(cfg.as_dict()),
                       covers=f"{ci:.0%} percentile interval of the mean fold AUC when every model is refit on "
                              "resampled patients with fixed settings (the paper's scheme)")
-    boots = pd.DataFrame([{"boot": b, "model": m, "roc_auc": float(values[b, j])}
+    boots = pd.DataFrame([{"boot": b, "model": m, params.get("metric", "roc_auc"): float(values[b, j])}
                           for b in range(len(values)) for j, m in enumerate(names)])
 
     def row(j_values, est, jk):

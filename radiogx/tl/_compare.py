@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
 from joblib import Parallel, delayed
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.dummy import DummyRegressor
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
+from sklearn.svm import SVC, SVR
 from sklearn.utils.class_weight import compute_sample_weight
 from tqdm.auto import tqdm
-from xgboost import XGBClassifier
+from xgboost import XGBClassifier, XGBRegressor
 
 from .. import __version__
 from .._logging import log_added
 from .._settings import settings
-from ..nn._fit import score_auc, score_pr_auc
+from ..nn._fit import regression_scores, score_auc, score_pr_auc
 from ._record import write_record
 from ._trait import child_seed, outer_folds, trait_data
 
-__all__ = ["compare", "baseline_estimator", "BASELINE_GRIDS", "baseline_scores"]
+__all__ = ["compare", "baseline_estimator", "BASELINE_GRIDS", "REGRESSION_GRIDS", "baseline_scores"]
 
 _C = list(np.logspace(-3, 2, 6))
 
@@ -40,8 +44,50 @@ BASELINE_GRIDS: dict[str, dict[str, list]] = {
 }
 
 
-def baseline_estimator(name: str, seed: int):
-    """A fresh baseline classifier. ``logit_l1`` really is L1-penalised (the paper's "l1" logit was L2 by a bug)."""
+#: The regressors of a continuous trait and their grids (penalties on the target standardised within the training
+#: fold, so that one grid serves any trait's scale). ``mean`` predicts the training fold's mean: the floor a model
+#: must beat (its out-of-fold R^2 is slightly below 0, not 0).
+REGRESSION_GRIDS: dict[str, dict[str, list]] = {
+    "mean": {},
+    "ridge": {"alpha": list(np.logspace(-1, 5, 7))},
+    "lasso": {"alpha": list(np.logspace(-3, 0, 7))},
+    "elastic_net": {"alpha": list(np.logspace(-3, 0, 4)), "l1_ratio": [0.2, 0.5, 0.8]},
+    "svr": {"C": list(np.logspace(-2, 2, 5)), "kernel": ["linear", "rbf"]},
+    "random_forest": {"max_features": ["sqrt", 0.33]},
+    "gbt": {"max_depth": [1, 3], "n_estimators": [100, 300], "learning_rate": [0.1]},
+}
+
+
+def _regressor(name: str, seed: int):
+    if name == "mean":
+        return DummyRegressor()
+    if name == "ridge":
+        return Ridge()
+    if name == "lasso":
+        return Lasso(max_iter=10_000, random_state=seed)
+    if name == "elastic_net":
+        return ElasticNet(max_iter=10_000, random_state=seed)
+    if name == "svr":
+        return SVR()
+    if name == "random_forest":
+        return RandomForestRegressor(n_estimators=300, random_state=seed, n_jobs=1)
+    if name == "gbt":
+        return XGBRegressor(gamma=0.01, n_jobs=1, random_state=seed, tree_method="hist", verbosity=0)
+    raise ValueError(f"unknown regression baseline {name!r}; choose from {sorted(REGRESSION_GRIDS)}")
+
+
+def _pipeline(name: str, seed: int, regression: bool):
+    """``StandardScaler`` then the model; a regressor also learns on the target standardised within its training
+    patients (``TransformedTargetRegressor``), and predicts on the trait's scale."""
+    pipe = Pipeline([("scale", StandardScaler()), ("model", baseline_estimator(name, seed, regression=regression))])
+    return TransformedTargetRegressor(pipe, transformer=StandardScaler()) if regression else pipe
+
+
+def baseline_estimator(name: str, seed: int, *, regression: bool = False):
+    """A fresh baseline classifier (or regressor, for a continuous trait). ``logit_l1`` really is L1-penalised (the
+    paper's "l1" logit was L2 by a bug)."""
+    if regression:
+        return _regressor(name, seed)
     if name == "logit_l1":
         return LogisticRegression(l1_ratio=1.0, solver="saga", class_weight="balanced", max_iter=5000, tol=1e-3,
                                   random_state=seed)
@@ -65,18 +111,30 @@ def baseline_scores(estimator, x: np.ndarray, n_classes: int) -> np.ndarray:
     return d.reshape(-1, 1) if n_classes == 2 else d
 
 
-def _fit_baseline(name, grid, x, y, train, test, n_classes, seed, inner_cv):
-    pipe = Pipeline([("scale", StandardScaler()), ("model", baseline_estimator(name, seed))])
-    inner = StratifiedKFold(inner_cv, shuffle=True, random_state=seed)
-    def scoring(estimator, x_, y_):
-        return score_auc(y_, baseline_scores(estimator, x_, n_classes), n_classes)
+def _model_key(name: str) -> int:
+    """A number of the baseline's name: its seeds do not depend on which other baselines a call lists."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
 
-    search = GridSearchCV(pipe, {f"model__{k}": v for k, v in grid.items()}, scoring=scoring, cv=inner, n_jobs=1,
+
+def _fit_baseline(name, grid, x, y, train, test, n_classes, seed, inner_cv, regression=False):
+    pipe = _pipeline(name, seed, regression)
+    prefix = "regressor__model__" if regression else "model__"
+    if regression:
+        inner, scoring = KFold(inner_cv, shuffle=True, random_state=seed), "r2"
+    else:
+        inner = StratifiedKFold(inner_cv, shuffle=True, random_state=seed)
+
+        def scoring(estimator, x_, y_):
+            return score_auc(y_, baseline_scores(estimator, x_, n_classes), n_classes)
+
+    search = GridSearchCV(pipe, {f"{prefix}{k}": v for k, v in grid.items()}, scoring=scoring, cv=inner, n_jobs=1,
                           error_score="raise")
-    fit_params = {"model__sample_weight": compute_sample_weight("balanced", y[train])} if name == "gbt" else {}
+    fit_params = ({"model__sample_weight": compute_sample_weight("balanced", y[train])}
+                  if name == "gbt" and not regression else {})
     search.fit(x[train], y[train], **fit_params)
-    scores = baseline_scores(search.best_estimator_, x[test], n_classes)
-    best = {k.removeprefix("model__"): (v.item() if hasattr(v, "item") else v) for k, v in search.best_params_.items()}
+    scores = (search.best_estimator_.predict(x[test]).reshape(-1, 1) if regression
+              else baseline_scores(search.best_estimator_, x[test], n_classes))
+    best = {k.removeprefix(prefix): (v.item() if hasattr(v, "item") else v) for k, v in search.best_params_.items()}
     return name, scores, best, float(search.best_score_)
 
 
@@ -84,9 +142,11 @@ def compare(
     adata: AnnData,
     trait: str,
     *,
-    models: Sequence[str] = ("logit_l1", "logit_l2", "svm", "random_forest", "gbt"),
+    models: Sequence[str] | None = None,
     param_grids: Mapping[str, Mapping[str, Sequence]] | None = None,
     cv: int | None = None,
+    task: Literal["auto", "classification", "regression"] = "auto",
+    transform: Literal["none", "logit", "log"] = "none",
     inner_cv: int = 3,
     seed: int | None = None,
     n_jobs: int | None = None,
@@ -102,6 +162,11 @@ def compare(
     folds are the network's (read from ``adata.uns[key][trait]`` when :func:`radiogx.tl.train` ran, else made with the
     same ``StratifiedKFold(cv, shuffle=True, random_state=seed)``), so every model sees the same patients.
 
+    A continuous trait (see :func:`radiogx.tl.train`'s ``task``) is regressed by the training mean (the floor),
+    ridge, lasso, elastic net, SVR, random forest and gradient boosting (xgboost), each on the target standardised within its training patients,
+    the grid search scored by R^2 (shuffled ``KFold`` inner folds), the outer folds by R^2, Spearman's rho and the
+    RMSE.
+
     Parameters
     ----------
     adata
@@ -109,12 +174,16 @@ def compare(
     trait
         Column of ``adata.obs``.
     models
-        Any of ``"logit_l1"`` (L1-penalised logistic regression, correctly: the paper's "L1" was L2),
-        ``"logit_l2"``, ``"svm"``, ``"random_forest"``, ``"gbt"`` (xgboost, class-balanced sample weights).
+        Classes: any of ``"logit_l1"`` (L1-penalised logistic regression, correctly: the paper's "L1" was L2),
+        ``"logit_l2"``, ``"svm"``, ``"random_forest"``, ``"gbt"`` (xgboost, class-balanced sample weights). A
+        continuous trait: any of ``"mean"``, ``"ridge"``, ``"lasso"``, ``"elastic_net"``, ``"svr"``,
+        ``"random_forest"``, ``"gbt"``. ``None``: every baseline of the trait's task.
     param_grids
-        Grids that replace :data:`BASELINE_GRIDS` per model.
+        Grids that replace :data:`BASELINE_GRIDS` (:data:`REGRESSION_GRIDS`) per model.
     cv
         Outer folds when no network was trained (default 10); must match the network's when one was.
+    task, transform
+        How the trait is modelled when no network was trained (as :func:`radiogx.tl.train`); with a network, its own.
     inner_cv
         Inner folds of the grid search.
     seed
@@ -125,8 +194,10 @@ def compare(
         Where :func:`radiogx.tl.train` recorded the network.
     key_added
         ``adata.uns[key_added][trait]`` receives ``folds`` (DataFrame: ``model``, ``fold``, ``roc_auc``, ``pr_auc``,
-        ``best_params`` (JSON), ``inner_score``), ``oof`` (out-of-fold scores: a column per model for binary traits, ``<model>_<j>``
-        for class ``j`` of ``classes`` otherwise, and each patient's ``label``), ``classes`` and ``params``.
+        ``best_params`` (JSON), ``inner_score``; ``r2``, ``spearman`` and ``rmse`` instead of the AUCs for a continuous
+        trait), ``oof`` (out-of-fold scores: a column per model for binary traits, ``<model>_<j>`` for class ``j`` of
+        ``classes`` otherwise, and each patient's ``label``; a continuous trait's predicted values per model and its
+        ``observed`` values), ``classes`` and ``params`` (with ``task``).
     copy
         Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
 
@@ -141,17 +212,25 @@ def compare(
     if seed is None:
         seed = int(record["params"]["seed"]) if record else settings.seed
     n_jobs = settings.n_jobs if n_jobs is None else n_jobs
-    unknown = [m for m in models if m not in BASELINE_GRIDS]
+    if record is not None:
+        task = str(record["params"].get("task", "classification"))
+        transform = str(record["params"].get("transform", "none"))
+    data = trait_data(adata, trait, task=task, transform=transform, func="compare")  # checks the trait and the task
+    regression = data.is_regression
+    available = REGRESSION_GRIDS if regression else BASELINE_GRIDS
+    models = list(available) if models is None else list(models)
+    unknown = [m for m in models if m not in available]
     if unknown or not models:
-        raise ValueError(f"unknown baselines {unknown}; choose from {sorted(BASELINE_GRIDS)}")
-    grids = {m: dict((param_grids or {}).get(m, BASELINE_GRIDS[m])) for m in models}
+        raise ValueError(f"unknown baselines {unknown} for a {'continuous' if regression else 'categorical'} trait "
+                         f"{trait!r}; choose from {sorted(available)}")
+    grids = {m: dict((param_grids or {}).get(m, available[m])) for m in models}
     if record is not None:
         net_cv = int(record["params"]["cv"])
         if cv is not None and cv != net_cv:
             raise ValueError(f"cv={cv} differs from the network's {net_cv} folds; leave cv=None to use the same folds")
         cv = net_cv
     cv = 10 if cv is None else cv
-    data = trait_data(adata, trait, cv=max(cv, inner_cv), func="compare")
+    data = trait_data(adata, trait, cv=max(cv, inner_cv), func="compare", task=data.task, transform=data.transform)
     if record is not None:
         folds = record["oof"]["fold"].reindex(pd.Index(data.obs_names, dtype=str)).to_numpy()
         if np.isnan(folds.astype(float)).any():
@@ -160,22 +239,27 @@ def compare(
     else:
         folds = outer_folds(data.y, cv, seed)
     jobs = [delayed(_fit_baseline)(m, grids[m], data.x, data.y, np.flatnonzero(folds != k), np.flatnonzero(folds == k),
-                                   data.n_classes, child_seed(seed, k, i), inner_cv)
-            for i, m in enumerate(models) for k in range(cv)]
+                                   data.n_classes, child_seed(seed, k, _model_key(m)), inner_cv, regression)
+            for m in models for k in range(cv)]
     results = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=len(jobs),
                         desc=f"compare {trait} ({len(models)} baselines x {cv} folds)", disable=not settings.show_progress))
-    width = 1 if data.n_classes == 2 else data.n_classes
+    width = 1 if data.n_classes in (0, 2) else data.n_classes
     oof = {m: np.zeros((len(data.y), width)) for m in models}
     rows = []
     for (m, scores, best, inner_score), k in zip(results, [k for _ in models for k in range(cv)]):
         test = folds == k
         oof[m][test] = scores
-        rows.append({"model": m, "fold": k, "roc_auc": score_auc(data.y[test], scores, data.n_classes),
-                     "pr_auc": score_pr_auc(data.y[test], scores, data.n_classes), "best_params": json.dumps(best, sort_keys=True, default=repr),
+        metrics = (regression_scores(data.y[test], scores) if regression else
+                   {"roc_auc": score_auc(data.y[test], scores, data.n_classes),
+                    "pr_auc": score_pr_auc(data.y[test], scores, data.n_classes)})
+        rows.append({"model": m, "fold": k, **metrics, "best_params": json.dumps(best, sort_keys=True, default=repr),
                      "inner_score": inner_score})
     oof_df = pd.DataFrame(index=pd.Index(data.obs_names, dtype=str))
     oof_df["fold"] = folds
-    oof_df["label"] = pd.Categorical([data.classes[i] for i in data.y], categories=data.classes)
+    if regression:
+        oof_df["observed"] = data.y
+    else:
+        oof_df["label"] = pd.Categorical([data.classes[i] for i in data.y], categories=data.classes)
     for m in models:
         if width == 1:
             oof_df[m] = oof[m][:, 0]
@@ -186,7 +270,8 @@ def compare(
         "folds": pd.DataFrame(rows),
         "oof": oof_df,
         "classes": list(data.classes),
-        "params": {"kind": "compare", "model_key": key if record is not None else "", "models": list(models),
+        "params": {"kind": "compare", "task": data.task, "transform": data.transform,
+                   "model_key": key if record is not None else "", "models": list(models),
                    "grids": repr(grids), "cv": int(cv), "inner_cv": int(inner_cv), "seed": int(seed),
                    "same_folds_as_network": record is not None, "radiogx_version": __version__},
         "added": log_added("compare", uns=key_added),

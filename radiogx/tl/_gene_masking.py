@@ -23,19 +23,25 @@ from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._record import write_record
 from ._scores import _EPS, benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
 from ._sequential_null import DEFAULT_EXCEEDANCES, SequentialPvalues, sequential_pvalues
-from ._trait import child_seed, models_to_explain
+from ._trait import child_seed, models_to_explain, trait_data
 
 __all__ = ["gene_masking"]
 
-_SCORES = ("loglik", "auc", "pr_auc")
+_SCORES = ("loglik", "auc", "pr_auc", "r2")
+_REGRESSION_SCORES = ("loglik", "r2")  # a continuous trait: Gaussian log-likelihood and R^2 (AUCs need classes)
 _NULLS = ("random_sets", "labels", "both")
 _PERM_BLOCK = 4096  # label permutations scored per matrix product
 
 
 def _labelled(adata: AnnData, model: RadiogenomicModel) -> tuple[pd.Index, np.ndarray]:
-    """The patients labelled for the model's trait, and their class codes in the model's class order."""
+    """The patients labelled for the model's trait, and their class codes in the model's class order (a continuous
+    trait: its values, float, on the model's transformed scale)."""
     if model.trait not in adata.obs.columns:
         raise ValueError(f"the model's trait {model.trait!r} is not a column of adata.obs")
+    if model.is_regression:
+        data = trait_data(adata, model.trait, task="regression", transform=str(model.settings.get("transform", "none")),
+                          func="gene_masking")
+        return data.obs_names, data.y
     values = adata.obs[model.trait]
     mask = values.notna().to_numpy()
     codes = values[mask].astype(str).map({c: i for i, c in enumerate(model.classes)})
@@ -76,16 +82,38 @@ class _Scorer:
         self.n, self.max_rows, self.n_out = len(names), max_rows, model.n_classes
 
     def probs(self, sets) -> np.ndarray:
-        """Class probabilities, sets x patients x classes."""
-        width = 1 if self.n_out == 2 else self.n_out
+        """Class probabilities, sets x patients x classes (a continuous trait: the predicted values, sets x patients
+        x 1)."""
+        width = 1 if self.n_out in (0, 2) else self.n_out
         logits = np.empty((len(sets), self.n, width))
         for pos, net, x in self.parts:
             logits[:, pos] = masked_logits(net, x, sets, max_rows=self.max_rows).numpy()
+        if self.n_out == 0:
+            return logits
         return probabilities(logits.reshape(-1, width), self.n_out).reshape(len(sets), self.n, self.n_out)
 
 
+def _is_values(y: np.ndarray) -> bool:
+    """Whether ``y`` holds a continuous trait's values (float) rather than class codes (int)."""
+    return np.issubdtype(y.dtype, np.floating)
+
+
+def _gaussian_scores(sse: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """R^2 and the mean Gaussian log-likelihood (residual variance at its maximum-likelihood value, SSE / n) of
+    predictions with squared-error sums ``sse`` against the values ``y``; both decrease with the SSE."""
+    n = len(y)
+    sst = float(np.sum((y - y.mean()) ** 2))
+    mse = np.maximum(sse / n, _EPS)
+    return {"r2": 1 - sse / sst, "loglik": -0.5 * (np.log(2 * np.pi * mse) + 1)}
+
+
 def _score(probs: np.ndarray, y: np.ndarray, targets: list[int]) -> dict[str, np.ndarray]:
-    out = {s: np.empty((len(targets), probs.shape[0])) for s in _SCORES}
+    out = {s: np.full((len(targets), probs.shape[0]), np.nan) for s in _SCORES}
+    if _is_values(y):  # sets x patients x 1 predicted values
+        sse = np.sum((probs[:, :, 0] - y[None, :]) ** 2, axis=1)
+        for name, value in _gaussian_scores(sse, y).items():
+            out[name][0] = value
+        return out
     for t, k in enumerate(targets):
         positive = y == k
         p = probs[:, :, k]
@@ -97,7 +125,12 @@ def _score(probs: np.ndarray, y: np.ndarray, targets: list[int]) -> dict[str, np
 
 def _score_permuted(probs: np.ndarray, labels: np.ndarray, k: int, score: str) -> np.ndarray:
     """``score`` of each set's fixed predictions (sets x patients x classes) against each row of permuted labels
-    (permutations x patients), target class ``k``: sets x permutations. AUC and log-likelihood as matrix products."""
+    (permutations x patients), target class ``k``: sets x permutations. AUC and log-likelihood as matrix products
+    (a continuous trait: permuted values against predicted values, R^2 and Gaussian log-likelihood through the SSE)."""
+    if _is_values(labels):
+        p = probs[:, :, 0]
+        sse = (np.sum(labels[0] ** 2) - 2 * p @ labels.T) + np.sum(p ** 2, axis=1)[:, None]  # sets x permutations
+        return _gaussian_scores(sse, labels[0])[score]
     positive = (labels == k).astype(np.float64)  # permutations x patients
     p = probs[:, :, k]
     if score == "loglik":
@@ -135,7 +168,9 @@ def gene_masking(
     For each set, the set's genes keep their scaled values and every other gene is set to 0, the training mean
     (Smedley, El-Saden & Hsu 2020; captum's feature ablation with a gene-set mask). The masked prediction is scored
     against the trait, one-vs-rest per class for multiclass traits, by ROC-AUC, PR-AUC (average precision) and the mean
-    log-likelihood of the observed labels. By default every patient is scored **out of fold**, by the fold network
+    log-likelihood of the observed labels. The masked prediction of a continuous trait is scored by R^2 and the mean
+    Gaussian log-likelihood of the observed values (residual variance at its maximum-likelihood value, so that both
+    order the sets alike), its target the trait itself. By default every patient is scored **out of fold**, by the fold network
     (with the settings that fold chose) that did not see it in training (``patients="all"``: the final model on its
     own training patients, the paper's in-sample scoring, which has no test).
 
@@ -186,7 +221,8 @@ def gene_masking(
         Most null draws for one set; ``None``: ``max(10 * n_null, 80 * tests)``, so that the smallest reachable
         p-value, ``1 / (1 + max_null)``, can pass Benjamini-Hochberg at 0.05 over a trait's sets and targets.
     score
-        The score tested: ``"loglik"`` (default), ``"auc"`` or ``"pr_auc"``.
+        The score tested: ``"loglik"`` (default), ``"auc"`` or ``"pr_auc"`` (classes), ``"r2"`` (a continuous trait,
+        with the same p-values as ``"loglik"``).
     min_size, max_size
         Bounds on the number of a set's genes found in the model.
     batch_size
@@ -200,7 +236,7 @@ def gene_masking(
         Where ``train`` recorded the models.
     key_added
         ``adata.uns[key_added]`` receives ``results`` (DataFrame: ``trait``, ``gene_set``, ``target``, ``n_genes``,
-        ``auc``, ``pr_auc``, ``loglik``, ``null_mean`` and ``null_sd`` of the tested score over the first ``n_null``
+        ``auc``, ``pr_auc``, ``loglik``, ``r2`` (NaN where the task has no such score), ``null_mean`` and ``null_sd`` of the tested score over the first ``n_null``
         random sets (label permutations with ``null="labels"``), ``pval_random_sets``, ``pval_labels`` (NaN where not
         computed), ``pval`` (their maximum), ``padj``, and ``n_draws`` and ``pval_method`` of the null that gave
         ``pval``: ``"<null>:sequential_mc"`` or ``"<null>:mc_bound"``) and ``params``.
@@ -235,11 +271,15 @@ def gene_masking(
 
     frames = []
     for m in models:
+        allowed = _REGRESSION_SCORES if m.is_regression else tuple(s for s in _SCORES if s != "r2")
+        if score not in allowed:
+            raise ValueError(f"score={score!r} does not apply to the {'continuous' if m.is_regression else 'categorical'} "
+                             f"trait {m.trait!r}; use one of {allowed}")
         names, y = _labelled(adata, m)
         collection = resolve_collection(gene_sets, m.genes)
         sets = match_gene_sets(collection, m.genes, min_size=min_size, max_size=max_size)
         scorer = _Scorer(adata, m, patients, names, precision=precision, max_rows=batch_size)
-        targets = [1] if m.n_classes == 2 else list(range(m.n_classes))
+        targets = [0] if m.is_regression else [1] if m.n_classes == 2 else list(range(m.n_classes))
         chunk = max(1, 2048 // max(1, len(targets)))
         probs = []
         real = {s: [] for s in _SCORES}
@@ -278,8 +318,9 @@ def gene_masking(
         padj = benjamini_hochberg(pval.ravel()).reshape(pval.shape)  # over every set and target of the trait
         for t, k in enumerate(targets):
             frames.append(pd.DataFrame({
-                "trait": m.trait, "gene_set": sets.names, "target": m.classes[k], "n_genes": sets.sizes,
-                "auc": real["auc"][t], "pr_auc": real["pr_auc"][t], "loglik": real["loglik"][t],
+                "trait": m.trait, "gene_set": sets.names, "target": m.trait if m.is_regression else m.classes[k],
+                "n_genes": sets.sizes, "auc": real["auc"][t], "pr_auc": real["pr_auc"][t], "loglik": real["loglik"][t],
+                "r2": real["r2"][t],
                 "null_mean": null_mean[t], "null_sd": null_sd[t],
                 "pval_random_sets": parts["random_sets"].pval[t] if "random_sets" in parts else nan[t],
                 "pval_labels": parts["labels"].pval[t] if "labels" in parts else nan[t],

@@ -135,12 +135,14 @@ def predict(
     Returns
     -------
     ``None``, or the modified copy with ``copy=True``. Writes, per trait (names from :func:`prediction_columns`):
-    ``adata.obs[f"{key_added}_{trait}"]``, the predicted class; ``..._p_<class>``, the probabilities; ``..._ood`` and
+    ``adata.obs[f"{key_added}_{trait}"]``, the predicted class (a continuous trait: the predicted value, on the
+    model's transformed scale); ``..._p_<class>``, the probabilities; ``..._ood`` and
     ``..._fold_sd``; and ``adata.uns[key_added][trait]`` (a ``"prediction"`` record): ``params`` (model id and path,
     the options, ``n_model_genes``, ``n_present``, ``n_case_matched``, ``coverage``, ``cohort_shift``,
     ``n_outside``), ``imputed_genes``, ``results`` (per patient: ``patient``, ``predicted``, ``p_<i>`` per class
     ``i`` of ``classes``, ``ood``, ``outside``, ``fold_sd``) and, with known classes, ``evaluation`` (``n``,
-    ``balanced_accuracy``, ``roc_auc``, the compared classes) and ``confusion``. Read it with
+    ``balanced_accuracy``, ``roc_auc``, the compared classes; a continuous trait: ``n``, ``r2``, ``spearman``,
+    ``rmse``) and ``confusion``. Read it with
     :func:`radiogx.get.predictions_df`.
 
     Examples
@@ -216,7 +218,7 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
             z if scale == "cohort" else _input(x, present, np.asarray(f["mean"], np.float64),
                                                np.asarray(f["scale"], np.float64), "training"), fold=k)
             for k, f in enumerate(m.cv_folds)])
-        fold_sd = folds.std(axis=0).mean(axis=1)
+        fold_sd = folds.std(axis=0).mean(axis=1)  # a continuous trait: the sd of the predicted value
     else:
         fold_sd = np.full(adata.n_obs, np.nan)
     ood = np.sqrt(np.mean(z[:, used & present] ** 2, axis=1)) if (used & present).any() else np.full(adata.n_obs, np.nan)
@@ -225,7 +227,10 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
         logger.warning(f"predict: {int(outside.sum())} of {adata.n_obs} patients lie outside the training range of the "
                        f"{m.trait!r} model (ood > {ood_threshold:g}; median gene shift {shift:.2f} training sd)"
                        + ("; a cohort from another platform needs scale='cohort'" if scale == "training" else ""))
-    predicted = pd.Categorical(np.asarray(m.classes, dtype=object)[proba.argmax(axis=1)], categories=m.classes)
+    if m.is_regression:
+        predicted = proba[:, 0]
+    else:
+        predicted = pd.Categorical(np.asarray(m.classes, dtype=object)[proba.argmax(axis=1)], categories=m.classes)
     names = prediction_columns(key_added, m.trait, m.classes)
     obs_columns = {names["class"]: predicted}
     for i, c in enumerate(m.classes):
@@ -240,11 +245,20 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
               "missing_genes": missing_genes, "scale": scale, "min_coverage": float(min_coverage),
               "ood_threshold": float(ood_threshold), "n_model_genes": int(len(m.genes)),
               "n_present": int(present.sum()), "n_case_matched": len(case_only), "coverage": coverage,
-              "cohort_shift": shift, "n_outside": int(outside.sum()), "truth": "", "radiogx_version": __version__}
+              "cohort_shift": shift, "n_outside": int(outside.sum()), "truth": "",
+              "task": "regression" if m.is_regression else "classification",
+              "transform": str(m.settings.get("transform", "none")), "radiogx_version": __version__}
     record = {"params": params, "classes": list(m.classes), "results": results,
               "imputed_genes": np.asarray(list(absent), dtype=object)}
     column = truth if truth is not None else (m.trait if m.trait in adata.obs.columns else None)
-    if column is not None:
+    if column is not None and m.is_regression:
+        evaluation = _evaluate_values(adata, column, predicted, params["transform"])
+        if evaluation is not None:
+            params["truth"] = column
+            record["evaluation"] = evaluation
+            logger.info(f"predict: {m.trait} against {column!r} ({evaluation['n']} patients): R^2 "
+                        f"{evaluation['r2']:.3f}, Spearman {evaluation['spearman']:.3f}, RMSE {evaluation['rmse']:.3g}")
+    elif column is not None:
         evaluation, confusion = _evaluate(adata.obs[column], proba, m.classes)
         if evaluation is not None:
             params["truth"] = column
@@ -253,6 +267,20 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
                         f"{evaluation['classes']}): balanced accuracy {evaluation['balanced_accuracy']:.3f}, ROC-AUC "
                         f"{evaluation['roc_auc']:.3f}")
     return obs_columns, record
+
+
+def _evaluate_values(adata: AnnData, column: str, predicted: np.ndarray, transform: str) -> dict | None:
+    """R^2, Spearman's rho and the RMSE of predicted values against a known continuous trait (on the model's
+    transformed scale)."""
+    from ..nn._fit import regression_scores
+    from ._trait import trait_data
+
+    if not pd.api.types.is_numeric_dtype(adata.obs[column]) or adata.obs[column].notna().sum() < 3:
+        logger.warning(f"predict: {column!r} holds no continuous values to score the predictions against; no evaluation")
+        return None
+    known = trait_data(adata, column, task="regression", transform=transform, func="predict")
+    scores = regression_scores(known.y, predicted[known.mask])
+    return {"n": int(known.mask.sum()), **scores}
 
 
 def _evaluate(labels: pd.Series, proba: np.ndarray, classes: list[str]) -> tuple[dict | None, pd.DataFrame | None]:

@@ -55,7 +55,8 @@ def saliency(
     input, per patient, as the paper's keras-vis call (``|d logit / d x|`` with ``abs=True``; for tanh networks the
     paper's "guided" backprop equals the plain gradient). ``"integrated_gradients"``, ``"deeplift"`` and
     ``"input_x_gradient"`` come from captum. Unlike the paper, whose subtype saliency always read output node 0,
-    ``target=None`` attributes every class of a multiclass model.
+    ``target=None`` attributes every class of a multiclass model. A continuous trait's model attributes its predicted
+    value (its one output, on the trait's scale; the record's target is the trait).
     The final model (refit on all labelled patients) explains every patient of ``adata``, labelled or not.
 
     Parameters
@@ -99,7 +100,7 @@ def saliency(
     models = models_to_explain(adata, model, trait, key)
     outputs = {}
     for m in models:
-        if m.n_classes == 2:
+        if m.is_regression or m.n_classes == 2:
             targets = [(0, None)]
         else:
             wanted = m.classes if target is None else ([target] if isinstance(target, str) else list(target))
@@ -142,7 +143,7 @@ def saliency(
             "params": {"kind": "saliency", "method": method, "abs": bool(abs), "normalize": normalize or "", "n_steps": int(n_steps),
                        "baselines": "0 (training mean)" if baselines is None else repr(baselines),
                        "model_id": m.model_id, "radiogx_version": __version__},
-            "targets": np.array([t or m.classes[-1] for _, t in targets], dtype=object),
+            "targets": np.array([t or (m.trait if m.is_regression else m.classes[-1]) for _, t in targets], dtype=object),
             "keys": np.array([attribution_key(key_added, m.trait, t) for _, t in targets], dtype=object),
         }
         names = [attribution_key(key_added, m.trait, t) for _, t in targets]

@@ -51,11 +51,32 @@ def _design(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, 
     return pd.concat(parts, axis=1), terms
 
 
-def _groups(values: pd.Series) -> pd.Series | None:
-    """Groups for Kaplan-Meier and log-rank: categorical/boolean features, or numbers with few distinct values."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values) and values.nunique() > 5:
-        return None
+def _is_continuous(values: pd.Series) -> bool:
+    """Numbers with more than 5 distinct values (a continuous trait, a prediction, an enrichment score)."""
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values) and values.nunique() > 5
+
+
+def _groups(values: pd.Series) -> pd.Series:
+    """Groups for Kaplan-Meier and log-rank: categorical/boolean features and numbers with few distinct values as they
+    are; a continuous feature split at its median among the patients used (above it, or at or below it)."""
+    if _is_continuous(values):
+        median = float(values.median())
+        return pd.Series(np.where(values > median, f"above median ({median:.3g})", f"at or below median ({median:.3g})"),
+                         index=values.index)
     return values.astype(str)
+
+
+def _per_sd(used: pd.DataFrame, features: Sequence[str], continuous: str) -> tuple[pd.DataFrame, dict[str, float]]:
+    """``used`` with each continuous feature divided by its sd among the patients used (``continuous="per_sd"``), and
+    those sds (a hazard ratio is then per standard deviation)."""
+    sds = {}
+    if continuous == "per_sd":
+        used = used.copy()
+        for f in features:
+            if _is_continuous(used[f]):
+                sds[f] = float(pd.to_numeric(used[f]).std(ddof=1))
+                used[f] = pd.to_numeric(used[f]).astype(float) / sds[f]
+    return used, sds
 
 
 def _check_endpoint(obs: pd.DataFrame, duration: str, event: str) -> tuple[pd.Series, pd.Series]:
@@ -92,6 +113,7 @@ def survival(
     method: Literal["cox"] = "cox",
     selection: Literal["stepwise_aic", "backward_aic", "penalized"] | None = None,
     penalizer: float = 0.0,
+    continuous: Literal["per_sd", "per_unit"] = "per_sd",
     key_added: str = "survival",
     copy: bool = False,
 ) -> AnnData | None:
@@ -101,7 +123,11 @@ def survival(
     a Cox proportional-hazards model of the feature adjusted for ``covariates`` (lifelines; Efron ties, as R's
     ``coxph``), with its concordance and a proportional-hazards test (Schoenfeld residuals against rank time).
     ``padj``: Benjamini-Hochberg over the feature terms of the call. Patients missing the endpoint, the feature or a
-    covariate are left out of that feature's analyses (counted in ``n``).
+    covariate are left out of that feature's analyses (counted in ``n``). A continuous feature (numbers with more than
+    5 distinct values: a volume ratio, a network's prediction, an enrichment score) enters the Cox model per standard
+    deviation among the patients used (``continuous="per_sd"``; the sd is in ``sd``), and its Kaplan-Meier curves and
+    log-rank test compare the patients above its median with the others (a descriptive split: the Cox term is the
+    test of the continuous feature).
     Multivariable models (``selection``), all with the ``covariates`` always in the model:
 
     - ``"stepwise_aic"``: the paper's model, R's ``step()`` in both directions from the covariate-only model: at each
@@ -131,10 +157,13 @@ def survival(
         ``None``, ``"stepwise_aic"``, ``"backward_aic"`` or ``"penalized"`` (multivariable model).
     penalizer
         Ridge penalty of lifelines' per-feature Cox models; the lasso ``alpha`` for ``selection="penalized"``.
+    continuous
+        ``"per_sd"`` (default): continuous features per standard deviation; ``"per_unit"``: per unit of the column.
     key_added
         ``adata.uns[key_added]`` receives ``results`` (per feature term: ``feature``, ``term``, ``coef``,
         ``hazard_ratio``, ``ci_lower``, ``ci_upper``, ``pval``, ``padj``, ``n``, ``events``, ``concordance``,
-        ``ph_pval``, ``logrank_stat``, ``logrank_pval``), ``covariate_terms`` (the adjusting terms of each model),
+        ``ph_pval``, ``logrank_stat``, ``logrank_pval``, ``unit``: ``"per sd"`` or ``"per unit"`` for a number,
+        ``"vs first level"`` for a category, and ``sd``: the sd a per-sd term divides by), ``covariate_terms`` (the adjusting terms of each model),
         ``km`` (Kaplan-Meier estimates per feature and group with the numbers at risk), ``multivariable`` (with
         ``selection``) and ``params``.
     copy
@@ -153,6 +182,8 @@ def survival(
         raise ValueError(f"selection must be one of {_SELECTIONS}, got {selection!r}")
     if selection == "penalized" and penalizer <= 0:
         raise ValueError("selection='penalized' needs penalizer > 0 (the lasso strength)")
+    if continuous not in ("per_sd", "per_unit"):
+        raise ValueError(f"continuous must be 'per_sd' or 'per_unit', got {continuous!r}")
     features = [features] if isinstance(features, str) else list(features)
     covariates = list(covariates)
     missing = [c for c in [*features, *covariates] if c not in adata.obs.columns]
@@ -164,6 +195,9 @@ def survival(
     for feature in features:
         used = pd.concat([t.rename("_T"), e.rename("_E"), obs[[feature, *covariates]]], axis=1).dropna()
         n_events = int(used["_E"].sum())
+        groups = _groups(used[feature])
+        numeric = pd.api.types.is_numeric_dtype(used[feature]) and not pd.api.types.is_bool_dtype(used[feature])
+        used, sds = _per_sd(used, [feature], continuous)
         design, terms = _design(used, [feature, *covariates])
         n_params = design.shape[1]
         if n_events <= n_params:
@@ -175,9 +209,8 @@ def survival(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ph = proportional_hazard_test(cph, data, time_transform="rank").summary["p"]
-        groups = _groups(used[feature])
         lr_stat = lr_p = np.nan
-        if groups is not None and groups.nunique() >= 2:
+        if groups.nunique() >= 2:
             lr = multivariate_logrank_test(used["_T"], groups, used["_E"])
             lr_stat, lr_p = float(lr.test_statistic), float(lr.p_value)
             for g, sub in used.groupby(groups, sort=True):
@@ -195,7 +228,9 @@ def survival(
             rows.append({"feature": feature, "term": term, "coef": s["coef"], "hazard_ratio": s["exp(coef)"],
                          "ci_lower": s["exp(coef) lower 95%"], "ci_upper": s["exp(coef) upper 95%"], "pval": s["p"],
                          "n": len(used), "events": n_events, "concordance": cph.concordance_index_,
-                         "ph_pval": float(ph.get(term, np.nan)), "logrank_stat": lr_stat, "logrank_pval": lr_p})
+                         "ph_pval": float(ph.get(term, np.nan)), "logrank_stat": lr_stat, "logrank_pval": lr_p,
+                         "unit": "per sd" if feature in sds else "per unit" if numeric else "vs first level",
+                         "sd": sds.get(feature, np.nan)})
         for cov in covariates:
             for term in terms[cov]:
                 s = summary.loc[term]
@@ -205,25 +240,26 @@ def survival(
     results["padj"] = benjamini_hochberg(results["pval"].to_numpy())
     record = {
         "results": results[["feature", "term", "coef", "hazard_ratio", "ci_lower", "ci_upper", "pval", "padj", "n",
-                            "events", "concordance", "ph_pval", "logrank_stat", "logrank_pval"]],
+                            "events", "concordance", "ph_pval", "logrank_stat", "logrank_pval", "unit", "sd"]],
         "covariate_terms": pd.DataFrame(covar_rows, columns=["feature", "term", "coef", "hazard_ratio", "pval"]),
         "km": pd.concat(km_rows, ignore_index=True) if km_rows else pd.DataFrame(
             columns=["feature", "group", "time", "survival", "ci_lower", "ci_upper", "at_risk"]),
         "params": {"kind": "survival", "duration": duration, "event": event, "features": features, "covariates": covariates,
-                   "method": method, "selection": selection or "", "penalizer": float(penalizer),
+                   "method": method, "selection": selection or "", "penalizer": float(penalizer), "continuous": continuous,
                    "ties": "efron", "correction": "Benjamini-Hochberg over the feature terms of the call",
                    "selection_caveat": _CAVEAT if selection else "",
                    "radiogx_version": __version__},
     }
     if selection is not None:
-        record["multivariable"] = _multivariable(t, e, obs, features, covariates, selection, penalizer)
+        record["multivariable"] = _multivariable(t, e, obs, features, covariates, selection, penalizer, continuous)
     record["added"] = log_added("survival", uns=key_added)
     write_record(adata, key_added, record, tool="survival")
     return adata if copy else None
 
 
-def _multivariable(t, e, obs, features, covariates, selection, penalizer) -> pd.DataFrame:
+def _multivariable(t, e, obs, features, covariates, selection, penalizer, continuous) -> pd.DataFrame:
     used = pd.concat([t.rename("_T"), e.rename("_E"), obs[[*features, *covariates]]], axis=1).dropna()
+    used, _ = _per_sd(used, features, continuous)
     design, terms = _design(used, [*features, *covariates])
     base = used[["_T", "_E"]].astype(float)
     covariate_cols = [c for f in covariates for c in terms[f]]

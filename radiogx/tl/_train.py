@@ -13,14 +13,15 @@ import pandas as pd
 import torch
 from anndata import AnnData
 from joblib import Parallel, delayed
-from sklearn.model_selection import ParameterGrid, StratifiedShuffleSplit
+from sklearn.model_selection import ParameterGrid, ShuffleSplit, StratifiedShuffleSplit
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
-from ..nn._fit import NetworkConfig, fit_network, logit_scores, predict_logits, probabilities, score_auc, score_pr_auc
+from ..nn._fit import (REGRESSION, NetworkConfig, fit_network, logit_scores, predict_logits, probabilities,
+                       regression_scores, score_auc, score_pr_auc)
 from ..nn._model import RadiogenomicModel, register
 from ..nn._modules import TranscriptomeAutoencoder, merge_networks, network_from_state
 from ..nn._recipes import GENE_SET_DEFAULTS, PRESETS, auto_width, gene_set_mask
@@ -62,7 +63,7 @@ def _fold_work(x, y, train, test, configs, n_classes, *, protocol, seed, fold, c
     common = {"n_classes": n_classes, "class_weight": class_weight, "pretrained": pretrained, "freeze": freeze,
               "device": device, "set_mask": set_mask}
     if protocol == "nested":
-        splitter = StratifiedShuffleSplit(inner_splits, test_size=inner_fraction, random_state=child_seed(seed, fold, 999))
+        splitter = (ShuffleSplit if n_classes == REGRESSION else StratifiedShuffleSplit)(inner_splits, test_size=inner_fraction, random_state=child_seed(seed, fold, 999))
         splits = list(splitter.split(xtr, ytr))
         fits = [[fit_network(xtr[a], ytr[a], x_val=xtr[b], y_val=ytr[b], cfg=cfg, monitor=monitor,
                              seed=child_seed(seed, fold, c) if j == 0 else child_seed(seed, fold, c, j), **common)
@@ -156,6 +157,8 @@ def train(
     patience: int | None = None,
     monitor: Literal["loss", "auc"] = "loss",
     class_weight: Literal["balanced"] | None = "balanced",
+    task: Literal["auto", "classification", "regression"] = "auto",
+    transform: Literal["none", "logit", "log"] = "none",
     cv: int = 10,
     param_grid: Mapping | Sequence[Mapping] | None = None,
     inner_splits: int | None = None,
@@ -171,7 +174,10 @@ def train(
 
     The network (Smedley, El-Saden & Hsu 2020): input dropout, Dense -> BatchNorm -> activation
     -> Dropout blocks and a logit head; binary cross-entropy for two classes, softmax cross-entropy for more (e.g.
-    subtypes), class weights balanced on each training set. ``architecture="gene_sets"`` makes the first layer a
+    subtypes), class weights balanced on each training set. A continuous trait (a volume ratio, a radiomic feature;
+    ``task``) gets one linear output and the Gaussian loss (mean squared error on the trait standardised with each
+    training set's mean and sd), with the same folds, search and early stopping, scored by R^2, Spearman's rho and
+    the RMSE. ``architecture="gene_sets"`` makes the first layer a
     gene-set layer (P-NET, Elmarakeby et al. 2021): ``nodes_per_set`` nodes per set, each connected only to its set's
     genes (overlapping sets allowed) and starting as the set's leading principal components on the training
     patients, followed by the ``hidden`` dense layers (default none) and a factorisation-machine term on the set
@@ -196,7 +202,8 @@ def train(
     ----------
     adata
         Patients x genes; the trait is a column of ``adata.obs`` (categorical: its category order sets the classes,
-        the positive class of a binary trait last). Patients without a value are left out (counted in the log).
+        the positive class of a binary trait last; float: a continuous trait). Patients without a value are left out
+        (counted in the log).
     trait
         Column of ``adata.obs``.
     preset
@@ -223,7 +230,15 @@ def train(
         An autoencoder from :func:`radiogx.tl.pretrain` whose encoder Dense weights initialise the network (its
         widths must equal ``hidden``), and the number of first Dense layers to freeze.
     class_weight
-        ``"balanced"`` or ``None``.
+        ``"balanced"`` or ``None`` (classes only).
+    task
+        ``"auto"`` (a float column with values that are not whole numbers is continuous, anything else classes),
+        ``"classification"`` or ``"regression"``. A continuous trait needs ``protocol="nested"`` and
+        ``monitor="loss"``; its outer folds are a shuffled ``KFold``.
+    transform
+        A continuous trait's transform before it is modelled: ``"none"``, ``"logit"`` (fractions strictly between 0
+        and 1, such as the volume ratios) or ``"log"`` (positive values). The predictions and every score (R^2,
+        masking, saliency) are then on the transformed scale.
     cv
         Number of outer folds.
     param_grid
@@ -255,12 +270,13 @@ def train(
     -------
     The final :class:`~radiogx.nn.RadiogenomicModel`, which also keeps the fold networks. Writes
     ``adata.uns[key_added][trait]``: ``model_id`` (resolves to the in-memory model), ``path`` (set when the model is
-    saved), ``classes``, ``params``, ``cv`` (DataFrame per fold: ``fold``, ``n_train``, ``n_test``, ``roc_auc``,
-    ``pr_auc``, ``best_epoch``, ``config``, ``selection_score``: the inner (nested) or held-out-fold (paper) score
-    that chose them), ``oof`` (DataFrame per patient: ``fold``, ``label`` and ``p_<i>``, the
-    out-of-fold probability of class ``i`` of ``classes``), ``configs`` (the grid) and ``summary`` (mean and sd of
-    the fold AUCs, the pooled out-of-fold AUC, the selected configuration, ``final`` and ``final_epochs``, 0 for an
-    ensemble).
+    saved), ``classes`` (empty for a continuous trait), ``params`` (with ``task`` and ``transform``), ``cv``
+    (DataFrame per fold: ``fold``, ``n_train``, ``n_test``, ``roc_auc`` and ``pr_auc``, or ``r2``, ``spearman`` and
+    ``rmse`` for a continuous trait, ``best_epoch``, ``config``, ``selection_score``: the inner (nested) or
+    held-out-fold (paper) score that chose them), ``oof`` (DataFrame per patient: ``fold``, ``label`` and ``p_<i>``,
+    the out-of-fold probability of class ``i`` of ``classes``; or ``fold``, ``observed`` and ``predicted``),
+    ``configs`` (the grid) and ``summary`` (mean and sd of the fold AUCs, or R^2s, the pooled out-of-fold AUC, or
+    R^2, Spearman and RMSE, the selected configuration, ``final`` and ``final_epochs``, 0 for an ensemble).
 
     Examples
     --------
@@ -301,7 +317,12 @@ def train(
     if final == "ensemble" and protocol == "paper":
         raise ValueError("final='ensemble' averages the nested protocol's fold networks; with protocol='paper' use "
                          "final='refit'")
-    data = trait_data(adata, trait, cv=cv)
+    data = trait_data(adata, trait, cv=cv, task=task, transform=transform)
+    if data.is_regression and protocol == "paper":
+        raise ValueError(f"trait {trait!r} is continuous: the paper's protocol (epochs chosen by the held-out fold's "
+                         "ROC-AUC) is defined for classes; use protocol='nested'")
+    if data.is_regression and monitor != "loss":
+        raise ValueError(f"trait {trait!r} is continuous: it is monitored by its validation loss; use monitor='loss'")
     if base["hidden"] == "auto":
         base["hidden"] = (auto_width(len(data.y)),)
     set_names, set_mask = None, None
@@ -340,7 +361,7 @@ def train(
     results.sort(key=lambda r: r["fold"])
 
     n_out = data.n_classes
-    oof_logits = np.zeros((len(data.y), 1 if n_out == 2 else n_out))
+    oof_logits = np.zeros((len(data.y), 1 if n_out in (REGRESSION, 2) else n_out))
     if protocol == "nested":
         chosen = [r["config"] for r in results]
         counts = Counter(chosen)
@@ -357,19 +378,23 @@ def train(
             oof_logits[folds == r["fold"]] = r["val_logits"][final_cfg]
         epochs_final = [r["best_epoch"][final_cfg] for r in results]
 
-    oof_scores = logit_scores(oof_logits, n_out)
+    oof_scores = oof_logits if data.is_regression else logit_scores(oof_logits, n_out)
     rows = []
     for r in results:
         k = r["fold"]
         test = folds == k
         c = chosen[k]
-        rows.append({"fold": k, "n_train": int((~test).sum()), "n_test": int(test.sum()),
-                     "roc_auc": score_auc(data.y[test], oof_scores[test], n_out),
-                     "pr_auc": score_pr_auc(data.y[test], oof_scores[test], n_out),
+        if data.is_regression:
+            scores = regression_scores(data.y[test], oof_scores[test])
+        else:
+            scores = {"roc_auc": score_auc(data.y[test], oof_scores[test], n_out),
+                      "pr_auc": score_pr_auc(data.y[test], oof_scores[test], n_out)}
+        rows.append({"fold": k, "n_train": int((~test).sum()), "n_test": int(test.sum()), **scores,
                      "best_epoch": int(r["best_epoch"][c]), "config": int(c),
                      "selection_score": float(r["scores"][c])})
     cv_table = pd.DataFrame(rows)
-    pooled = score_auc(data.y, oof_scores, n_out)
+    pooled_scores = regression_scores(data.y, oof_scores) if data.is_regression else None
+    pooled = pooled_scores["r2"] if data.is_regression else score_auc(data.y, oof_scores, n_out)
 
     # Final predictor: the fold networks averaged (each fed the final scaling through its own scaler), or a refit on
     # all labelled patients with the chosen configuration for the median chosen epoch (at least min_epochs).
@@ -397,10 +422,10 @@ def train(
     fold_models = [{"test": np.asarray(data.obs_names[folds == r["fold"]], dtype=object), "mean": r["mean"],
                     "scale": r["scale"], "state": r["state"], "best_epoch": int(r["best_epoch"][r["config"]]),
                     "config": NetworkConfig.from_dict({**configs[r["config"]].as_dict(),
-                                                       "epochs": int(r["best_epoch"][r["config"]])})}
+                                                       "epochs": max(1, int(r["best_epoch"][r["config"]]))})}
                    for r in results] if protocol == "nested" else []
     recipe_params = {k: (list(v) if isinstance(v, tuple) else ("" if v is None else v)) for k, v in base.items()}
-    params = {"kind": "model", "trait": trait, "protocol": protocol, "cv": int(cv), "seed": int(seed), "class_weight": str(class_weight),
+    params = {"kind": "model", "trait": trait, "task": data.task, "transform": data.transform, "protocol": protocol, "cv": int(cv), "seed": int(seed), "class_weight": str(class_weight),
               "monitor": monitor if protocol == "nested" else "auc", "inner_fraction": float(inner_fraction),
               "pretrained": pretrained is not None, "freeze": int(freeze), "preset": preset,
               "architecture": architecture, "nodes_per_set": int(nodes_per_set) if architecture == "gene_sets" else 0,
@@ -412,21 +437,31 @@ def train(
                               set_nodes=set_names, set_mask=set_mask)
     register(model, adata)  # adata keeps it alive; uns records only its id
 
-    probs = probabilities(oof_logits, n_out)
-    oof = pd.DataFrame({"fold": folds, "label": pd.Categorical([data.classes[i] for i in data.y], categories=data.classes)},
-                       index=pd.Index(data.obs_names, dtype=str))
-    for i in range(n_out):
-        oof[f"p_{i}"] = probs[:, i]  # class i of "classes"; names may hold "/", which h5ad keys may not
-    summary = {"roc_auc_mean": float(cv_table["roc_auc"].mean()), "roc_auc_sd": float(cv_table["roc_auc"].std(ddof=1)),
-               "pr_auc_mean": float(cv_table["pr_auc"].mean()), "roc_auc_pooled": pooled, "selected_config": int(final_cfg),
-               "final": final, "final_epochs": final_epochs, "n_patients": int(len(data.y)),
-               "class_counts": np.bincount(data.y, minlength=n_out).astype(np.int64)}
+    index = pd.Index(data.obs_names, dtype=str)
+    common = {"selected_config": int(final_cfg), "final": final, "final_epochs": final_epochs,
+              "n_patients": int(len(data.y))}
+    if data.is_regression:
+        oof = pd.DataFrame({"fold": folds, "observed": data.y, "predicted": oof_logits[:, 0]}, index=index)
+        summary = {"r2_mean": float(cv_table["r2"].mean()), "r2_sd": float(cv_table["r2"].std(ddof=1)),
+                   **{f"{k}_pooled": v for k, v in pooled_scores.items()}, **common}
+        metric, counts = "r2", {"observed_mean": float(np.mean(data.y)), "observed_sd": float(np.std(data.y, ddof=1))}
+    else:
+        probs = probabilities(oof_logits, n_out)
+        oof = pd.DataFrame({"fold": folds, "label": pd.Categorical([data.classes[i] for i in data.y],
+                                                                   categories=data.classes)}, index=index)
+        for i in range(n_out):
+            oof[f"p_{i}"] = probs[:, i]  # class i of "classes"; names may hold "/", which h5ad keys may not
+        summary = {"roc_auc_mean": float(cv_table["roc_auc"].mean()), "roc_auc_sd": float(cv_table["roc_auc"].std(ddof=1)),
+                   "pr_auc_mean": float(cv_table["pr_auc"].mean()), "roc_auc_pooled": pooled, **common,
+                   "class_counts": np.bincount(data.y, minlength=n_out).astype(np.int64)}
+        metric = "roc_auc"
+        counts = {"class_counts": {c: int(n) for c, n in zip(data.classes, np.bincount(data.y, minlength=n_out))}}
     model.training = {
-        "n_patients": int(len(data.y)), "n_genes": int(len(data.genes)),
-        "class_counts": {c: int(n) for c, n in zip(data.classes, np.bincount(data.y, minlength=n_out))},
-        "cv": {"protocol": protocol, "folds": int(cv), "roc_auc_per_fold": [float(a) for a in cv_table["roc_auc"]],
-               "roc_auc_mean": summary["roc_auc_mean"], "roc_auc_sd": summary["roc_auc_sd"],
-               "roc_auc_pooled": float(pooled)},
+        "n_patients": int(len(data.y)), "n_genes": int(len(data.genes)), "task": data.task, "transform": data.transform,
+        **counts,
+        "cv": {"protocol": protocol, "folds": int(cv), f"{metric}_per_fold": [float(a) for a in cv_table[metric]],
+               f"{metric}_mean": summary[f"{metric}_mean"], f"{metric}_sd": summary[f"{metric}_sd"],
+               f"{metric}_pooled": float(pooled)},
         "radiogx_version": __version__, "torch_version": torch.__version__,
     }
     record = {"model_id": model.model_id, "path": "", "classes": list(data.classes), "params": params, "cv": cv_table,
@@ -435,7 +470,8 @@ def train(
               "summary": summary}
     record["added"] = log_added("train", uns=key_added)
     write_record(adata, key_added, record, tool="train", trait=trait)
-    logger.info(f"train: {trait} ({protocol}, {cv} folds): ROC-AUC {summary['roc_auc_mean']:.3f} +/- {summary['roc_auc_sd']:.3f} "
-                f"(pooled out-of-fold {pooled:.3f}); final model: " +
+    label = "R^2" if data.is_regression else "ROC-AUC"
+    logger.info(f"train: {trait} ({protocol}, {cv} folds): {label} {summary[f'{metric}_mean']:.3f} +/- "
+                f"{summary[f'{metric}_sd']:.3f} (pooled out-of-fold {pooled:.3f}); final model: " +
                 (f"the average of the {cv} fold networks" if final == "ensemble" else f"refit for {final_epochs} epochs"))
     return model

@@ -59,15 +59,17 @@ _BASE: dict[str, dict[str, Key]] = {
         "vasari_scheme": Key("str", "paper", "binarisation of the VASARI answers", choices=("paper", "ordinal")),
         "volumetrics": Key("str", None, "tumour sub-region volumes: 'tcga_gbm_volumetrics' or a .csv/.tsv path",
                            nullable=True, check=file_or(BUNDLED_VOLUMETRICS)),
-        "volumetric_threshold": Key("float", 1 / 3, "volume fraction above which a patient is positive",
+        "volumetric_threshold": Key("float", None, "volume fraction above which a patient is positive (default: the "
+                                    "continuous fractions are the traits)", nullable=True,
                                     check=in_range(0, 1, lo_open=True, hi_open=True)),
         "clinical": Key("table_list", [], "clinical tables: [[input.clinical]] with source (a bundled name "
                         f"{list(BUNDLED_CLINICAL)} or a .tsv/.csv path, first column the patient) and columns"),
         "synthetic": Key("table", {}, "arguments of rg.datasets.synthetic when dataset = 'synthetic' "
-                         "(n_obs, n_vars, n_traits, seed, module_size, n_decoys, unlabelled: the share without traits)"),
+                         "(n_obs, n_vars, n_traits, seed, module_size, n_decoys, unlabelled: the share without traits, continuous: float traits)"),
     },
     "traits": {
-        "names": Key("str_list", None, "obs columns to model (categorical traits)", nullable=True),
+        "names": Key("str_list", None, "obs columns to model: categories, or continuous traits (float columns whose "
+                     "values are not all whole numbers, e.g. volume ratios)", nullable=True),
         "min_class_size": Key("int", 5, "traits with a smaller class are skipped (and the report says why)",
                               check=in_range(2)),
     },
@@ -246,7 +248,8 @@ def _check_collections(cfg: dict, base: Path) -> None:
 
 
 _CLINICAL_KEYS = ("source", "columns")
-_SYNTHETIC_KEYS = {"n_obs": 2, "n_vars": 10, "n_traits": 1, "seed": 0, "module_size": 2, "n_decoys": 0, "unlabelled": 0}
+_SYNTHETIC_KEYS = {"n_obs": 2, "n_vars": 10, "n_traits": 1, "seed": 0, "module_size": 2, "n_decoys": 0, "unlabelled": 0,
+                   "continuous": False}
 
 
 def _check_input(cfg: dict, base: Path) -> None:
@@ -288,6 +291,9 @@ def _check_input(cfg: dict, base: Path) -> None:
         if key == "unlabelled":  # a share of the patients, not a count
             if not _type_ok("float", value) or not 0 <= value < 1:
                 raise ConfigError(f"[input.synthetic] unlabelled = {value!r}: must be a number in [0, 1)")
+        elif key == "continuous":
+            if not isinstance(value, bool):
+                raise ConfigError(f"[input.synthetic] continuous = {value!r}: must be true or false")
         elif not _type_ok("int", value) or value < _SYNTHETIC_KEYS[key]:
             raise ConfigError(f"[input.synthetic] {key} = {value!r}: must be an integer >= {_SYNTHETIC_KEYS[key]}")
     if inp["synthetic"] and inp["dataset"] != "synthetic":

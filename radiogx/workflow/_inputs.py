@@ -59,8 +59,12 @@ def load_cohort(inp: dict) -> AnnData:
     return adata
 
 
-def resolve_traits(adata: AnnData, traits: dict, cv: int) -> tuple[list[str], dict[str, str]]:
-    """The traits to model and, for each trait left out, why (too few patients in a class for ``cv`` folds)."""
+def resolve_traits(adata: AnnData, traits: dict, cv: int) -> tuple[dict[str, str], dict[str, str]]:
+    """The traits to model, each with its task (``"classification"`` or ``"regression"``, as ``rg.tl.train``'s
+    ``task="auto"`` decides), and, for each trait left out, why (too few patients in a class, or with a value, for
+    ``cv`` folds; a constant continuous trait)."""
+    from ..tl._trait import trait_task
+
     names = traits["names"]
     if names is None:
         names = [c for c in adata.obs.columns if c.startswith("trait_")] if "synthetic" in adata.uns else []
@@ -70,9 +74,19 @@ def resolve_traits(adata: AnnData, traits: dict, cv: int) -> tuple[list[str], di
     if missing:
         raise ConfigError(f"[traits] names: {missing} are not obs columns of the cohort; "
                           f"obs columns are {list(adata.obs.columns)[:30]}")
-    keep, skipped = [], {}
+    keep, skipped = {}, {}
     floor = max(traits["min_class_size"], cv)
     for t in names:
+        task = trait_task(adata.obs[t])
+        if task == "regression":
+            values = adata.obs[t].dropna()
+            if len(values) < 2 * cv:
+                skipped[t] = f"continuous, {len(values)} patients with a value: fewer than 2 per fold (cv {cv})"
+            elif values.nunique() < 3:
+                skipped[t] = f"continuous but with {values.nunique()} distinct values"
+            else:
+                keep[t] = task
+            continue
         counts = adata.obs[t].dropna().astype(str).value_counts()
         if len(counts) < 2:
             skipped[t] = f"a single class among labelled patients ({counts.to_dict()})"
@@ -80,7 +94,7 @@ def resolve_traits(adata: AnnData, traits: dict, cv: int) -> tuple[list[str], di
             skipped[t] = (f"classes {counts.to_dict()}: fewer than {floor} patients in a class "
                           f"(min_class_size {traits['min_class_size']}, cv {cv})")
         else:
-            keep.append(t)
+            keep[t] = task
     for t, why in skipped.items():
         logger.warning(f"run: trait {t!r} skipped: {why}")
     if not keep:

@@ -124,12 +124,20 @@ def figure_specs(adata: AnnData) -> list[FigureSpec]:
     for key, ck, ts in models:
         for t in ts:
             name = f"{t}{_suffix(key, 'model')}"
-            specs.append(FigureSpec("Models", f"roc_{name}", f"{t}: out-of-fold ROC curves of the network and the "
-                                    "baselines", lambda t=t, k=key, c=ck: pl.roc(adata, t, key=k, compare_key=c,
-                                                                                 return_fig=True)))
+            continuous = str(adata.uns[key][t]["params"].get("task")) == "regression"
+            if continuous:
+                specs.append(FigureSpec("Models", f"predicted_{name}", f"{t}: out-of-fold predicted against observed "
+                                        "values of the network and the best baseline, with the pooled R^2",
+                                        lambda t=t, k=key, c=ck: pl.predicted_vs_observed(adata, t, key=k,
+                                                                                          compare_key=c,
+                                                                                          return_fig=True)))
+            else:
+                specs.append(FigureSpec("Models", f"roc_{name}", f"{t}: out-of-fold ROC curves of the network and the "
+                                        "baselines", lambda t=t, k=key, c=ck: pl.roc(adata, t, key=k, compare_key=c,
+                                                                                     return_fig=True)))
             specs.append(FigureSpec("Models", f"compare_{name}",
-                                    f"{t}: ROC-AUC per model, each interval around its own estimate (the "
-                                    "bootstrap's when run, else the mean over folds +/- sd)",
+                                    f"{t}: {'R^2' if continuous else 'ROC-AUC'} per model, each interval around its "
+                                    "own estimate (the bootstrap's when run, else the mean over folds +/- sd)",
                                     lambda t=t, k=key, c=ck: pl.compare(adata, t, key=k, compare_key=c,
                                                                         return_fig=True)))
     for key in _keys(adata, "set_nodes"):
@@ -219,10 +227,12 @@ def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
         of = _suffix(key, "model", " ({})")
         out.setdefault("Models", []).append((f"Which model wins{of}", _verdicts(table)))
         out["Models"].append((f"Cross-validated performance (same outer folds for every model){of}",
-                              _table(table.drop(columns=["best_model", "network_wins", "network_verdict"]))))
+                              _table(table.drop(columns=["best_model", "network_wins", "network_verdict"])
+                                     .dropna(axis=1, how="all"))))
     for key in _keys(adata, "bootstrap"):
         of = _suffix(key, "bootstrap", " ({})")
-        out.setdefault("Models", []).append((f"Paired bootstrap of the AUC{of}", _table(get.bootstrap_df(adata, key=key))))
+        out.setdefault("Models", []).append((f"Paired bootstrap of the AUC (R^2 of continuous traits){of}",
+                                             _table(get.bootstrap_df(adata, key=key))))
         out["Models"].append((f"Bootstrap differences to the network{of}",
                               _table(get.bootstrap_df(adata, key=key, differences=True))))
     for key in _keys(adata, "set_nodes"):
@@ -237,8 +247,8 @@ def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
              "r2_holdout": [rec["r2_holdout"]], "hidden": [str(list(rec["params"]["hidden"]))]}))))
     for key in _keys(adata, "masking"):
         df = get.masking_df(adata, key=key).groupby(["trait", "target"], sort=False).head(5)
-        cols = [c for c in ("trait", "target", "gene_set", "n_genes", "loglik", "auc", "null_mean", "pval", "padj")
-                if c in df.columns]
+        cols = [c for c in ("trait", "target", "gene_set", "n_genes", "loglik", "auc", "r2", "null_mean", "pval", "padj")
+                if c in df.columns and df[c].notna().any()]
         out.setdefault("Gene masking", []).append((f"{key}: five best sets per trait and class", _table(df[cols], 60)))
     for method in _keys(adata, "saliency"):
         df = get.saliency_df(adata, key=method, n_top=10)

@@ -126,7 +126,7 @@ def _run(cfg: dict, config, out: Path, n_jobs: int | None) -> AnnData:
                 ctx.fingerprints[f"sets:{kind}:{label}"] = fingerprint(sorted(sets.items()))
             ctx.fingerprints[f"sets:{kind}"] = fingerprint([ctx.fingerprints[f"sets:{kind}:{lb}"] for lb in colls])
         load_seconds = time.perf_counter() - t0
-        logger.info(f"run: cohort {adata.n_obs} patients x {adata.n_vars} genes, traits {traits}, "
+        logger.info(f"run: cohort {adata.n_obs} patients x {adata.n_vars} genes, traits {list(traits)}, "
                     f"{len(steps)} steps ({load_seconds:.1f} s)")
         rows = [{"step": "input", "status": "computed", "seconds": round(load_seconds, 2),
                  "fingerprint": ctx.fingerprints["input"][:16]}]

@@ -25,7 +25,7 @@ def _discover() -> list[StepSpec]:
 SPECS: list[StepSpec] = _discover()
 
 
-def plan(cfg: dict, traits: list[str]) -> list[Step]:
+def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     """The steps the config asks for, in an order where each step's dependencies come first."""
     steps = [step for spec in SPECS for step in spec.plan(cfg, traits)]
     planned = {"input"} | {d for s in steps for d in s.deps if d.startswith("sets:")}

@@ -22,7 +22,7 @@ class Context:
     cfg: dict
     seed: int
     n_jobs: int
-    traits: list[str]
+    traits: dict[str, str]  # modelled trait -> task ("classification" or "regression")
     collections: dict[str, dict[str, dict[str, list[str]]]]  # "masking"/"enrich"/"train" -> label -> sets
     store: StepStore
     fingerprints: dict[str, str] = field(default_factory=dict)
@@ -73,7 +73,7 @@ class StepSpec:
     tool: str
     order: int
     keys: dict[str, Key]
-    plan: Callable[[dict, list[str]], list[Step]]
+    plan: Callable[[dict, dict[str, str]], list[Step]]
     check: Callable[[dict], None] | None = None
 
     def schema(self) -> dict[str, Key]:

@@ -14,7 +14,7 @@ def _compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
         call(adata, ctx, step, key=result_key(True, layer), label=layer)
 
 
-def plan(cfg: dict, traits: list[str]) -> list[Step]:
+def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s = cfg["steps.associations"]
     if not s["enabled"]:
         return []

@@ -14,7 +14,7 @@ def _objects(adata: AnnData, ctx: Context) -> dict:
     return {"pretrained": TranscriptomeAutoencoder.load(adata.uns["pretrain"]["path"])}
 
 
-def plan(cfg: dict, traits: list[str]) -> list[Step]:
+def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s = cfg["steps.bootstrap"]
     if not s["enabled"]:
         return []

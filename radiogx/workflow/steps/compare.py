@@ -6,17 +6,25 @@ from .._schema import Key, tool_key
 from ._spec import Step, StepSpec
 
 BASELINES = ("logit_l1", "logit_l2", "svm", "random_forest", "gbt")
+REGRESSORS = ("mean", "ridge", "lasso", "elastic_net", "svr", "random_forest", "gbt")
 
 
-def plan(cfg: dict, traits: list[str]) -> list[Step]:
+def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s = cfg["steps.compare"]
     if not s["enabled"]:
         return []
-    return [Step(f"compare:{t}", "compare", {"trait": t, "models": tuple(s["models"]), "seed": cfg["run"]["seed"]},
-                 [f"train:{t}"]) for t in traits]
+    steps = []
+    for t, task in traits.items():
+        models = s["regression_models" if task == "regression" else "models"]
+        steps.append(Step(f"compare:{t}", "compare", {"trait": t, "models": None if models is None else tuple(models),
+                                                      "seed": cfg["run"]["seed"]}, [f"train:{t}"]))
+    return steps
 
 
 SPEC = StepSpec("compare", "compare", 30, {
     "enabled": Key("bool", True, "classical baselines on the network's folds"),
-    "models": tool_key("str_list", "baselines", choices=None, item_choices=BASELINES),
+    "models": tool_key("str_list", "baselines of categorical traits (default: all five)", choices=None,
+                       item_choices=BASELINES),
+    "regression_models": tool_key("str_list", "baselines of continuous traits (default: all seven, the training mean among them)", arg="models",
+                                  choices=None, item_choices=REGRESSORS),
 }, plan)

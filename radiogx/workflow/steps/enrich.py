@@ -34,7 +34,7 @@ def _compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
         call(adata, ctx, step, trait=trait, target=target, key_added=result_key(step.kwargs["per_patient"], layer))
 
 
-def plan(cfg: dict, traits: list[str]) -> list[Step]:
+def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s = cfg["steps.enrich"]
     if not s["enabled"]:
         return []

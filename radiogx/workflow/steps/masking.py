@@ -14,7 +14,7 @@ def _sets(label: str):
     return lambda adata, ctx: {"gene_sets": ctx.collections["masking"][label]}
 
 
-def plan(cfg: dict, traits: list[str]) -> list[Step]:
+def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s = cfg["steps.masking"]
     if not s["enabled"]:
         return []

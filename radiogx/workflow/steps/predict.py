@@ -42,14 +42,14 @@ def _compute(name: str, traits: list[str]):
     return compute
 
 
-def plan(cfg: dict, traits: list[str]) -> list[Step]:
+def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s = cfg["steps.predict"]
     if not s["enabled"]:
         return []
     unknown = [t for t in s["traits"] if t not in traits]
     if unknown:
         raise ConfigError(f"[steps.predict] traits = {s['traits']}: {unknown} are not modelled in this run "
-                          f"(modelled: {traits})")
+                          f"(modelled: {list(traits)})")
     wanted = [t for t in traits if t in s["traits"]] if s["traits"] else list(traits)
     kwargs = {k: s[k] for k in ("missing_genes", "scale", "min_coverage", "truth")}
     return [Step(f"predict:{cohort_label(name)}", "predict", {**kwargs, "key_added": f"predict_{cohort_label(name)}"},

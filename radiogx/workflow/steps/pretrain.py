@@ -28,7 +28,7 @@ def _compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
     adata.uns["pretrain"]["path"] = str(ae.save(ctx.store.file_path("pretrain", fp, ".pt"), overwrite=True))
 
 
-def plan(cfg: dict, traits: list[str]) -> list[Step]:
+def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s, train = cfg["steps.pretrain"], cfg["steps.train"]
     if not s["enabled"]:
         return []

@@ -9,7 +9,7 @@ from ._spec import Step, StepSpec
 METHODS = literal_values("saliency", "method")
 
 
-def plan(cfg: dict, traits: list[str]) -> list[Step]:
+def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s = cfg["steps.saliency"]
     if not s["enabled"]:
         return []

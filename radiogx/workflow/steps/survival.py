@@ -33,13 +33,13 @@ def _compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
     adata.uns["survival"]["params"]["not_tested"] = {k.replace("/", "-"): v for k, v in dropped.items()}
 
 
-def plan(cfg: dict, traits: list[str]) -> list[Step]:
+def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s = cfg["steps.survival"]
     if not s["enabled"]:
         return []
     kwargs = {"duration": s["duration"], "event": s["event"], "covariates": tuple(s["covariates"]),
               "selection": None if s["selection"] == "none" else s["selection"], "penalizer": s["penalizer"]}
-    features = {"features": list(s["features"]), "traits": traits if s["traits"] else [],
+    features = {"features": list(s["features"]), "traits": list(traits) if s["traits"] else [],
                 "associations": "the features of step 'associations'" if s["associations"] else "none",
                 "left out": "features with a single value among patients with the endpoint"}
     deps = ["input"] + [f"train:{t}" for t in traits] + (["associations"] if s["associations"] else [])

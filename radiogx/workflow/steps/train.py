@@ -43,7 +43,7 @@ def _register(trait: str):
     return on_load
 
 
-def plan(cfg: dict, traits: list[str]) -> list[Step]:
+def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s, pre = cfg["steps.train"], cfg["steps.pretrain"]
     recipe = {k: (tuple(s[k]) if isinstance(s[k], list) else s[k]) for k in RECIPE_KEYS}
     base, derived = ["input"], {}
