@@ -99,6 +99,12 @@ def test_tcga_glioma_subtypes_gbm_rows():
 def test_volumetrics_vasari_and_external_cohorts():
     vol = rg.datasets.tcga_gbm_volumetrics()
     assert len(vol) == 97 and (vol["Histology"] == "glioblastoma").all()
+    fractal = rg.datasets.tcga_glioma_fractal()
+    assert fractal.shape == (159, 42) and (fractal.dtypes == float).all()
+    adata = rg.datasets.verhaak2010()
+    rg.pp.add_clinical(adata, fractal, columns=["et_mean3dfd"])  # a radiomic feature, a continuous trait
+    assert adata.obs["et_mean3dfd"].notna().sum() == 48
+    assert rg.tl._trait.trait_task(adata.obs["et_mean3dfd"]) == "regression"
     assert rg.datasets.vasari_demo().shape == (20, 10)
     ph = rg.datasets.phillips2006()
     assert ph.shape == (100, 12703)

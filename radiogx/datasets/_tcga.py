@@ -15,6 +15,7 @@ __all__ = [
     "tcga_gbm_clinical",
     "tcga_glioma_subtypes",
     "tcga_gbm_volumetrics",
+    "tcga_glioma_fractal",
     "vasari_demo",
     "cancersubtypes_gbm",
     "iclusterplus_gbm",
@@ -126,6 +127,26 @@ def tcga_gbm_volumetrics() -> pd.DataFrame:
     df.index = patient_barcode(df.pop("ID"), what="volumetrics patients")
     check_unique(df.index, "patients in the volumetrics table")
     return df
+
+
+def tcga_glioma_fractal() -> pd.DataFrame:
+    """Radiomic shape features of the tumour sub-regions of 159 TCGA gliomas (97 GBM, 62 LGG): fractal dimension and
+    lacunarity of the necrotic and non-enhancing core (``ncr_net``), the edema (``ed``) and the enhancing tumour
+    (``et``), in 2D (axial, ``_cor`` coronal, ``_sag`` sagittal; mean and median over slices) and 3D (Bakas et al. 2017
+    segmentations; nibr-lab, "Fractal dimension and lacunarity in gliomas", bioRxiv 10.1101/2023.12.28.573519).
+
+    Each column is a continuous imaging trait: join the ones to model with
+    ``rg.pp.add_clinical(adata, rg.datasets.tcga_glioma_fractal(), columns=["et_mean3dfd", ...])`` and
+    :func:`radiogx.tl.train` regresses them (48 of the Verhaak 2010 patients have them).
+
+    Returns
+    -------
+    DataFrame indexed by patient barcode, 42 float columns (missing where a sub-region is absent).
+    """
+    df = pd.read_csv(fetch("tcga_glioma_volumetrics_nibr/fractal_lac_data.csv"))
+    df.index = patient_barcode(df.pop("ID"), what="fractal table patients")
+    check_unique(df.index, "patients in the fractal table")
+    return df.astype(float)
 
 
 def vasari_demo() -> pd.DataFrame:

@@ -63,10 +63,10 @@ def _regressor(name: str, seed: int):
         return DummyRegressor()
     if name == "ridge":
         return Ridge()
-    if name == "lasso":
-        return Lasso(max_iter=10_000, random_state=seed)
+    if name == "lasso":  # tol as logit_l1's: the target is standardised, so 1e-3 of its variance
+        return Lasso(max_iter=10_000, tol=1e-3, random_state=seed)
     if name == "elastic_net":
-        return ElasticNet(max_iter=10_000, random_state=seed)
+        return ElasticNet(max_iter=10_000, tol=1e-3, random_state=seed)
     if name == "svr":
         return SVR()
     if name == "random_forest":

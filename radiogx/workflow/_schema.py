@@ -14,7 +14,7 @@ __all__ = ["ConfigError", "TOOL", "Key", "tool_key", "resolve_tool_key", "litera
            "BUNDLED_DATASETS", "BUNDLED_CLINICAL", "BUNDLED_VASARI", "BUNDLED_VOLUMETRICS"]
 
 BUNDLED_DATASETS = ("verhaak2010", "phillips2006", "freije2004", "synthetic")
-BUNDLED_CLINICAL = ("tcga_gbm_clinical", "tcga_glioma_subtypes")
+BUNDLED_CLINICAL = ("tcga_gbm_clinical", "tcga_glioma_subtypes", "tcga_glioma_fractal")
 BUNDLED_VASARI = ("vasari_demo",)
 BUNDLED_VOLUMETRICS = ("tcga_gbm_volumetrics",)
 
