@@ -86,7 +86,7 @@ def planted():
 
 def test_cohort_enrichment_recovers_planted_set_and_is_calibrated(planted, permuted_copies):
     adata = planted.copy()
-    rg.tl.train(adata, "trait_0", seed=0, **SYN_NET)
+    rg.tl.train(adata, "trait_0", seed=0, n_jobs=2, **SYN_NET)
     rg.tl.saliency(adata)
     sets = adata.uns["synthetic"]["gene_sets"]
     rg.tl.enrich(adata, key="saliency_trait_0", gene_sets=sets, min_size=5)
@@ -96,7 +96,7 @@ def test_cohort_enrichment_recovers_planted_set_and_is_calibrated(planted, permu
     assert adata.uns["enrich_saliency_trait_0"]["params"]["one_sided"]
     called = []
     for i, null in permuted_copies(planted, "trait_0", 5, seed=2):
-        rg.tl.train(null, "permuted", seed=i, **SYN_NET)
+        rg.tl.train(null, "permuted", seed=i, n_jobs=2, **SYN_NET)
         rg.tl.saliency(null)
         rg.tl.enrich(null, key="saliency_permuted", gene_sets=sets, min_size=5, seed=i)
         called.append(float((rg.get.enrich_df(null, key="enrich_saliency_permuted")["padj"] < 0.05).mean()))
@@ -106,7 +106,7 @@ def test_cohort_enrichment_recovers_planted_set_and_is_calibrated(planted, permu
 
 def test_associations_feed_survival_and_survive_h5ad(planted, tmp_path):
     adata = planted.copy()
-    rg.tl.train(adata, "trait_0", seed=0, **SYN_NET)
+    rg.tl.train(adata, "trait_0", seed=0, n_jobs=2, **SYN_NET)
     rg.tl.saliency(adata)  # absolute: the planted module's genes carry both signs
     sets = adata.uns["synthetic"]["gene_sets"]
     rg.tl.enrich(adata, key="saliency_trait_0", gene_sets=sets, per_patient=True, min_size=5, n_perm=1000, key_added="pp")

@@ -69,7 +69,7 @@ def test_global_null_calls_nothing_on_real_expression(permuted_copies):
     verhaak = rg.datasets.verhaak2010()
     calls, smallest = [], []
     for i, adata in permuted_copies(verhaak, "subtype", 3, seed=11):
-        rg.tl.train(adata, "permuted", seed=i, n_jobs=2, **SMALL_NET)
+        rg.tl.train(adata, "permuted", seed=i, n_jobs=2, inner_splits=1, **SMALL_NET)
         for collection in ("single", "hallmark"):
             rg.tl.gene_masking(adata, collection, seed=i, key_added=collection)
             res = adata.uns[collection]["results"]

@@ -110,7 +110,7 @@ def test_phillips_own_signature_beats_other_signatures_and_random_sets():
     adata = ph[ph.obs["Subtype.svm"].notna()].copy()
     adata.obs["subtype"] = adata.obs["Subtype.svm"].astype(str).astype("category")
     assert adata.shape == (76, 12703)
-    rg.tl.train(adata, "subtype", hidden=(256, 128), dropout=0.4, epochs=100, patience=15, cv=5, seed=0)
+    rg.tl.train(adata, "subtype", hidden=(256, 128), dropout=0.4, epochs=100, patience=15, cv=5, inner_splits=1, seed=0)
     rg.tl.gene_masking(adata, "verhaak", n_null=500)
     table = rg.get.masking_df(adata)
     wins = 0
@@ -137,7 +137,7 @@ def planted():
 def test_planted_sets_rank_first_and_are_significant(planted):
     adata = planted.copy()
     for trait in ("trait_0", "trait_1"):
-        rg.tl.train(adata, trait, seed=0, **SYN_NET)
+        rg.tl.train(adata, trait, seed=0, n_jobs=2, **SYN_NET)
     rg.tl.gene_masking(adata, adata.uns["synthetic"]["gene_sets"], n_null=300)
     for trait, info in adata.uns["synthetic"]["traits"].items():
         table = rg.get.masking_df(adata, trait=trait)
@@ -148,7 +148,7 @@ def test_planted_sets_rank_first_and_are_significant(planted):
 def test_permuted_trait_calls_at_most_five_percent_of_sets(planted, permuted_copies):
     called = []
     for i, adata in permuted_copies(planted, "trait_0", 5, seed=1):
-        rg.tl.train(adata, "permuted", seed=i, **SYN_NET)
+        rg.tl.train(adata, "permuted", seed=i, n_jobs=2, **SYN_NET)
         rg.tl.gene_masking(adata, adata.uns["synthetic"]["gene_sets"], n_null=300, seed=i)
         called.append(float((rg.get.masking_df(adata)["padj"] < 0.05).mean()))
     print(f"\nfraction of sets with padj < 0.05 under 5 permutations: {called}")
@@ -249,6 +249,6 @@ def test_model_from_other_genes_and_missing_model_are_refused(planted):
         rg.tl.gene_masking(other, {"A": ["G00020"]}, model=model)
     with pytest.raises(ValueError, match=r"no model for trait 'trait_1' in adata.uns\['radiogx'\]: run rg.tl.train"):
         rg.tl.saliency(adata, trait="trait_1")
-    with pytest.raises(ValueError, match=r"score must be one of \('loglik', 'auc', 'pr_auc'\), got 'f1'"):
+    with pytest.raises(ValueError, match=r"score must be one of \('loglik', 'auc', 'pr_auc', 'r2'\), got 'f1'"):
         rg.tl.gene_masking(adata, {"A": ["G00020"]}, score="f1")
     assert "gene_masking" not in adata.uns and "saliency" not in adata.uns

@@ -70,7 +70,7 @@ ADATA_CASES = [
      ValueError, r"negative volumes for patients \['TCGA-02-0001'\]"),
     ("threshold outside (0, 1)", _adata,
      lambda a: rg.pp.volumetric_traits(a, rg.datasets.tcga_gbm_volumetrics(), threshold=1.5),
-     ValueError, r"threshold must be a fraction strictly between 0 and 1, got 1.5"),
+     ValueError, r"threshold must be None \(continuous fractions\), 'median' or a fraction strictly between 0 and 1, got 1.5"),
     ("a DataFrame instead of an AnnData", lambda: pd.DataFrame({"G1": [1.0]}),
      lambda a: rg.pp.encode_vasari(a, _vasari()), TypeError, r"adata must be an AnnData \(patients x genes\), got DataFrame"),
 ]

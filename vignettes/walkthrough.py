@@ -112,7 +112,7 @@ save(rg.pl.forest(adata, return_fig=True), "cox_forest")
 
 # %%
 rg.tl.train(adata, "edema", cv=5)
-rg.tl.compare(adata, "edema", models=("mean", "ridge", "random_forest"))
+rg.tl.compare(adata, "edema", models=("mean", "ridge", "svr"))
 print(rg.get.compare_df(adata, trait="edema")[["model", "r2", "spearman", "r2_pooled", "best_model"]].round(3))
 save(rg.pl.predicted_vs_observed(adata, "edema", return_fig=True), "predicted_edema")
 rg.tl.survival(adata, features="edema", covariates=("age",), key_added="survival_edema")  # hazard ratio per sd

@@ -257,13 +257,11 @@ def fit_network(
         pca_init(model.blocks[0][0], x, set_mask)
         if model.interaction_rank and len(model.blocks) == 1:
             pair_init(model, x, (y - y_mean) / y_sd if regression else y, regression=regression)
-    weights = None
-    if regression:
-        pass  # no classes to weigh
-    elif class_weight == "balanced":
-        weights = torch.as_tensor(compute_class_weight("balanced", classes=np.arange(n_classes), y=y), dtype=torch.float32, device=device)
-    elif class_weight is not None:
+    if class_weight not in ("balanced", None):
         raise ValueError(f"class_weight must be 'balanced' or None, got {class_weight!r}")
+    weights = None  # a continuous trait has no classes to weigh
+    if class_weight == "balanced" and not regression:
+        weights = torch.as_tensor(compute_class_weight("balanced", classes=np.arange(n_classes), y=y), dtype=torch.float32, device=device)
     if monitor not in ("loss", "auc"):
         raise ValueError(f"monitor must be 'loss' or 'auc', got {monitor!r}")
     xt = torch.as_tensor(x, dtype=torch.float32, device=device)
