@@ -56,7 +56,7 @@ def test_cohort_enrichment_of_a_screened_network_runs_and_leaves_unseen_genes_ou
 
 def test_verhaak_per_patient_enrichment_recovers_the_own_signature():
     adata = rg.datasets.verhaak2010()
-    rg.tl.train(adata, "subtype", hidden=(512, 256), dropout=0.4, epochs=100, patience=15, cv=5, seed=0)
+    rg.tl.train(adata, "subtype", hidden=(512, 256), dropout=0.4, epochs=100, patience=15, cv=5, seed=0, n_jobs=2)
     report = {}
     for method, absolute in (("input_x_gradient", False), ("saliency", True)):
         rg.tl.saliency(adata, method=method, abs=absolute, key_added=method)

@@ -25,7 +25,7 @@ TINY_GRIDS = {"logit_l1": {"C": [0.1, 1.0]}, "logit_l2": {"C": [0.01, 1.0]}, "sv
 def subtype_run():
     """Verhaak subtypes: the network and all five baselines on the same 5 outer folds."""
     adata = rg.datasets.verhaak2010()
-    model = rg.tl.train(adata, "subtype", cv=5, seed=0, **SMALL)
+    model = rg.tl.train(adata, "subtype", cv=5, seed=0, n_jobs=2, **SMALL)
     rg.tl.compare(adata, "subtype", param_grids=TINY_GRIDS, n_jobs=2)
     return adata, model
 
@@ -70,7 +70,8 @@ def test_permuted_trait_is_at_chance_nested_but_not_under_the_paper_protocol(ver
     for i in range(5):
         adata.obs["permuted"] = pd.Categorical(rng.permutation(y), categories=["other", "MES"])
         for protocol in aucs:
-            rg.tl.train(adata, "permuted", cv=5, seed=i, protocol=protocol, key_added=f"perm_{protocol}", **SMALL)
+            rg.tl.train(adata, "permuted", cv=5, seed=i, protocol=protocol, key_added=f"perm_{protocol}", n_jobs=2,
+                        **SMALL)
             aucs[protocol].append(adata.uns[f"perm_{protocol}"]["permuted"]["summary"]["roc_auc_mean"])
     nested, paper = np.mean(aucs["nested"]), np.mean(aucs["paper"])
     print(f"\npermuted Mesenchymal-vs-rest, 5 permutations: nested {nested:.3f} {np.round(aucs['nested'], 3)}, "
@@ -82,7 +83,7 @@ def test_permuted_trait_is_at_chance_nested_but_not_under_the_paper_protocol(ver
 def test_network_beats_l2_logit_on_an_interaction_trait():
     adata = rg.datasets.synthetic(n_obs=600, n_vars=100, n_traits=2, module_size=10, noise=0.1, module_strength=1.5, seed=0)
     assert adata.uns["synthetic"]["traits"]["trait_1"]["kind"] == "interaction"
-    rg.tl.train(adata, "trait_1", hidden=(64, 32), activation="relu", dropout=0.3, epochs=300, patience=30, cv=5, seed=0)
+    rg.tl.train(adata, "trait_1", hidden=(64, 32), activation="relu", dropout=0.3, epochs=300, patience=30, cv=5, seed=0, n_jobs=2)
     rg.tl.compare(adata, "trait_1", models=["logit_l2"])
     table = rg.get.compare_df(adata).set_index("model")
     print("\n" + table.to_string())

@@ -87,7 +87,7 @@ def test_refit_final_model_trains_for_at_least_the_floor(planted):
 
 def test_paper_preset_is_the_papers_recipe(planted):
     adata = planted.copy()
-    model = rg.tl.train(adata, "trait_0", preset="paper", epochs=1, cv=2, seed=0)
+    model = rg.tl.train(adata, "trait_0", preset="paper", epochs=1, cv=2, seed=0, n_jobs=2)
     params = adata.uns["radiogx"]["trait_0"]["params"]
     assert list(model.config.hidden) == [4000, 2000, 1000]
     assert (params["optimizer"], params["batch_size"], params["final"], params["inner_splits"]) == ("adadelta", 10, "refit", 1)

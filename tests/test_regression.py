@@ -10,6 +10,7 @@ from scipy.stats import norm, spearmanr
 from sklearn.metrics import r2_score
 
 import radiogx as rg
+from radiogx.workflow._report import figure_specs
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +106,12 @@ def test_saliency_enrichment_and_prediction_of_a_continuous_trait(planted):
     summary = rg.get.prediction_summary_df(new).iloc[0]
     assert summary["n_compared"] == 40 and summary["r2"] > 0.5  # in-sample patients: a check of the plumbing
     assert rg.get.predictions_df(new)["predicted"].dtype == float
+    fig = rg.pl.predictions(new, return_fig=True)
+    assert len(fig.axes) == 3 and fig.axes[2].get_title().startswith("R$^2$")
+    spec = next(f for f in figure_specs(new) if f.name == "predictions_trait_0")
+    assert spec.caption.startswith("trait_0: predicted values")
+    with pytest.raises(ValueError, match=r"continuous: draw its out-of-fold predictions with rg.pl.predicted_vs_observed"):
+        rg.pl.roc(planted, "trait_0")
 
 
 def test_permuted_continuous_trait_masking_calls_at_most_five_percent():

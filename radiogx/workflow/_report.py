@@ -184,10 +184,12 @@ def figure_specs(adata: AnnData) -> list[FigureSpec]:
             specs.append(FigureSpec("Survival", f"km_{f}{sfx}", f"{f}: Kaplan-Meier curves with numbers at risk",
                                     lambda f=f, k=key: pl.km(adata, f, key=k, return_fig=True)))
     for key in _keys(adata, "prediction"):
-        for t in adata.uns[key]:
-            specs.append(FigureSpec("Prediction", f"predictions_{t}{_suffix(key, 'prediction')}",
-                                    f"{t}: predicted classes, their probability, the distance of each patient from "
-                                    "the training data and, with known classes, the confusion matrix",
+        for t, rec in adata.uns[key].items():
+            what = ("predicted values, the distance of each patient from the training data and, with known values, "
+                    "predicted against known" if rec["params"].get("task") == "regression" else
+                    "predicted classes, their probability, the distance of each patient from the training data and, "
+                    "with known classes, the confusion matrix")
+            specs.append(FigureSpec("Prediction", f"predictions_{t}{_suffix(key, 'prediction')}", f"{t}: {what}",
                                     lambda t=t, k=key: pl.predictions(adata, t, key=k, return_fig=True)))
     return specs
 
