@@ -170,8 +170,8 @@ def gene_masking(
     against the trait, one-vs-rest per class for multiclass traits, by ROC-AUC, PR-AUC (average precision) and the mean
     log-likelihood of the observed labels. The masked prediction of a continuous trait is scored by R^2 and the mean
     Gaussian log-likelihood of the observed values (residual variance at its maximum-likelihood value, so that both
-    order the sets alike), its target the trait itself. By default every patient is scored **out of fold**, by the fold network
-    (with the settings that fold chose) that did not see it in training (``patients="all"``: the final model on its
+    order the sets alike), its target the trait itself. By default every patient is scored **out of fold**, by the
+    fold network (with the settings that fold chose) that did not see it in training (``patients="all"``: the final model on its
     own training patients, the paper's in-sample scoring, which has no test).
 
     Significance (the paper had none), against two nulls:
@@ -236,8 +236,8 @@ def gene_masking(
         Where ``train`` recorded the models.
     key_added
         ``adata.uns[key_added]`` receives ``results`` (DataFrame: ``trait``, ``gene_set``, ``target``, ``n_genes``,
-        ``auc``, ``pr_auc``, ``loglik``, ``r2`` (NaN where the task has no such score), ``null_mean`` and ``null_sd`` of the tested score over the first ``n_null``
-        random sets (label permutations with ``null="labels"``), ``pval_random_sets``, ``pval_labels`` (NaN where not
+        ``auc``, ``pr_auc``, ``loglik``, ``r2`` (NaN where the task has no such score), ``null_mean`` and ``null_sd``
+        of the tested score over the first ``n_null`` random sets (label permutations with ``null="labels"``), ``pval_random_sets``, ``pval_labels`` (NaN where not
         computed), ``pval`` (their maximum), ``padj``, and ``n_draws`` and ``pval_method`` of the null that gave
         ``pval``: ``"<null>:sequential_mc"`` or ``"<null>:mc_bound"``) and ``params``.
     copy

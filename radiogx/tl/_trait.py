@@ -11,7 +11,8 @@ from .._logging import logger
 from .._validation import check_adata, preview
 from ..nn._model import RadiogenomicModel, lookup, register
 
-__all__ = ["TASKS", "TRANSFORMS", "TraitData", "trait_data", "trait_task", "outer_folds", "child_seed", "resolve_model", "trained_traits", "models_to_explain"]
+__all__ = ["TASKS", "TRANSFORMS", "TraitData", "trait_data", "trait_task", "outer_folds", "child_seed", "resolve_model",
+           "trained_traits", "models_to_explain"]
 
 
 #: What a network learns of a trait: its classes, or its value (a continuous trait: a volume ratio, a radiomic feature).
@@ -60,7 +61,7 @@ def _regression_data(adata: AnnData, trait: str, values: pd.Series, *, cv, func,
                                                              and not pd.api.types.is_bool_dtype(values.dtype)):
         raise ValueError(f"{func}: trait {trait!r} is {values.dtype} ({preview(values.dropna().astype(str).unique())}); "
                          "task='regression' needs numbers: convert the column, or use task='classification'")
-    v = values.to_numpy(dtype=float)
+    v = values.to_numpy(dtype=float, na_value=np.nan)  # nullable integers' <NA> too
     bad = np.isinf(v)
     if bad.any():
         raise ValueError(f"{func}: trait {trait!r} has non-finite values for patients {preview(adata.obs_names[bad])}; "
