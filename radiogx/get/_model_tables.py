@@ -7,7 +7,7 @@ import pandas as pd
 from anndata import AnnData
 
 from ..nn._fit import regression_scores, score_auc
-from ._records import find_record, records
+from ._records import find_record, is_regression, records
 
 __all__ = ["cv_df", "oof_df", "compare_df", "bootstrap_df"]
 
@@ -70,7 +70,7 @@ def oof_df(adata: AnnData, *, trait: str | None = None, key: str | None = None) 
     frames = []
     for t in _traits(store, trait, "network", "rg.tl.train(adata, trait)"):
         oof, classes = store[t]["oof"], [str(c) for c in store[t]["classes"]]
-        if _is_regression(store[t]):
+        if is_regression(store[t]):
             frames.append(pd.DataFrame({"trait": t, "patient": oof.index.astype(str), "fold": oof["fold"].to_numpy(),
                                         "observed": oof["observed"].to_numpy(dtype=float),
                                         "predicted": oof["predicted"].to_numpy(dtype=float)}))
@@ -81,10 +81,6 @@ def oof_df(adata: AnnData, *, trait: str | None = None, key: str | None = None) 
                                         "label": oof["label"].astype(str).to_numpy(), "target": target,
                                         "probability": oof[f"p_{i}"].to_numpy(dtype=float)}))
     return pd.concat(frames, ignore_index=True)
-
-
-def _is_regression(record: dict) -> bool:
-    return str(record["params"].get("task", "classification")) == "regression"
 
 
 def compare_df(adata: AnnData, *, trait: str | None = None, key: str | None = None, compare_key: str | None = None,
@@ -121,12 +117,12 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str | None = No
 
     for t in _traits({**nets, **comp}, trait, "model", "rg.tl.train or rg.tl.compare"):
         if t in nets:
-            regression = _is_regression(nets[t])
+            regression = is_regression(nets[t])
             pooled_key = "r2_pooled" if regression else "roc_auc_pooled"
             rows.append({"trait": t, "model": "network", **fold_means(nets[t]["cv"], regression),
                          pooled_key: float(nets[t]["summary"][pooled_key])})
         if t in comp:
-            regression = _is_regression(comp[t])
+            regression = is_regression(comp[t])
             pooled = _pooled_baseline_scores(comp[t])
             for m, g in comp[t]["folds"].groupby("model", sort=False):
                 rows.append({"trait": t, "model": m, **fold_means(g, regression),
@@ -155,7 +151,7 @@ def _pooled_baseline_scores(record: dict) -> dict[str, float]:
     """Pooled out-of-fold ROC-AUC of each baseline of a compare record (macro one-vs-rest for multiclass; R^2 for a
     continuous trait)."""
     oof, classes = record["oof"], list(record["classes"])
-    if _is_regression(record):
+    if is_regression(record):
         return {m: regression_scores(oof["observed"].to_numpy(), oof[m].to_numpy())["r2"]
                 for m in record["params"]["models"]}
     if "label" not in oof.columns:  # results of radiogx < 0.2

@@ -6,7 +6,7 @@ import pandas as pd
 from anndata import AnnData
 
 from ._model_tables import _traits
-from ._records import find_record
+from ._records import find_record, is_regression
 
 __all__ = ["predictions_df", "prediction_summary_df"]
 
@@ -61,5 +61,5 @@ def prediction_summary_df(adata: AnnData, *, key: str | None = None) -> pd.DataF
                      "balanced_accuracy": ev.get("balanced_accuracy", float("nan")),
                      "roc_auc": ev.get("roc_auc", float("nan")),
                      **({k: ev.get(k, float("nan")) for k in ("r2", "spearman", "rmse")}
-                        if p.get("task") == "regression" else {})})
+                        if is_regression(rec) else {})})
     return pd.DataFrame(rows)

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import pandas as pd
 from anndata import AnnData
 
-__all__ = ["records", "find_record", "KINDS", "Kind"]
+__all__ = ["records", "find_record", "is_regression", "KINDS", "Kind"]
 
 
 class Kind(NamedTuple):
@@ -34,6 +34,12 @@ KINDS = {
     "autoencoder": Kind("pretrain", False, "pretrain"),
     "prediction": Kind("predict", True, "predict"),
 }
+
+
+def is_regression(record: dict) -> bool:
+    """Whether a per-trait record (a model, its baselines, a prediction) is of a continuous trait (``params["task"]``;
+    records of radiogx < 0.5 are of classes)."""
+    return str(record.get("params", {}).get("task", "classification")) == "regression"
 
 
 def _params(value) -> dict:

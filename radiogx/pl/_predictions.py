@@ -8,7 +8,7 @@ from anndata import AnnData
 from matplotlib.figure import Figure
 
 from ..get._prediction_tables import predictions_df
-from ..get._records import find_record
+from ..get._records import find_record, is_regression
 from ._utils import finish
 
 __all__ = ["predictions"]
@@ -35,7 +35,7 @@ def predictions(adata: AnnData, trait: str | None = None, *, key: str | None = N
         trait = next(iter(store))
     df = predictions_df(adata, key=key, trait=trait)
     rec = store[trait]
-    if rec["params"].get("task") == "regression":
+    if is_regression(rec):
         return _values(adata, df, rec, trait, show=show, return_fig=return_fig)
     classes = [str(c) for c in rec["classes"]]
     evaluated = "confusion" in rec
@@ -91,13 +91,13 @@ def _values(adata: AnnData, df, rec, trait: str, *, show, return_fig):
     axes[0].set(xlabel=f"predicted {trait}{scale}", ylabel="patients", title=f"{trait}: predictions ({len(df)} patients)")
     _distance(axes[1], df, params)
     if evaluated:
-        from ..tl._trait import trait_data
+        from ..tl._trait import continuous_values
 
-        known = trait_data(adata, str(params["truth"]), task="regression", transform=str(params.get("transform", "none")),
-                           func="pl.predictions")
-        predicted = df.set_index("patient")["predicted"].reindex(known.obs_names.astype(str)).to_numpy(dtype=float)
-        axes[2].scatter(known.y, predicted, s=14, color="black")
-        lo, hi = float(np.min(known.y)), float(np.max(known.y))
+        mask, known = continuous_values(adata, str(params["truth"]), transform=str(params.get("transform", "none")),
+                                        func="pl.predictions")
+        predicted = df.set_index("patient")["predicted"].reindex(adata.obs_names[mask].astype(str)).to_numpy(dtype=float)
+        axes[2].scatter(known, predicted, s=14, color="black")
+        lo, hi = float(np.min(known)), float(np.max(known))
         axes[2].plot([lo, hi], [lo, hi], ls=":", color="grey", lw=1)
         ev = rec["evaluation"]
         axes[2].set(xlabel=f"known ({params['truth']}){scale}", ylabel="predicted",

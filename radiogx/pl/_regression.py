@@ -7,7 +7,8 @@ from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..get._model_tables import _is_regression, _pooled_baseline_scores, _store
+from ..get._model_tables import _pooled_baseline_scores, _store
+from ..get._records import is_regression
 from ..nn._fit import regression_scores
 from ._utils import finish, new_axes
 
@@ -31,7 +32,7 @@ def predicted_vs_observed(adata: AnnData, trait: str, *, key: str | None = None,
     record = _store(adata, "model", key).get(trait)
     if record is None:
         raise ValueError(f"no network for {trait!r}: run rg.tl.train(adata, {trait!r}) first")
-    if not _is_regression(record):
+    if not is_regression(record):
         raise ValueError(f"trait {trait!r} is categorical: draw its out-of-fold predictions with rg.pl.roc")
     oof = record["oof"]
     y = oof["observed"].to_numpy(dtype=float)

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from ..get._model_tables import _store
+from ..get._records import is_regression
 from ._utils import finish, new_axes
 
 __all__ = ["roc"]
@@ -46,7 +47,7 @@ def roc(adata: AnnData, trait: str, *, key: str | None = None, compare_key: str 
     comp = _store(adata, "compare", compare_key).get(trait)
     if record is None and comp is None:
         raise ValueError(f"no out-of-fold predictions for {trait!r}: run rg.tl.train(adata, {trait!r}) first")
-    if "regression" in (str((record or {}).get("params", {}).get("task")), str((comp or {}).get("params", {}).get("task"))):
+    if any(r is not None and is_regression(r) for r in (record, comp)):
         raise ValueError(f"trait {trait!r} is continuous: draw its out-of-fold predictions with "
                          f"rg.pl.predicted_vs_observed(adata, {trait!r})")
     fig, ax = new_axes(ax)

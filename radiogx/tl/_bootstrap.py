@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from .._logging import log_added
 from .._settings import settings
+from ..get._records import is_regression
 from ..nn._fit import REGRESSION, NetworkConfig, fit_network, logit_scores, predict_logits, regression_scores, score_auc
 from ..nn._modules import TranscriptomeAutoencoder, network_from_state
 from ._compare import baseline_estimator, baseline_scores
@@ -105,7 +106,7 @@ def _oof_scores(adata, trait, record, comp, models):
     continuous trait: observed values, predictions, ``REGRESSION``, folds)."""
     oof = record["oof"]
     folds = oof["fold"].to_numpy().astype(np.int64)
-    if record["params"].get("task") == "regression":
+    if is_regression(record):
         scores = {"network": oof[["predicted"]].to_numpy(dtype=np.float64)}
         if models:
             boof = comp["oof"].reindex(oof.index)
@@ -327,7 +328,7 @@ def bootstrap(
                       covers=f"{ci:.0%} {interval} interval of the {what} of the models as trained (and of "
                              "network-minus-baseline differences) over patient resamples")
     else:
-        if record["params"].get("task") == "regression":
+        if is_regression(record):
             raise ValueError(f"trait {trait!r} is continuous: its bootstrap resamples the out-of-fold predictions; use "
                              "method='oof' (the refit scheme is the paper's, for classes)")
         was_pretrained = bool(record["params"].get("pretrained", False))

@@ -23,7 +23,7 @@ from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._record import write_record
 from ._scores import _EPS, benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
 from ._sequential_null import DEFAULT_EXCEEDANCES, SequentialPvalues, sequential_pvalues
-from ._trait import child_seed, models_to_explain, trait_data
+from ._trait import child_seed, continuous_values, models_to_explain
 
 __all__ = ["gene_masking"]
 
@@ -39,9 +39,9 @@ def _labelled(adata: AnnData, model: RadiogenomicModel) -> tuple[pd.Index, np.nd
     if model.trait not in adata.obs.columns:
         raise ValueError(f"the model's trait {model.trait!r} is not a column of adata.obs")
     if model.is_regression:
-        data = trait_data(adata, model.trait, task="regression", transform=str(model.settings.get("transform", "none")),
-                          func="gene_masking")
-        return data.obs_names, data.y
+        mask, y = continuous_values(adata, model.trait, transform=str(model.settings.get("transform", "none")),
+                                    func="gene_masking")
+        return adata.obs_names[mask], y
     values = adata.obs[model.trait]
     mask = values.notna().to_numpy()
     codes = values[mask].astype(str).map({c: i for i, c in enumerate(model.classes)})

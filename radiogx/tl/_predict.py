@@ -273,14 +273,13 @@ def _evaluate_values(adata: AnnData, column: str, predicted: np.ndarray, transfo
     """R^2, Spearman's rho and the RMSE of predicted values against a known continuous trait (on the model's
     transformed scale)."""
     from ..nn._fit import regression_scores
-    from ._trait import trait_data
+    from ._trait import continuous_values
 
     if not pd.api.types.is_numeric_dtype(adata.obs[column]) or adata.obs[column].notna().sum() < 3:
         logger.warning(f"predict: {column!r} holds no continuous values to score the predictions against; no evaluation")
         return None
-    known = trait_data(adata, column, task="regression", transform=transform, func="predict")
-    scores = regression_scores(known.y, predicted[known.mask])
-    return {"n": int(known.mask.sum()), **scores}
+    mask, y = continuous_values(adata, column, transform=transform, func="predict")
+    return {"n": int(mask.sum()), **regression_scores(y, predicted[mask])}
 
 
 def _evaluate(labels: pd.Series, proba: np.ndarray, classes: list[str]) -> tuple[dict | None, pd.DataFrame | None]:

@@ -11,8 +11,8 @@ from .._logging import logger
 from .._validation import check_adata, preview
 from ..nn._model import RadiogenomicModel, lookup, register
 
-__all__ = ["TASKS", "TRANSFORMS", "TraitData", "trait_data", "trait_task", "outer_folds", "child_seed", "resolve_model",
-           "trained_traits", "models_to_explain"]
+__all__ = ["TASKS", "TRANSFORMS", "TraitData", "trait_data", "trait_task", "continuous_values", "outer_folds",
+           "child_seed", "resolve_model", "trained_traits", "models_to_explain"]
 
 
 #: What a network learns of a trait: its classes, or its value (a continuous trait: a volume ratio, a radiomic feature).
@@ -56,7 +56,11 @@ def trait_task(values: pd.Series) -> str:
     return "classification"
 
 
-def _regression_data(adata: AnnData, trait: str, values: pd.Series, *, cv, func, transform) -> TraitData:
+def continuous_values(adata: AnnData, trait: str, *, transform: str = "none", cv: int | None = None,
+                      func: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """The patients with a value of the continuous trait ``adata.obs[trait]`` (a boolean mask) and those values,
+    transformed; the checks of a regression (numbers, finite, in the transform's domain, not constant, 2 per fold)."""
+    values = adata.obs[trait]
     if isinstance(values.dtype, pd.CategoricalDtype) or not (pd.api.types.is_numeric_dtype(values.dtype)
                                                              and not pd.api.types.is_bool_dtype(values.dtype)):
         raise ValueError(f"{func}: trait {trait!r} is {values.dtype} ({preview(values.dropna().astype(str).unique())}); "
@@ -93,7 +97,7 @@ def _regression_data(adata: AnnData, trait: str, values: pd.Series, *, cv, func,
     n_missing = int((~mask).sum())
     if n_missing:
         logger.info(f"{func}: trait {trait!r}: {n_missing} patients without a value are left out ({int(mask.sum())} used)")
-    return TraitData(adata, trait, mask, y, [], task="regression", transform=transform)
+    return mask, y
 
 
 def trait_data(adata: AnnData, trait: str, *, cv: int | None = None, func: str = "train", task: str = "auto",
@@ -113,7 +117,8 @@ def trait_data(adata: AnnData, trait: str, *, cv: int | None = None, func: str =
     if task == "auto":
         task = trait_task(values)
     if task == "regression":
-        return _regression_data(adata, trait, values, cv=cv, func=func, transform=transform)
+        mask, y = continuous_values(adata, trait, transform=transform, cv=cv, func=func)
+        return TraitData(adata, trait, mask, y, [], task="regression", transform=transform)
     if transform != "none":
         raise ValueError(f"transform={transform!r} applies to a continuous trait; {trait!r} is modelled as classes "
                          "(pass task='regression' if it holds numbers)")

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from .. import get, pl
 from ..get._kind_tables import TABLES
+from ..get._records import is_regression
 from .._logging import logger
 from .._settings import settings
 from ..tl._trait import trained_traits
@@ -124,7 +125,7 @@ def figure_specs(adata: AnnData) -> list[FigureSpec]:
     for key, ck, ts in models:
         for t in ts:
             name = f"{t}{_suffix(key, 'model')}"
-            continuous = str(adata.uns[key][t]["params"].get("task")) == "regression"
+            continuous = is_regression(adata.uns[key][t])
             if continuous:
                 specs.append(FigureSpec("Models", f"predicted_{name}", f"{t}: out-of-fold predicted against observed "
                                         "values of the network and the best baseline, with the pooled R^2",
@@ -186,7 +187,7 @@ def figure_specs(adata: AnnData) -> list[FigureSpec]:
     for key in _keys(adata, "prediction"):
         for t, rec in adata.uns[key].items():
             what = ("predicted values, the distance of each patient from the training data and, with known values, "
-                    "predicted against known" if rec["params"].get("task") == "regression" else
+                    "predicted against known" if is_regression(rec) else
                     "predicted classes, their probability, the distance of each patient from the training data and, "
                     "with known classes, the confusion matrix")
             specs.append(FigureSpec("Prediction", f"predictions_{t}{_suffix(key, 'prediction')}", f"{t}: {what}",
