@@ -47,7 +47,7 @@ def _chosen_params(folds: pd.DataFrame, model: str) -> dict:
 
 
 def _one_boot(b, boot_seed, x, y, n_classes, cv, cfg, class_weight, baselines, network_protocol, pretrained, freeze,
-              first_mask):
+              first_mask, device):
     torch.set_num_threads(1)
     folds = StratifiedKFold(cv, shuffle=True, random_state=boot_seed % 2**32).split(np.zeros(len(y)), y)
     scores: dict[str, list[float]] = {"network": [], **{m: [] for m in baselines}}
@@ -66,16 +66,16 @@ def _one_boot(b, boot_seed, x, y, n_classes, cv, cfg, class_weight, baselines, n
         if network_protocol == "paper":
             fit = fit_network(xtr, y[tr], x_val=xte, y_val=y[te], n_classes=n_classes, cfg=cfg, seed=s,
                               class_weight=class_weight, monitor="auc", pretrained=pretrained, freeze=freeze,
-                              set_mask=first_mask)
+                              set_mask=first_mask, device=device)
             scores["network"].append(fit.best_val_auc)
         else:
             fit = fit_network(xtr, y[tr], n_classes=n_classes, cfg=cfg, seed=s, class_weight=class_weight,
-                              pretrained=pretrained, freeze=freeze, set_mask=first_mask)
-            net = network_from_state(fit.state, activation=cfg.activation)
-            logits = predict_logits(net, xte, device=torch.device("cpu"))
+                              pretrained=pretrained, freeze=freeze, set_mask=first_mask, device=device)
+            net = network_from_state(fit.state, activation=cfg.activation).to(device)
+            logits = predict_logits(net, xte, device=device)
             scores["network"].append(score_auc(y[te], logit_scores(logits, n_classes), n_classes))
         for m, params in baselines.items():
-            est = baseline_estimator(m, s).set_params(**params)
+            est = baseline_estimator(m, s, n_classes=n_classes).set_params(**params)
             pipe = Pipeline([("scale", StandardScaler()), ("model", est)])
             kw = {"model__sample_weight": compute_sample_weight("balanced", y[tr])} if m == "gbt" else {}
             pipe.fit(x[tr], y[tr], **kw)
@@ -346,7 +346,8 @@ def bootstrap(
         freeze = int(record["params"].get("freeze", 0)) if pretrained is not None else 0
         ae = pretrained.cpu() if pretrained is not None else None
         jobs = [delayed(_one_boot)(b, child_seed(seed, 20_000 + b), data.x, data.y, data.n_classes, cv, cfg,
-                                   class_weight, baselines, network_protocol, ae, freeze, model.set_mask)
+                                   class_weight, baselines, network_protocol, ae, freeze, model.set_mask,
+                                   settings.torch_device())
                 for b in range(n_boot)]
         out = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=n_boot, desc=f"bootstrap {trait}",
                         disable=not settings.show_progress))
