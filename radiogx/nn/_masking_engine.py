@@ -94,7 +94,8 @@ def masked_logits(
 
     Returns
     -------
-    Tensor sets x patients x outputs (float32).
+    Tensor sets x patients x outputs (float32, on the CPU; the products run on ``x``'s device, where the network's
+    weights must be too).
     """
     n_sets, n_pat = len(sets), x.shape[0]
     xd = x.to(net.dtype)
@@ -107,9 +108,9 @@ def masked_logits(
         pre = net.first_bias.expand(len(chunk), n_pat, net.width).clone()
         for i, idx in enumerate(chunk):
             if len(idx):
-                t = torch.as_tensor(idx, dtype=torch.int64)
+                t = torch.as_tensor(idx, dtype=torch.int64, device=x.device)
                 pre[i].addmm_(xd.index_select(1, t), net.first_weight_t.index_select(0, t))
-        out[start:start + len(chunk)] = net.from_first(pre.reshape(-1, net.width)).reshape(len(chunk), n_pat, -1)
+        out[start:start + len(chunk)] = net.from_first(pre.reshape(-1, net.width)).reshape(len(chunk), n_pat, -1).cpu()
     return out
 
 

@@ -57,6 +57,7 @@ class _Scorer:
 
     def __init__(self, adata, model, patients, names, *, precision, max_rows):
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
+        device = settings.torch_device()
         self.parts = []
         if patients == "out_of_fold":
             if not model.cv_folds:
@@ -68,15 +69,15 @@ class _Scorer:
                 held = order.intersection(pd.Index(fold["test"]), sort=False)
                 if len(held):
                     pos = order.get_indexer(held)
-                    x = torch.from_numpy(model.scaled(adata[held], fold=k))
-                    self.parts.append((pos, FoldedNetwork(model.network(k, device="cpu"), dtype=dtype), x))
+                    x = torch.from_numpy(model.scaled(adata[held], fold=k)).to(device)
+                    self.parts.append((pos, FoldedNetwork(model.network(k, device=device), dtype=dtype), x))
                     covered += len(held)
             if covered < len(order):
                 raise ValueError(f"{len(order) - covered} patients labelled for {model.trait!r} were in no fold at training "
                                  "time, so they have no out-of-fold model; train again on this adata")
         elif patients == "all":
-            x = torch.from_numpy(model.scaled(adata[names]))
-            self.parts.append((np.arange(len(names)), FoldedNetwork(model.network(device="cpu"), dtype=dtype), x))
+            x = torch.from_numpy(model.scaled(adata[names])).to(device)
+            self.parts.append((np.arange(len(names)), FoldedNetwork(model.network(device=device), dtype=dtype), x))
         else:
             raise ValueError(f"patients must be 'out_of_fold' or 'all', got {patients!r}")
         self.n, self.max_rows, self.n_out = len(names), max_rows, model.n_classes

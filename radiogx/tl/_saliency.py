@@ -108,8 +108,9 @@ def saliency(
             if unknown:
                 raise ValueError(f"target {unknown} is not a class of the {m.trait!r} model; classes: {m.classes}")
             targets = [(m.classes.index(t), t) for t in wanted]
-        x = torch.from_numpy(m.scaled(adata))
-        net = m.network(device="cpu")
+        device = settings.torch_device()
+        x = torch.from_numpy(m.scaled(adata)).to(device)
+        net = m.network(device=device)
         for p in net.parameters():
             p.requires_grad_(False)
         explainer = _METHODS[method](net)
@@ -129,7 +130,7 @@ def saliency(
                     kwargs["n_steps"] = n_steps
                 with warnings.catch_warnings():  # captum's notice that DeepLift hooks the activations for the call
                     warnings.filterwarnings("ignore", message="Setting forward, backward hooks", category=UserWarning)
-                    attr[i:i + bs] = explainer.attribute(xb, **kwargs).detach().numpy()
+                    attr[i:i + bs] = explainer.attribute(xb, **kwargs).detach().cpu().numpy()
             if abs:
                 attr = np.abs(attr)
             if normalize == "minmax":
@@ -173,4 +174,4 @@ def _baselines(baselines, xb: torch.Tensor, m: RadiogenomicModel):
     arr = np.asarray(baselines, dtype=np.float32)
     if arr.shape != (xb.shape[1],):
         raise ValueError(f"baselines must be a scalar or one value per model gene ({xb.shape[1]}), got shape {arr.shape}")
-    return torch.from_numpy(arr).expand_as(xb)
+    return torch.from_numpy(arr).to(xb.device).expand_as(xb)

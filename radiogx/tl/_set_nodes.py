@@ -10,6 +10,7 @@ from captum.attr import LayerGradientXActivation
 
 from .. import __version__
 from .._logging import log_added
+from .._settings import settings
 from .._validation import check_adata
 from ..nn._model import RadiogenomicModel
 from ._record import write_record
@@ -63,21 +64,22 @@ def set_nodes(
         raise ValueError("set_nodes needs a gene-set network: rg.tl.train(adata, trait, architecture='gene_sets', "
                          "gene_sets=...)")
     for m in models:
-        net = m.network(device="cpu")
+        device = settings.torch_device()
+        net = m.network(device=device)
         for p in net.parameters():
             p.requires_grad_(False)
-        x = torch.from_numpy(m.scaled(adata))
+        x = torch.from_numpy(m.scaled(adata)).to(device)
         nodes = np.asarray(m.node_sets())
         sets = list(dict.fromkeys(m.set_nodes))
         member = pd.get_dummies(pd.Categorical(nodes, categories=sets)).to_numpy(np.float32)  # nodes x sets
         layer = net.blocks[0]  # Dense -> BatchNorm -> activation: the set nodes' output
         with torch.no_grad():
-            activation = layer(x).numpy()
+            activation = layer(x).cpu().numpy()
         targets = [(0, m.classes[-1])] if m.n_classes == 2 else list(enumerate(m.classes))
         explainer = LayerGradientXActivation(net, layer)
         rows, keys = [], []
         for out_index, name in targets:
-            attr = explainer.attribute(x.clone().requires_grad_(True), target=out_index).detach().numpy() @ member
+            attr = explainer.attribute(x.clone().requires_grad_(True), target=out_index).detach().cpu().numpy() @ member
             obsm_key = f"{key_added}_{m.trait}" if m.n_classes == 2 else f"{key_added}_{m.trait}_{name}"
             adata.obsm[obsm_key.replace("/", "-")] = pd.DataFrame(attr, index=adata.obs_names, columns=sets)
             keys.append(obsm_key.replace("/", "-"))
