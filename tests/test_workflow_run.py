@@ -332,7 +332,7 @@ DASK_CONFIG = {
     "input": {"dataset": "synthetic", "synthetic": {"n_obs": 120, "n_vars": 150, "n_traits": 1, "module_size": 10,
                                                     "n_decoys": 3, "seed": 4}},
     "steps": {"train": {"hidden": [16], "epochs": 15, "cv": 3}, "compare": {"models": ["logit_l2"]},
-              "bootstrap": {"n_boot": 50}, "masking": {"collections": ["synthetic"], "n_null": 50},
+              "bootstrap": {"n_boot": 50}, "masking": {"collections": ["synthetic", "single"], "n_null": 50},
               "saliency": {"enabled": False}, "enrich": {"enabled": False}, "associations": {"enabled": False}},
     "outputs": {"rds": False, "report": False, "figures": [], "tables": False},
 }
@@ -352,6 +352,9 @@ def test_a_run_on_a_dask_local_cluster_gives_the_results_of_one_process(one_proc
     rg.workflow.run(DASK_CONFIG, out=out, n_jobs=2, scheduler="local")
     assert "parallel work on Dask, 2 workers" in (out / "radiogx.log").read_text()
     _assert_same_h5ad(one_process / "results.h5ad", out / "results.h5ad")
+    single = rg.get.masking_df(anndata.read_h5ad(out / "results.h5ad"), key="masking_single")
+    assert len(single) == 150 and single["pval_random_sets"].isna().all()  # every gene alone, against permuted labels
+    assert single["pval_method"].str.startswith("labels:").all()
     config = _config(tmp_path)
     res = _cli("run", str(config), "--out", str(tmp_path / "bad"), "--scheduler", "tcp://127.0.0.1:9")
     assert res.returncode == 2 and "[run] scheduler = 'tcp://127.0.0.1:9': no Dask scheduler answers there" in res.stderr

@@ -234,7 +234,10 @@ def _check_collections(cfg: dict, base: Path) -> None:
             if name == "synthetic" and cfg["input"]["dataset"] != "synthetic":
                 raise ConfigError(f"[{section}] {field}: 'synthetic' (the planted sets of a synthetic cohort) "
                                   "needs [input] dataset = 'synthetic'")
-            if name == "synthetic" or name in GENE_SET_COLLECTIONS:
+            if name == "single" and section != "steps.masking":
+                raise ConfigError(f"[{section}] {field}: 'single' (every gene alone) is a collection of gene masking "
+                                  "only")
+            if name in ("synthetic", "single") or name in GENE_SET_COLLECTIONS:
                 resolved.append(name)
                 continue
             path = _resolve(base, name)

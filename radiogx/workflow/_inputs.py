@@ -103,12 +103,14 @@ def resolve_traits(adata: AnnData, traits: dict, cv: int) -> tuple[dict[str, str
 
 
 def load_collections(names: list[str], adata: AnnData) -> dict[str, dict[str, list[str]]]:
-    """Each collection of ``names`` (as validated: a bundled name, a .gmt path, or ``"synthetic"``: the planted sets of
-    a synthetic cohort) as a dict of set name to genes, by collection label."""
+    """Each collection of ``names`` (as validated: a bundled name, a .gmt path, ``"synthetic"``: the planted sets of
+    a synthetic cohort, or ``"single"``: every gene alone) as a dict of set name to genes, by collection label."""
     out = {}
     for name in names:
         if name == "synthetic":
             out[name] = {k: list(v) for k, v in adata.uns["synthetic"]["gene_sets"].items()}
+        elif name == "single":  # masking's single genes: the cohort's genes fingerprint the collection
+            out[name] = {g: [g] for g in map(str, adata.var_names)}
         elif name in datasets.GENE_SET_COLLECTIONS:
             out[name] = datasets.gene_sets(name)
         else:

@@ -21,8 +21,8 @@ def write_outputs(adata: AnnData, out: Path, outputs: dict) -> None:
     from ._runner import RESULTS, read_results
 
     if outputs["h5ad"] or outputs["report"]:
-        with atomic_path(out / RESULTS) as tmp:
-            adata.write_h5ad(tmp)
+        with atomic_path(out / RESULTS) as tmp:  # gzip: per-patient attribution layers compress (zeros, NaN)
+            adata.write_h5ad(tmp, compression="gzip")
         logger.info(f"run: results -> {out / RESULTS}")
     if outputs["tables"]:
         tables = result_tables(adata)

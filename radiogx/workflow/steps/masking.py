@@ -11,6 +11,8 @@ COLLECTION_DOC = ("gene-set collections: bundled names (hallmark, verhaak, ivyga
 
 
 def _sets(label: str):
+    if label == "single":  # the tool's own single-gene mode (its label null; no random single genes)
+        return lambda adata, ctx: {"gene_sets": "single"}
     return lambda adata, ctx: {"gene_sets": ctx.collections["masking"][label]}
 
 
@@ -22,7 +24,8 @@ def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     kwargs.update(null=None if s["null"] == "auto" else s["null"], seed=cfg["run"]["seed"])
     steps = []
     for label in map(collection_label, s["collections"]):
-        steps.append(Step(f"masking:{label}", "gene_masking", {**kwargs, "key_added": f"masking_{label}"},
+        sized = {**kwargs, "min_size": 1} if label == "single" else kwargs
+        steps.append(Step(f"masking:{label}", "gene_masking", {**sized, "key_added": f"masking_{label}"},
                           [f"train:{t}" for t in traits] + [f"sets:masking:{label}"],
                           derived={"gene_sets": f"collection {label!r}"}, objects=_sets(label)))
     return steps
@@ -32,13 +35,17 @@ def check(cfg: dict) -> None:
     s = cfg["steps.masking"]
     if s["enabled"] and not s["collections"]:
         raise ConfigError("[steps.masking] collections = []: give at least one collection (or enabled = false)")
+    if s["enabled"] and "single" in s["collections"] and s["null"] in ("random_sets", "both"):
+        raise ConfigError(f"[steps.masking] null = {s['null']!r} with collection 'single': random single genes would be "
+                          "the genes under test themselves; use null = 'auto' or 'labels'")
     if s["max_size"] < s["min_size"]:
         raise ConfigError(f"[steps.masking] max_size = {s['max_size']}: must be >= min_size ({s['min_size']})")
 
 
 SPEC = StepSpec("masking", "gene_masking", 50, {
     "enabled": Key("bool", True, "gene masking, one result per collection"),
-    "collections": Key("str_list", ["hallmark"], COLLECTION_DOC),
+    "collections": Key("str_list", ["hallmark"], COLLECTION_DOC + ", or 'single' (every gene of the model alone, "
+                       "against permuted labels, the paper's single-gene masking)"),
     "null": Key("str", "auto", "'random_sets' (competitive: random sets of the same size), 'labels' (permuted labels "
                 "against the set's masked predictions), 'both' (a set must pass both), 'auto' (labels for single genes, "
                 "else both)", choices=("auto", *literal_values("gene_masking", "null")),
