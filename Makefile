@@ -10,7 +10,7 @@ VPY         := $(VENV)/bin/python
 TORCH_PIN   := torch==2.13.0
 R_DEBS      := r-base-core r-base-dev r-cran-testthat r-cran-survival r-bioc-summarizedexperiment \
                r-bioc-singlecellexperiment r-bioc-limma r-cran-knitr r-cran-rmarkdown r-cran-processx \
-               r-cran-roxygen2 r-bioc-gseabase r-bioc-biocstyle r-cran-rcpptoml
+               r-cran-roxygen2 r-bioc-gseabase r-bioc-biocstyle r-cran-rcpptoml r-bioc-hdf5array
 BROWSER_DEBS := chromium
 DEBS        := $(R_DEBS) $(BROWSER_DEBS)
 SHARED_DATA := $(abspath ../shared/data)

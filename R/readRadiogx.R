@@ -4,6 +4,9 @@
 #' \code{SummarizedExperiment} with the assay \code{expression} (genes x patients), per-patient attributions as further
 #' assays, \code{colData} = the AnnData's \code{obs} (traits, clinical data, radiogenomic associations),
 #' \code{rowData} = its \code{var} (attributions per trait), and the result tables in \code{metadata(se)$tables}.
+#' A large export (Python's \code{assays = "hdf5"}, the default beyond 2^25 values) keeps its assays in
+#' \code{<name>_assays.h5} beside the \code{.rds}; they are then \code{HDF5Array} matrices read on demand
+#' (Bioconductor's HDF5Array package), and the two files must stay together.
 #'
 #' @param path Path to the \code{.rds} file.
 #' @return The \code{SummarizedExperiment}.
@@ -24,6 +27,33 @@ readRadiogx <- function(path) {
     if (!methods::is(se, "SummarizedExperiment") || is.null(S4Vectors::metadata(se)$radiogx_version)) {
         stop(sprintf("'%s' is not a radiogx export (write one in Python with radiogx.io.write_r(adata, path))", path),
              call. = FALSE)
+    }
+    h5 <- S4Vectors::metadata(se)$assays_h5
+    if (!is.null(h5)) se <- .attachAssaysH5(se, path, h5)
+    se
+}
+
+# The assays of an export written with assays = "hdf5": HDF5Array matrices on the file beside the .rds (wherever the
+# two files were moved together), checked to be the file written with it.
+.attachAssaysH5 <- function(se, path, h5) {
+    file <- file.path(dirname(path), h5$file)
+    if (!file.exists(file)) {
+        stop(sprintf("'%s' keeps its assays in '%s', which is not beside it; keep the two files together",
+                     path, h5$file), call. = FALSE)
+    }
+    if (!requireNamespace("HDF5Array", quietly = TRUE)) {
+        stop(sprintf("'%s' keeps its assays in HDF5 ('%s'): install the Bioconductor package HDF5Array ",
+                     path, h5$file), "(Debian: r-bioc-hdf5array)", call. = FALSE)
+    }
+    id <- rhdf5::h5readAttributes(file, "/")$export_id
+    if (!identical(as.character(id), as.character(h5$id))) {
+        stop(sprintf("'%s' was not written with '%s' (another export's assays); write the export again",
+                     h5$file, basename(path)), call. = FALSE)
+    }
+    for (i in seq_along(h5$datasets)) {
+        a <- HDF5Array::HDF5Array(file, h5$datasets[[i]])
+        dimnames(a) <- dimnames(se)
+        SummarizedExperiment::assay(se, i, withDimnames = FALSE) <- a
     }
     se
 }

@@ -65,8 +65,10 @@ def analysed():
 
 
 @pytest.mark.r
-def test_write_r_round_trip_is_exact(analysed, tmp_path):
-    """R: ``se <- readRadiogx(path); radiogxResults(se, "masking")`` gives back every value."""
+@pytest.mark.parametrize("assays", ["memory", "hdf5"])
+def test_write_r_round_trip_is_exact(analysed, tmp_path, assays):
+    """R: ``se <- readRadiogx(path); radiogxResults(se, "masking")`` gives back every value, with the assays in the
+    ``.rds`` or in the HDF5 file beside it."""
     import numpy as np
     import pandas as pd
     from radiogx.io._rpy2 import import_rpy2
@@ -76,13 +78,26 @@ def test_write_r_round_trip_is_exact(analysed, tmp_path):
     from rpy2.robjects.conversion import localconverter
 
     ro.r["source"](str(ROOT / "R" / "readRadiogx.R"))
-    path = rg.io.write_r(analysed, tmp_path / "a.rds")
+    path = rg.io.write_r(analysed, tmp_path / "a.rds", assays=assays)
+    assert (tmp_path / "a_assays.h5").exists() == (assays == "hdf5")
+    if assays == "hdf5":  # the two files moved together still read
+        (moved := tmp_path / "moved").mkdir()
+        for f in (path, tmp_path / "a_assays.h5"):
+            f.rename(moved / f.name)
+        path = moved / path.name
     ro.globalenv["se"] = ro.r["readRadiogx"](str(path))
     r = ro.r
     assert list(r("SummarizedExperiment::assayNames(se)")) == ["expression", "saliency_trait_0"]
-    np.testing.assert_array_equal(np.asarray(r("SummarizedExperiment::assay(se, 'expression')")), analysed.X.T)
-    np.testing.assert_array_equal(np.asarray(r("SummarizedExperiment::assay(se, 'saliency_trait_0')")),
+    if assays == "hdf5":  # on the file beside the .rds, read on demand
+        assert r("HDF5Array::path(SummarizedExperiment::assay(se, 'saliency_trait_0'))")[0] == str(
+            (path.parent / "a_assays.h5").resolve())
+    else:
+        assert list(r("class(SummarizedExperiment::assay(se, 'saliency_trait_0'))")) == ["matrix", "array"]
+    np.testing.assert_array_equal(np.asarray(r("as.matrix(SummarizedExperiment::assay(se, 'expression'))")),
+                                  analysed.X.T)
+    np.testing.assert_array_equal(np.asarray(r("as.matrix(SummarizedExperiment::assay(se, 'saliency_trait_0'))")),
                                   analysed.layers["saliency_trait_0"].T)
+    assert list(r("rownames(SummarizedExperiment::assay(se, 'saliency_trait_0'))")) == list(analysed.var_names)
     assert list(r("colnames(se)")) == list(analysed.obs_names) and list(r("rownames(se)")) == list(analysed.var_names)
     # colData: numbers, missing values, factor levels (unused ones too), nullable integers and booleans
     obs = analysed.obs
@@ -111,6 +126,17 @@ def test_write_r_round_trip_is_exact(analysed, tmp_path):
         assert '"' in str(r(f"attr(radiogxResults(se, '{name}'), 'params')")[0])
     with pytest.raises(FileExistsError, match="overwrite=True"):
         rg.io.write_r(analysed, path)
+    if assays == "hdf5":
+        other = tmp_path / "other"
+        rg.io.write_r(analysed, other / "a.rds", assays="hdf5")
+        (other / "a_assays.h5").replace(path.with_name("a_assays.h5"))  # another export's assays
+        with pytest.raises(Exception, match="was not written with 'a.rds'"):
+            ro.r["readRadiogx"](str(path))
+        path.with_name("a_assays.h5").unlink()
+        with pytest.raises(Exception, match="which is not beside it"):
+            ro.r["readRadiogx"](str(path))
+        rg.io.write_r(analysed, path, assays="memory", overwrite=True)  # no stale assays file is left
+        assert sorted(p.name for p in path.parent.iterdir()) == ["a.rds"]
 
 
 @pytest.mark.r
