@@ -42,8 +42,9 @@ HDF5_AUTO_VALUES = 2**25
 
 
 def _assays(adata: AnnData) -> dict[str, Any]:
-    """The assays in SummarizedExperiment order: ``expression`` (``X``), then every layer, as patients x genes."""
-    return {"expression": adata.X, **dict(adata.layers)}
+    """The assays in SummarizedExperiment order: ``expression`` (``X``, where there is one), then every layer, as
+    patients x genes."""
+    return {**({"expression": adata.X} if adata.X is not None else {}), **dict(adata.layers)}
 
 
 def _dataset(i: int) -> str:
