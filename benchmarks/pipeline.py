@@ -54,15 +54,15 @@ def _write_inputs(out: Path, args) -> Path:
     adata = rg.datasets.synthetic(n_obs=args.n_obs, n_vars=args.n_vars, n_traits=args.traits, seed=0)
     rng = np.random.default_rng(0)
     genes = np.asarray(adata.var_names)
-    for name in ("hallmark", "reactome"):
-        rg.io.write_gmt(_stand_in_collection(name, genes, rng), out / f"{name}_sized.gmt")
+    for name in ("hallmark", "reactome"):  # both drawn always, so that a smaller run draws the same sets
+        rg.io.write_gmt(_stand_in_collection(name, genes, rng), out / f"{name}_sized.gmt", overwrite=True)
     obs = pd.DataFrame({"os_days": rng.exponential(400, adata.n_obs).round() + 1,
                         "os_event": rng.binomial(1, 0.8, adata.n_obs),
                         "age": rng.normal(58, 12, adata.n_obs).round(),
                         "gender": rng.choice(["male", "female"], adata.n_obs)}, index=adata.obs_names)
     obs.index.name = "patient"
     obs.to_csv(out / "clinical.tsv", sep="\t")
-    collections = '["synthetic", "hallmark_sized.gmt", "reactome_sized.gmt"]'
+    collections = "[" + ", ".join(f'"{c}"' if c == "synthetic" else f'"{c}_sized.gmt"' for c in args.collections) + "]"
     masking = collections[:-1] + (', "single"]' if args.single_genes else "]")
     config = f"""[run]
 name = "paper protocol on the paper-size synthetic cohort"
@@ -227,6 +227,8 @@ def main() -> int:
     parser.add_argument("--n-boot", type=int, default=100)
     parser.add_argument("--n-null", type=int, default=1000)
     parser.add_argument("--n-perm", type=int, default=1000)
+    parser.add_argument("--collections", nargs="+", default=["synthetic", "hallmark", "reactome"],
+                        choices=["synthetic", "hallmark", "reactome"], help="masked and enriched (besides single genes)")
     parser.add_argument("--no-single-genes", dest="single_genes", action="store_false")
     parser.add_argument("--saliency", nargs="+",
                         default=["saliency", "input_x_gradient", "integrated_gradients", "deeplift"])

@@ -148,3 +148,24 @@ def test_bad_enrichment_input(planted):
     with pytest.raises(ValueError, match=r"no enrichment results in adata.uns\['pp'\]"):
         rg.tl.associations(adata, key="pp")
     assert set(adata.uns) == before
+
+
+def test_a_set_holding_every_ranked_gene_is_left_out_and_none_testable_is_a_clear_error():
+    """GSEA scores a set against the genes outside it: a set that holds every gene with a non-zero attribution (a
+    network that screens few genes) has no score. It is left out; when no other set is testable the error says why,
+    and ``radiogx run`` skips that attribution instead of failing (``NoTestableSets``)."""
+    import anndata as ad
+    import numpy as np
+    import pandas as pd
+
+    from radiogx.tl._enrich import NoTestableSets
+
+    genes = [f"G{i}" for i in range(60)]
+    attribution = np.zeros(60)
+    attribution[:20] = np.random.default_rng(0).normal(size=20)  # 20 genes seen by the network, 40 exactly 0
+    adata = ad.AnnData(np.zeros((3, 60), dtype=np.float32), var=pd.DataFrame({"att": attribution}, index=genes))
+    whole, part = genes[:20] + genes[40:45], genes[:12]
+    with pytest.raises(NoTestableSets, match="every gene set of 10 to 500 of them holds all of them"):
+        rg.tl.enrich(adata, key="att", gene_sets={"whole": whole}, min_size=10, n_perm=100)
+    rg.tl.enrich(adata, key="att", gene_sets={"whole": whole, "part": part}, min_size=10, n_perm=100)
+    assert rg.get.enrich_df(adata)["gene_set"].tolist() == ["part"]

@@ -14,12 +14,16 @@ from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata
-from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
+from ._gene_sets import GeneSets, MatchedSets, match_gene_sets, resolve_collection
 from ._gsea_engine import prerank_many
 from ._record import write_record
 from ._scores import benjamini_hochberg
 
-__all__ = ["enrich"]
+__all__ = ["enrich", "NoTestableSets"]
+
+
+class NoTestableSets(ValueError):
+    """No gene set of the collection can be tested on this ranking (``radiogx run`` skips that attribution)."""
 
 
 def _ranking_report(values: np.ndarray, what: str) -> tuple[bool, int]:
@@ -251,6 +255,16 @@ def enrich(
     values = values[:, used]
     collection = resolve_collection(gene_sets, genes)
     matched = match_gene_sets(collection, genes, min_size=min_size, max_size=max_size, func="enrich")
+    whole = matched.sizes >= len(genes)  # no gene outside the set: GSEA has no score for it (gseapy drops it)
+    if whole.all():
+        raise NoTestableSets(f"enrich: {key!r} ranks {len(genes)} genes with a non-zero attribution, and every gene set "
+                             f"of {min_size} to {max_size} of them holds all of them, so no set has genes outside it to "
+                             "be compared with (a network whose first layer sees few genes, e.g. select_genes=30)")
+    if whole.any():
+        logger.info(f"enrich: {int(whole.sum())} sets hold every ranked gene and have no enrichment score; left out")
+        keep = np.flatnonzero(~whole)
+        matched = MatchedSets([matched.names[i] for i in keep], [matched.indices[i] for i in keep],
+                              [matched.n_listed[i] for i in keep])
     one_sided, n_ties = _ranking_report(values if per_patient else values[0], key)
     sets_by_name = {n: list(genes[i]) for n, i in zip(matched.names, matched.indices)}
     frames = []

@@ -11,7 +11,8 @@ from .enrich import attributions, result_key
 
 def _compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
     for _, _, layer in attributions(adata, ctx.cfg["steps.enrich"]["patient_method"], ctx.traits):
-        call(adata, ctx, step, key=result_key(True, layer), label=layer)
+        if result_key(True, layer) in adata.uns:  # absent: enrichment skipped it (no testable set; the log says why)
+            call(adata, ctx, step, key=result_key(True, layer), label=layer)
 
 
 def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:

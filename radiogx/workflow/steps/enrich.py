@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from anndata import AnnData
 
+from ..._logging import logger
 from .._schema import ConfigError, Key, in_range, tool_key
 from ._spec import Context, Step, StepSpec, call
 from .masking import COLLECTION_DOC
@@ -30,8 +31,13 @@ def result_key(per_patient: bool, layer: str) -> str:
 
 
 def _compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
+    from ...tl._enrich import NoTestableSets
+
     for trait, target, layer in attributions(adata, step.kwargs["key"], ctx.traits):
-        call(adata, ctx, step, trait=trait, target=target, key_added=result_key(step.kwargs["per_patient"], layer))
+        try:
+            call(adata, ctx, step, trait=trait, target=target, key_added=result_key(step.kwargs["per_patient"], layer))
+        except NoTestableSets as err:  # one trait's network sees too few genes: the others' enrichment goes on
+            logger.warning(f"run: {step.name}: {layer} skipped: {err}")
 
 
 def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
