@@ -47,6 +47,10 @@ def _assays(adata: AnnData) -> dict[str, Any]:
     return {**({"expression": adata.X} if adata.X is not None else {}), **dict(adata.layers)}
 
 
+def _dense(value) -> np.ndarray:
+    return value.toarray() if hasattr(value, "toarray") else np.asarray(value)
+
+
 def _dataset(i: int) -> str:
     return f"assay_{i:03d}"  # layer names may hold characters HDF5 reads as groups ("/")
 
@@ -66,7 +70,7 @@ def write_assays_h5(adata: AnnData, path: str | os.PathLike, export_id: str) -> 
         with h5py.File(tmp, "w") as f:
             f.attrs["export_id"] = export_id
             for i, (name, value) in enumerate(_assays(adata).items()):
-                value = value.toarray() if hasattr(value, "toarray") else np.asarray(value)
+                value = _dense(value)
                 chunks = (min(64, value.shape[0]), min(2048, value.shape[1]))
                 ds = f.create_dataset(_dataset(i), data=value, chunks=chunks, compression="gzip", compression_opts=4,
                                       shuffle=True)
@@ -113,9 +117,8 @@ def to_r(adata: AnnData, *, assays_h5: str | os.PathLike | None = None, export_i
     if assays_h5 is None:  # genes x patients R matrices straight from the arrays, no SingleCellExperiment detour
         with localconverter(ro.default_converter + numpy2ri.converter):
             convert = ro.conversion.get_conversion().py2rpy
-            r_assays = ro.ListVector({name: convert(np.asfortranarray(
-                (value.toarray() if hasattr(value, "toarray") else np.asarray(value)).T, dtype=np.float64))
-                for name, value in _assays(adata).items()})
+            r_assays = ro.ListVector({name: convert(np.asfortranarray(_dense(value).T, dtype=np.float64))
+                                      for name, value in _assays(adata).items()})
         h5 = ro.NULL
     else:
         r_assays, h5 = ro.StrVector(names), str(Path(assays_h5).resolve())
