@@ -99,8 +99,12 @@ def test_volumetric_traits_on_real_volumes(verhaak):
     rg.pp.volumetric_traits(adata, vol)  # continuous fractions by default
     both = adata.obs_names.intersection(vol.index)
     assert len(both) == 48
-    fraction = vol.loc[both, "VOLUME_ET"] / vol.loc[both, "VOLUME_TC"]
+    fraction = vol.loc[both, "VOLUME_ET"] / vol.loc[both, "VOLUME_WT"]
     np.testing.assert_allclose(adata.obs.loc[both, "enhancing"], fraction)
+    # VASARI's shares of the whole abnormality: they sum to 1, and no two are mirror images (ET / TC and NET / TC were)
+    ratios = adata.obs.loc[both, ["enhancing", "ncet_necrosis", "edema"]]
+    np.testing.assert_allclose(ratios.sum(axis=1), 1.0)
+    assert abs(np.corrcoef(ratios["enhancing"], ratios["ncet_necrosis"])[0, 1]) < 0.5
     assert adata.obs["enhancing"].dtype == float and "enhancing_fraction" not in adata.obs
     assert adata.uns["volumetric_traits"]["counts"]["edema"]["n"] == 48
     adata = verhaak.copy()

@@ -17,10 +17,11 @@ from ._utils import adata_patients, check_new_columns, report_unmatched
 
 __all__ = ["volumetric_traits", "VOLUMETRIC_TRAITS"]
 
-#: trait -> (numerator volume, denominator volume, the VASARI feature it stands in for)
+#: trait -> (numerator volume, denominator volume, the VASARI feature it stands in for). VASARI's proportions are
+#: shares of the entire abnormality (enhancing, non-enhancing, necrotic and edema), so each is over the whole tumour.
 VOLUMETRIC_TRAITS = {
-    "enhancing": ("VOLUME_ET", "VOLUME_TC", "f5 proportion enhancing"),
-    "ncet_necrosis": ("VOLUME_NET", "VOLUME_TC", "f6/f7 proportion nCET and necrosis"),
+    "enhancing": ("VOLUME_ET", "VOLUME_WT", "f5 proportion enhancing"),
+    "ncet_necrosis": ("VOLUME_NET", "VOLUME_WT", "f6/f7 proportion nCET and necrosis"),
     "edema": ("VOLUME_ED", "VOLUME_WT", "f14 proportion edema"),
 }
 
@@ -41,12 +42,14 @@ def volumetric_traits(
 ) -> AnnData | None:
     """Imaging traits from tumour sub-region volumes, the continuous analogues of VASARI f5, f6/f7 and f14.
 
-    ``enhancing`` = ET / TC, ``ncet_necrosis`` = NET / TC (necrosis and non-enhancing tumour), ``edema`` = ED / WT
-    (ET enhancing tumour, NET necrotic and non-enhancing core, ED edema, TC tumour core, WT whole tumour). By default
+    ``enhancing`` = ET / WT, ``ncet_necrosis`` = NET / WT (necrosis and non-enhancing tumour), ``edema`` = ED / WT
+    (ET enhancing tumour, NET necrotic and non-enhancing core, ED edema, WT whole tumour = ET + NET + ED): like
+    VASARI's proportions, each is a share of the entire abnormality, so the three sum to 1 but none is another's
+    mirror image (shares of the tumour core, ET / TC and NET / TC, would be: they sum to 1). By default
     each trait is the fraction itself, a continuous trait that :func:`radiogx.tl.train` regresses. With a
     ``threshold``, a patient is positive when the fraction is above it; categories follow the paper's VASARI
-    binarisation (``["Less than 1/3", "More than 1/3"]`` at ``threshold=1/3``, which on the TCGA-GBM volumes leaves
-    ``enhancing`` and ``edema`` with 2 and 4 patients in one class); ``"median"`` splits at the median fraction of the
+    binarisation (``["Less than 1/3", "More than 1/3"]`` at ``threshold=1/3``, which on the 48 TCGA-GBM patients of
+    Verhaak et al. (2010) with volumes puts 17, 5 and 44 above it); ``"median"`` splits at the median fraction of the
     patients of ``adata`` that have one (balanced classes). Patients without volumes, or with a zero denominator, are
     missing and counted.
 
@@ -55,7 +58,7 @@ def volumetric_traits(
     adata
         Patients x genes, ``obs_names`` TCGA barcodes.
     volumetrics
-        Indexed by patient with ``VOLUME_ET``, ``VOLUME_NET``, ``VOLUME_ED``, ``VOLUME_TC`` and ``VOLUME_WT``
+        Indexed by patient with ``VOLUME_ET``, ``VOLUME_NET``, ``VOLUME_ED`` and ``VOLUME_WT``
         (:func:`radiogx.datasets.tcga_gbm_volumetrics`).
     threshold
         ``None`` (default): continuous fractions. A fraction strictly between 0 and 1, or ``"median"`` (per trait):
