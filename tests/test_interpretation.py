@@ -252,3 +252,34 @@ def test_model_from_other_genes_and_missing_model_are_refused(planted):
     with pytest.raises(ValueError, match=r"score must be one of \('loglik', 'auc', 'pr_auc', 'r2'\), got 'f1'"):
         rg.tl.gene_masking(adata, {"A": ["G00020"]}, score="f1")
     assert "gene_masking" not in adata.uns and "saliency" not in adata.uns
+
+
+def test_label_null_draws_permutations_a_block_at_a_time(monkeypatch):
+    """A set with a tiny p-value draws permutations up to the cap: the labels are made and scored a block at a time
+    (radiogx <= 0.6 stacked every permutation of a round at once, gigabytes for 12,042 single genes), and the block
+    size does not change the stream, so the p-values are the same."""
+    import tracemalloc
+
+    from radiogx.tl import _gene_masking
+
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 100)
+    p1 = np.stack([np.full(200, 0.5), rng.uniform(0.2, 0.8, 200), np.where(y == 1, 0.9, 0.1)])  # none, noise, signal
+    probs = np.stack([1 - p1, p1], axis=2)
+
+    def run():
+        return _gene_masking._label_null(probs, y, [1], n_null=100, n_max=200_000, score="loglik", seed=0)
+
+    tracemalloc.start()
+    mean, sd, res = run()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert res.n_draws[0, 2] == 200_000 and res.pval[0, 2] == pytest.approx(1 / 200_001)  # ran to the cap: a bound
+    assert not res.resolved[0, 2] and res.pval[0, 0] == 1.0
+    assert peak < 50 * 2**20, f"peak {peak / 2**20:.0f} MiB"  # all 200,000 permutations at once: 320 MiB of labels
+    monkeypatch.setattr(_gene_masking, "_PERM_BLOCK", 37)
+    mean_b, sd_b, res_b = run()
+    np.testing.assert_array_equal(res_b.pval, res.pval)
+    np.testing.assert_array_equal(res_b.n_draws, res.n_draws)
+    np.testing.assert_allclose(mean_b, mean, rtol=1e-12)
+    np.testing.assert_allclose(sd_b, sd, rtol=1e-6, atol=1e-6)  # a constant set: 0 up to the moments' rounding

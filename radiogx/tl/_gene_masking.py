@@ -388,17 +388,21 @@ def _label_null(probs, y, targets, *, n_null, n_max, score, seed):
     seen = {"n": 0, "sum": np.zeros((n_t, n_s)), "sq": np.zeros((n_t, n_s))}
 
     def draw(n, rows, cols):
-        labels = np.stack([rng.permutation(y) for _ in range(n)])  # n x patients
+        # Permutations are drawn and scored a block at a time: when few sets are left, n runs to hundreds of
+        # thousands, and n x patients labels at once took gigabytes. The stream of permutations is the same.
         out = np.empty((len(rows), len(cols), n), dtype=bool)
-        for r, t in enumerate(rows):
-            null = np.concatenate([_score_permuted(probs[cols], labels[i:i + _PERM_BLOCK], targets[t], score)
-                                   for i in range(0, n, _PERM_BLOCK)], axis=1)  # sets x n
-            out[r] = null >= (observed[t, cols] - tol[t, cols])[:, None]
-            if seen["n"] < n_null and len(cols) == n_s:
-                take = null[:, : n_null - seen["n"]]
-                seen["sum"][t] += take.sum(axis=1)
-                seen["sq"][t] += (take ** 2).sum(axis=1)
-        if seen["n"] < n_null and len(cols) == n_s:
+        sub = probs if len(cols) == n_s else probs[cols]
+        first = seen["n"] < n_null and len(cols) == n_s  # the first n_null draws of every set: the null's moments
+        for i in range(0, n, _PERM_BLOCK):
+            labels = np.stack([rng.permutation(y) for _ in range(min(_PERM_BLOCK, n - i))])  # block x patients
+            for r, t in enumerate(rows):
+                null = _score_permuted(sub, labels, targets[t], score)  # sets x block
+                out[r, :, i:i + len(labels)] = null >= (observed[t, cols] - tol[t, cols])[:, None]
+                if first and seen["n"] + i < n_null:
+                    take = null[:, : n_null - seen["n"] - i]
+                    seen["sum"][t] += take.sum(axis=1)
+                    seen["sq"][t] += (take ** 2).sum(axis=1)
+        if first:
             seen["n"] += min(n, n_null - seen["n"])
         return out, None
 
