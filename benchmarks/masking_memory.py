@@ -4,7 +4,7 @@ On a ``results.h5ad`` that ``benchmarks/pipeline.py`` wrote (528 patients x 12,0
 it), ``rg.tl.gene_masking(adata, "single", null="labels")`` on one trait, in this process, with its resident memory
 sampled every 0.05 s. Printed: seconds, resident memory before and at the peak, the smallest p-value and the most
 permutations a gene drew. A gene with a tiny p-value draws label permutations up to the cap (80 per test: 963,360
-here); radiogx <= 0.7.0 made each round's permutations at once (n x patients labels), which peaked at +4.7 GiB on
+here); radiogx <= 0.6 made each round's permutations at once (n x patients labels), which peaked at +4.7 GiB on
 one trait; they are now drawn and scored 4,096 at a time, with the same p-values.
 
     python benchmarks/masking_memory.py RESULTS.h5ad [--trait trait_0]
