@@ -47,8 +47,9 @@ def _export_0_5(adata, path: Path) -> None:
         r_var = ro.conversion.get_conversion().py2rpy(adata.var)
     build = ro.r('''function(sce, tables, obs, var) {
         se <- methods::as(sce, "SummarizedExperiment")
-        SummarizedExperiment::colData(se) <- S4Vectors::DataFrame(obs, check.names = FALSE)
-        SummarizedExperiment::rowData(se) <- S4Vectors::DataFrame(var, check.names = FALSE)
+        # a table without columns arrives without rows: nothing to set (the synthetic cohort's var)
+        if (ncol(obs)) SummarizedExperiment::colData(se) <- S4Vectors::DataFrame(obs, check.names = FALSE)
+        if (ncol(var)) SummarizedExperiment::rowData(se) <- S4Vectors::DataFrame(var, check.names = FALSE)
         S4Vectors::metadata(se) <- list(radiogx_version = "0.5.0", tables = tables)
         se }''')
     se = build(sce, ro.ListVector(r_tables) if r_tables else ro.r("list()"), r_obs, r_var)
