@@ -392,12 +392,13 @@ def _label_null(probs, y, targets, *, n_null, n_max, score, seed):
         # thousands, and n x patients labels at once took gigabytes. The stream of permutations is the same.
         out = np.empty((len(rows), len(cols), n), dtype=bool)
         sub = probs if len(cols) == n_s else probs[cols]
+        at_least = observed[:, cols] - tol[:, cols]  # targets x sets: a draw this high counts as an exceedance
         first = seen["n"] < n_null and len(cols) == n_s  # the first n_null draws of every set: the null's moments
         for i in range(0, n, _PERM_BLOCK):
             labels = np.stack([rng.permutation(y) for _ in range(min(_PERM_BLOCK, n - i))])  # block x patients
             for r, t in enumerate(rows):
                 null = _score_permuted(sub, labels, targets[t], score)  # sets x block
-                out[r, :, i:i + len(labels)] = null >= (observed[t, cols] - tol[t, cols])[:, None]
+                out[r, :, i:i + len(labels)] = null >= at_least[t][:, None]
                 if first and seen["n"] + i < n_null:
                     take = null[:, : n_null - seen["n"] - i]
                     seen["sum"][t] += take.sum(axis=1)
