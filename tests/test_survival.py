@@ -7,6 +7,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import chi2
 
 import radiogx as rg
 
@@ -132,3 +133,56 @@ def test_a_continuous_feature_is_per_sd_with_a_median_split(tcga):
     median = used["age_per_10y"].median()
     assert groups == {f"above median ({median:.3g})", f"at or below median ({median:.3g})"}
     assert np.isfinite(per_sd["logrank_pval"])
+
+
+def test_a_cox_fit_that_diverges_is_flagged_and_tested_by_likelihood_ratio(tcga, caplog):
+    """Twelve patients, all censored and followed longest, make a binary feature whose hazard ratio runs to 0
+    (monotone likelihood). radiogx 0.7.0 reported HR ~1e-7, CI [0, inf] and Wald's p ~ 0.99 without a word. R::
+
+        fit <- coxph(Surv(T, E) ~ x, data = d, ties = "efron")   # "coefficient may be infinite"
+        summary(fit)$logtest["pvalue"]
+    """
+    from radiogx.io._rpy2 import import_rpy2
+
+    ro = import_rpy2()
+    from rpy2.robjects import pandas2ri
+    from rpy2.robjects.conversion import localconverter
+
+    adata = tcga[tcga.obs[["os_days", "os_event"]].notna().all(axis=1)].copy()
+    censored = adata.obs.loc[adata.obs["os_event"].astype(int) == 0, "os_days"].astype(float)
+    adata.obs["all_censored"] = adata.obs_names.isin(censored.sort_values(ascending=False).index[:12])
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="radiogx"):
+        rg.tl.survival(adata, features=["all_censored", "age_per_10y"], covariates=())
+    table = rg.get.survival_df(adata).set_index("feature")
+    flagged = table.loc["all_censored"]
+    print("\n" + table[["hazard_ratio", "ci_lower", "ci_upper", "wald_pval", "lr_pval", "pval", "fit_flag",
+                        "logrank_pval"]].to_string())
+    assert "|log HR| > 10" in flagged["fit_flag"] or "did not converge" in flagged["fit_flag"]
+    assert flagged["pval_method"] == "likelihood_ratio" and flagged["pval"] == flagged["lr_pval"]
+    assert flagged["wald_pval"] > 0.5 and flagged["pval"] < 0.01 and flagged["logrank_pval"] < 0.01
+    assert "Wald test is unreliable" in caplog.text
+    age = table.loc["age_per_10y"]  # a well-behaved fit keeps Wald's test, and the LR test agrees with it
+    assert age["fit_flag"] == "" and age["pval_method"] == "wald" and age["pval"] == age["wald_pval"]
+    assert age["lr_pval"] < 1e-10 and age["wald_pval"] < 1e-10
+    d = adata.obs[["os_days", "os_event", "all_censored"]]
+    frame = pd.DataFrame({"T": d["os_days"].astype(float), "E": d["os_event"].astype(int),
+                          "x": d["all_censored"].astype(float)})
+    with localconverter(ro.default_converter + pandas2ri.converter):
+        ro.globalenv["d"] = frame
+    ro.r("suppressPackageStartupMessages(library(survival))")
+    r_lr = ro.r('suppressWarnings(summary(coxph(Surv(T, E) ~ x, data = d, ties = "efron"))$logtest["pvalue"])')[0]
+    r_stat = ro.r('suppressWarnings(summary(coxph(Surv(T, E) ~ x, data = d, ties = "efron"))$logtest["test"])')[0]
+    assert flagged["lr_pval"] == pytest.approx(r_lr, abs=1e-4)
+    assert chi2.isf(flagged["lr_pval"], 1) == pytest.approx(r_stat, rel=1e-4)  # the statistic, as p is tiny
+
+
+def test_few_events_per_parameter_warn(tcga, caplog):
+    import logging
+
+    adata = tcga[:30].copy()
+    with caplog.at_level(logging.WARNING, logger="radiogx"):
+        rg.tl.survival(adata, features=["age_per_10y"], covariates=("gender", "kps"))
+    epp = rg.get.survival_df(adata)["events_per_parameter"].iloc[0]
+    assert epp < 10 and "events per parameter" in caplog.text

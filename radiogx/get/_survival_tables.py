@@ -16,8 +16,10 @@ def survival_df(adata: AnnData, *, key: str | None = None, multivariable: bool =
 
     Returns
     -------
-    DataFrame with ``term``, ``coef``, ``hazard_ratio``, ``ci_lower``, ``ci_upper``, ``pval``, ``padj``, ``n``,
-    ``events`` (and ``feature``, ``concordance``, ``ph_pval``, ``logrank_stat``, ``logrank_pval``, ``unit`` and
+    DataFrame with ``term``, ``coef``, ``hazard_ratio``, ``ci_lower``, ``ci_upper``, ``pval``, ``padj``,
+    ``fit_flag`` (``""``, or why the fit's Wald test and interval cannot be trusted), ``pval_method`` (``"wald"``, or
+    ``"likelihood_ratio"`` for a flagged fit), ``wald_pval``, ``lr_pval``, ``n``, ``events``,
+    ``events_per_parameter`` (and ``feature``, ``concordance``, ``ph_pval``, ``logrank_stat``, ``logrank_pval``, ``unit`` and
     ``sd`` per feature: a continuous feature's hazard ratio is per sd of it by default).
     """
     record = adata.uns[find_record(adata, "survival", key)]
@@ -26,9 +28,10 @@ def survival_df(adata: AnnData, *, key: str | None = None, multivariable: bool =
             raise ValueError("no multivariable model: run rg.tl.survival with selection='stepwise_aic', 'backward_aic' or 'penalized'")
         return record["multivariable"].copy()
     df = record["results"].copy()
-    cols = ["term", "coef", "hazard_ratio", "ci_lower", "ci_upper", "pval", "padj", "n", "events", "feature",
-            "concordance", "ph_pval", "logrank_stat", "logrank_pval", "unit", "sd"]
-    return df[[c for c in cols if c in df.columns]]  # unit and sd: radiogx >= 0.5
+    cols = ["term", "coef", "hazard_ratio", "ci_lower", "ci_upper", "pval", "padj", "fit_flag", "pval_method",
+            "wald_pval", "lr_pval", "n", "events", "events_per_parameter", "feature", "concordance", "ph_pval",
+            "logrank_stat", "logrank_pval", "unit", "sd"]
+    return df[[c for c in cols if c in df.columns]]  # unit and sd: radiogx >= 0.5; the fit checks: >= 0.8
 
 
 def km_df(adata: AnnData, *, key: str | None = None, feature: str | None = None) -> pd.DataFrame:

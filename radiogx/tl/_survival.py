@@ -13,6 +13,7 @@ import pandas as pd
 from anndata import AnnData  # noqa: F401  (type of the first argument)
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
+from scipy.stats import chi2
 
 from .. import __version__
 from .._logging import log_added, logger
@@ -96,11 +97,50 @@ def _check_endpoint(obs: pd.DataFrame, duration: str, event: str) -> tuple[pd.Se
 
 
 def _fit_cox(data: pd.DataFrame, penalizer: float, l1_ratio: float = 0.0) -> CoxPHFitter:
+    """A lifelines Cox fit; ``cph.convergence_notes_`` keeps lifelines' convergence warnings (read by
+    :func:`_fit_problems`), which would otherwise only reach the console."""
     cph = CoxPHFitter(penalizer=penalizer, l1_ratio=l1_ratio)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # lifelines' convergence notes are checked below instead
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         cph.fit(data, duration_col="_T", event_col="_E")
+    cph.convergence_notes_ = [str(w.message) for w in caught if type(w.message).__name__ == "ConvergenceWarning"]
     return cph
+
+
+#: A log hazard ratio beyond this is a coefficient running to infinity (monotone likelihood), not an estimate.
+_MAX_LOG_HR = 10.0
+
+
+def _fit_problems(cph: CoxPHFitter, term: str) -> str:
+    """Why a Cox term's Wald test and interval cannot be trusted ("" when they can): lifelines did not converge, the
+    log hazard ratio is beyond +-10, or the interval is infinite. Such fits arise from monotone likelihood, e.g. a
+    binary feature whose members all are censored (Heinze & Schemper 2001), where the coefficient diverges, its
+    standard error with it, and Wald's p-value goes to 1 while the likelihood-ratio test stays valid."""
+    s = cph.summary.loc[term]
+    problems = []
+    if any("converge" in note.lower() for note in cph.convergence_notes_):
+        problems.append("did not converge")
+    if not np.isfinite(s["coef"]) or abs(s["coef"]) > _MAX_LOG_HR:
+        problems.append(f"|log HR| > {_MAX_LOG_HR:g}")
+    if not (np.isfinite(s["exp(coef) upper 95%"]) and s["exp(coef) lower 95%"] > 0):
+        problems.append("infinite interval")
+    return "; ".join(problems)
+
+
+def _partial_loglik(data: pd.DataFrame, columns: list[str]) -> float:
+    """Maximised Efron partial log-likelihood of the unpenalised Cox model of ``columns`` (none: the model without
+    terms)."""
+    base = data[["_T", "_E"]]
+    if not columns:
+        return -0.5 * _null_partial_aic(base)
+    return float(_fit_cox(pd.concat([base, data[columns]], axis=1), 0.0).log_likelihood_)
+
+
+def _lr_pval(data: pd.DataFrame, cph: CoxPHFitter, term: str) -> float:
+    """Likelihood-ratio p-value of one term: twice the gain in partial log-likelihood over the model without it,
+    against chi-square with 1 df (as R's ``anova(coxph)``)."""
+    reduced = _partial_loglik(data, [c for c in data.columns if c not in ("_T", "_E", term)])
+    return float(chi2.sf(max(2 * (float(cph.log_likelihood_) - reduced), 0.0), df=1))
 
 
 def survival(
@@ -122,7 +162,10 @@ def survival(
     Per feature: Kaplan-Meier estimates and a log-rank test across its groups (categorical or boolean features), and
     a Cox proportional-hazards model of the feature adjusted for ``covariates`` (lifelines; Efron ties, as R's
     ``coxph``), with its concordance and a proportional-hazards test (Schoenfeld residuals against rank time).
-    ``padj``: Benjamini-Hochberg over the feature terms of the call. Patients missing the endpoint, the feature or a
+    ``padj``: Benjamini-Hochberg over the feature terms of the call. A fit that did not converge, or whose log hazard
+    ratio exceeds 10 in size or whose interval is infinite (monotone likelihood: e.g. every patient of a group
+    censored), is flagged in ``fit_flag`` and tested by the likelihood ratio instead of Wald's test, whose p-value
+    goes to 1 as the coefficient diverges (Heinze & Schemper 2001). Patients missing the endpoint, the feature or a
     covariate are left out of that feature's analyses (counted in ``n``). A continuous feature (numbers with more than
     5 distinct values: a volume ratio, a network's prediction, an enrichment score) enters the Cox model per standard
     deviation among the patients used (``continuous="per_sd"``; the sd is in ``sd``), and its Kaplan-Meier curves and
@@ -161,7 +204,11 @@ def survival(
         ``"per_sd"`` (default): continuous features per standard deviation; ``"per_unit"``: per unit of the column.
     key_added
         ``adata.uns[key_added]`` receives ``results`` (per feature term: ``feature``, ``term``, ``coef``,
-        ``hazard_ratio``, ``ci_lower``, ``ci_upper``, ``pval``, ``padj``, ``n``, ``events``, ``concordance``,
+        ``hazard_ratio``, ``ci_lower``, ``ci_upper``, ``pval``, ``padj``, ``pval_method`` (``"wald"``, or
+        ``"likelihood_ratio"`` for a flagged fit), ``wald_pval``, ``lr_pval`` (the term's likelihood-ratio test
+        against the model without it; NaN with a ``penalizer``), ``fit_flag`` (``""``, or why the Wald test and
+        interval cannot be trusted: no convergence, ``|log HR| > 10``, an infinite interval), ``n``, ``events``,
+        ``events_per_parameter`` (below 10: a warning), ``concordance``,
         ``ph_pval``, ``logrank_stat``, ``logrank_pval``, ``unit``: ``"per sd"`` or ``"per unit"`` for a number,
         ``"vs first level"`` for a category, and ``sd``: the sd a per-sd term divides by), ``covariate_terms`` (the adjusting terms of each model),
         ``km`` (Kaplan-Meier estimates per feature and group with the numbers at risk), ``multivariable`` (with
@@ -203,6 +250,10 @@ def survival(
         if n_events <= n_params:
             raise ValueError(f"survival: the Cox model of {feature!r} has {n_params} parameters but only {n_events} events "
                              f"among {len(used)} patients; use fewer covariates")
+        if n_events < 10 * n_params:
+            logger.warning(f"survival: the Cox model of {feature!r} has {n_events / n_params:.1f} events per parameter "
+                           f"({n_events} events, {n_params} parameters): below 10, its estimates are biased and its "
+                           "Wald intervals unreliable (Peduzzi et al. 1996); use fewer covariates")
         data = pd.concat([used[["_T", "_E"]].astype(float), design], axis=1)
         cph = _fit_cox(data, penalizer)
         summary = cph.summary
@@ -225,8 +276,17 @@ def survival(
                 }))
         for term in terms[feature]:
             s = summary.loc[term]
+            flag = _fit_problems(cph, term)
+            lr_p = _lr_pval(data, cph, term) if penalizer == 0 else np.nan
+            if flag:
+                logger.warning(f"survival: the Cox term {term!r} of {feature!r}: {flag} (HR {s['exp(coef)']:.3g}); its "
+                               f"Wald test is unreliable, pval is the likelihood-ratio p-value ({lr_p:.3g})")
             rows.append({"feature": feature, "term": term, "coef": s["coef"], "hazard_ratio": s["exp(coef)"],
-                         "ci_lower": s["exp(coef) lower 95%"], "ci_upper": s["exp(coef) upper 95%"], "pval": s["p"],
+                         "ci_lower": s["exp(coef) lower 95%"], "ci_upper": s["exp(coef) upper 95%"],
+                         "pval": lr_p if flag and np.isfinite(lr_p) else s["p"],
+                         "pval_method": "likelihood_ratio" if flag and np.isfinite(lr_p) else "wald",
+                         "wald_pval": s["p"], "lr_pval": lr_p, "fit_flag": flag,
+                         "events_per_parameter": n_events / n_params,
                          "n": len(used), "events": n_events, "concordance": cph.concordance_index_,
                          "ph_pval": float(ph.get(term, np.nan)), "logrank_stat": lr_stat, "logrank_pval": lr_p,
                          "unit": "per sd" if feature in sds else "per unit" if numeric else "vs first level",
@@ -239,8 +299,9 @@ def survival(
     results = pd.DataFrame(rows)
     results["padj"] = benjamini_hochberg(results["pval"].to_numpy())
     record = {
-        "results": results[["feature", "term", "coef", "hazard_ratio", "ci_lower", "ci_upper", "pval", "padj", "n",
-                            "events", "concordance", "ph_pval", "logrank_stat", "logrank_pval", "unit", "sd"]],
+        "results": results[["feature", "term", "coef", "hazard_ratio", "ci_lower", "ci_upper", "pval", "padj",
+                            "pval_method", "wald_pval", "lr_pval", "fit_flag", "n", "events", "events_per_parameter",
+                            "concordance", "ph_pval", "logrank_stat", "logrank_pval", "unit", "sd"]],
         "covariate_terms": pd.DataFrame(covar_rows, columns=["feature", "term", "coef", "hazard_ratio", "pval"]),
         "km": pd.concat(km_rows, ignore_index=True) if km_rows else pd.DataFrame(
             columns=["feature", "group", "time", "survival", "ci_lower", "ci_upper", "at_risk"]),
