@@ -2,6 +2,10 @@
 
 Prints one table: what was run, what was measured, the goal, and whether it was met.
 
+- Label null, two-sided: Verhaak 173 x 840 with the subtypes (and, for a continuous trait, TCGA age) permuted, the
+  label null's P(p <= a) for a in 0.01, 0.05, 0.1 over single genes and hallmark sets whose masked predictions vary,
+  against binomial limits; and its power on the real subtypes, permuting within outer folds against radiogx 0.7.0's
+  permutations across them (same network).
 - Global null on real expression: Verhaak 173 x 840 with the subtype labels permuted (a network without signal),
   out-of-fold masking of single genes (label-permutation null) and of the hallmark sets (the default, both nulls; and
   the random-set null alone, beside it): runs that call anything at padj < 0.05.
@@ -15,7 +19,8 @@ Prints one table: what was run, what was measured, the goal, and whether it was 
 - Bootstrap: on a synthetic cohort where the network and the L2 logit reach similar pooled out-of-fold AUCs, the
   default (out-of-fold) interval of their difference against the paper's refit scheme.
 
-    python benchmarks/calibration.py [--permutations 20] [--random-sets 20000] [--refit-boots 20]
+    python benchmarks/calibration.py [--permutations 20] [--label-permutations 10] [--random-sets 20000]
+                                     [--refit-boots 20] [--only labels]
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import binom, norm
 
 import radiogx as rg
 from radiogx.tl._gsea_engine import prerank_many
@@ -61,6 +66,88 @@ def global_null(n_perm: int) -> None:
             f"{hits} of {n_perm} runs call anything (sets called per run: {calls})",
             "<= 2 runs" if null is None else "(for comparison)", hits <= 2 or null is not None,
             time.perf_counter() - t0)
+
+
+#: Goals of P(p <= a) for a calibrated test (the tests of one run share its permutations: wider than binomial limits).
+GOALS = {0.01: (0.004, 0.016), 0.05: (0.035, 0.065), 0.1: (0.07, 0.13)}
+
+
+def _binomial_limits(a: float, n: int) -> tuple[float, float]:
+    """Central 99% binomial limits of the fraction of n independent calibrated tests with p <= a."""
+    return binom.ppf(0.005, n, a) / n, binom.ppf(0.995, n, a) / n
+
+
+def _across_folds(rng, y, groups, n):
+    """radiogx 0.7.0's label null: permutations across the outer folds (the same stream of draws)."""
+    return np.stack([rng.permutation(y) for _ in range(n)])
+
+
+def label_null_calibration(n_perm: int) -> None:
+    """Two-sided calibration of the label null under permuted labels: a class trait (Verhaak subtypes) and a
+    continuous one (TCGA age at diagnosis), single genes and hallmark sets (default nulls; the label null's p-value
+    read), over the tests whose masked predictions vary within an outer fold (the others have p = 1 by construction).
+    The tests of one run share its permutation, so the binomial limits of independent tests are only a guide."""
+    verhaak = rg.datasets.verhaak2010()
+    rg.pp.add_clinical(verhaak, rg.datasets.tcga_gbm_clinical(), columns=["age"])
+    rng = np.random.default_rng(2025)
+    for trait, kind in (("subtype", "class trait (Verhaak subtypes)"), ("age", "continuous trait (TCGA age)")):
+        t0 = time.perf_counter()
+        base = verhaak[verhaak.obs[trait].notna()].copy()
+        pvals = {"single": [], "hallmark": []}
+        calls = {"single": [], "hallmark": []}
+        for i in range(n_perm):
+            adata = base.copy()
+            values = rng.permutation(adata.obs[trait].to_numpy())
+            adata.obs["permuted"] = (pd.Categorical(values, categories=adata.obs[trait].cat.categories)
+                                     if trait == "subtype" else values.astype(float))
+            rg.tl.train(adata, "permuted", seed=i, **NET, **({"task": "regression"} if trait == "age" else {}))
+            for collection in pvals:  # the default nulls: labels for single genes, both for sets
+                rg.tl.gene_masking(adata, collection, seed=i, key_added="m")
+                res = adata.uns["m"]["results"]
+                pvals[collection].append(res.loc[res["varies"], "pval_labels"].to_numpy())
+                calls[collection].append(int((res["padj"] < 0.05).sum()))
+        for collection, runs in pvals.items():
+            p = np.concatenate(runs)
+            parts, ok = [], True
+            for a in (0.01, 0.05, 0.1):
+                lo, hi = _binomial_limits(a, len(p))
+                frac = float(np.mean(p <= a))
+                ok &= GOALS[a][0] <= frac <= GOALS[a][1]
+                parts.append(f"P(p <= {a:g}) = {frac:.4f} (binomial 99% limits of independent tests [{lo:.4f}, "
+                             f"{hi:.4f}])")
+            hits = sum(c > 0 for c in calls[collection])
+            row(f"label null, {collection} masking, {kind}, {n_perm} permutations",
+                f"{len(p)} tests whose masked predictions vary: " + "; ".join(parts)
+                + f"; runs calling anything after BH: {hits} of {n_perm} ({calls[collection]})",
+                "P(p <= a) within [0.004, 0.016], [0.035, 0.065], [0.07, 0.13]; <= 1 run calls", ok and hits <= 1,
+                time.perf_counter() - t0)
+
+
+def label_null_power(subtypes) -> None:
+    """The real subtypes, the same trained network masked with the label null permuting within the outer folds
+    (today) and across them (radiogx 0.7.0, reproduced by swapping the permutation function)."""
+    import radiogx.tl._gene_masking as gm
+
+    t0 = time.perf_counter()
+    within = {}
+    for name, swap in (("within folds", None), ("across folds (0.7.0)", _across_folds)):
+        adata = subtypes.copy()
+        saved = gm._permute_within
+        if swap is not None:
+            gm._permute_within = swap
+        try:
+            rg.tl.gene_masking(adata, "single", seed=0, key_added="single")
+            rg.tl.gene_masking(adata, "hallmark", null="labels", seed=0, key_added="hallmark")
+        finally:
+            gm._permute_within = saved
+        within[name] = {c: int((adata.uns[c]["results"]["padj"] < 0.05).sum()) for c in ("single", "hallmark")}
+    now, before = within["within folds"], within["across folds (0.7.0)"]
+    n = subtypes.n_vars * subtypes.obs["subtype"].nunique()  # single-gene tests: genes x subtypes
+    row("power, label null on the real Verhaak subtypes (same network)",
+        f"single genes called at padj < 0.05: {now['single']} of {n} within folds, {before['single']} across folds "
+        f"({now['single'] / max(before['single'], 1):.2f}x); hallmark sets x subtypes (label null alone): "
+        f"{now['hallmark']} vs {before['hallmark']}", ">= 1.8x as many single genes",
+        now["single"] >= 1.8 * before["single"], time.perf_counter() - t0)
 
 
 def tail_calibration(subtypes, n_sets: int) -> None:
@@ -168,6 +255,9 @@ def bootstrap(refit_boots: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--permutations", type=int, default=20)
+    parser.add_argument("--label-permutations", type=int, default=10)
+    parser.add_argument("--only", choices=["labels"], default=None,
+                        help="labels: only the label null's calibration and power")
     parser.add_argument("--random-sets", type=int, default=20_000)
     parser.add_argument("--refit-boots", type=int, default=20)
     args = parser.parse_args()
@@ -177,11 +267,14 @@ def main() -> None:
     subtypes = rg.datasets.verhaak2010()
     rg.tl.train(subtypes, "subtype", seed=0, **NET)
     print("running the checks...")
-    global_null(args.permutations)
-    tail_calibration(subtypes, args.random_sets)
-    power(subtypes)
-    enrichment()
-    bootstrap(args.refit_boots)
+    label_null_calibration(args.label_permutations)
+    label_null_power(subtypes)
+    if args.only != "labels":
+        global_null(args.permutations)
+        tail_calibration(subtypes, args.random_sets)
+        power(subtypes)
+        enrichment()
+        bootstrap(args.refit_boots)
     table = pd.DataFrame(ROWS)
     with pd.option_context("display.max_colwidth", 200, "display.width", 250):
         print("\n" + table.to_string(index=False))

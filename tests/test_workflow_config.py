@@ -66,6 +66,9 @@ MALFORMED = [
     ("max below min", ("steps.masking.max_size", 2), r"\[steps.masking\] max_size = 2: must be >= min_size"),
     ("single genes against random genes", ("steps.masking", {"collections": ["single"], "null": "both"}),
      r"\[steps.masking\] null = 'both' with collection 'single': random single genes would be the genes under test"),
+    ("in-sample masking with a null", ("steps.masking", {"collections": ["synthetic"], "patients": "all"}),
+     r"\[steps.masking\] patients = 'all' with n_null = 1000: in-sample masking .* no null can test it"),
+    ("a handful of null draws", ("steps.masking.n_null", 5), r"\[steps.masking\] n_null = 5: must be 0 .* or >= 10"),
     ("single genes in enrichment", ("steps.enrich.collections", ["single"]),
      r"\[steps.enrich\] collections: 'single' \(every gene alone\) is a collection of gene masking only"),
     ("clinical table without source", ("input.clinical", [{"columns": ["age"]}]), r"\[\[input.clinical\]\] #1 source = None"),
@@ -126,7 +129,7 @@ def test_cli_refuses_a_malformed_config_naming_the_key(tmp_path):
     path.write_text('[input]\ndataset = "synthetic"\n[steps.masking]\nn_null = 5\n')
     res = subprocess.run([str(exe), "run", str(path)], capture_output=True, text=True, timeout=120)
     assert res.returncode == 2
-    assert "radiogx: error: [steps.masking] n_null = 5: must be >= 10" in res.stderr
+    assert "radiogx: error: [steps.masking] n_null = 5: must be 0 (scores and ranks only) or >= 10" in res.stderr
     assert not (tmp_path / "radiogx_results").exists()
     res = subprocess.run([str(exe), "run", "--help-config"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "[steps.survival]" in res.stdout and "# covariates = ['age', 'gender']" in res.stdout

@@ -20,7 +20,8 @@ def masking_df(adata: AnnData, *, key: str | None = None, trait: str | None = No
 
     Returns
     -------
-    DataFrame with ``trait``, ``gene_set``, ``target``, ``n_genes``, ``auc``, ``pr_auc``, ``loglik``, ``r2`` (a
+    DataFrame with ``trait``, ``gene_set``, ``target``, ``n_genes``, ``varies`` (the masked prediction varies within
+    an outer fold; radiogx >= 0.8), ``auc``, ``pr_auc``, ``loglik``, ``r2`` (a
     continuous trait's, whose AUCs are empty), ``pval``, ``padj`` (and the null's ``null_mean``, ``null_sd``, the p-values of each null ``pval_random_sets`` and
     ``pval_labels`` (``pval`` is their maximum with ``null="both"``), ``n_draws`` and ``pval_method``:
     ``"<null>:sequential_mc"``, or ``"<null>:mc_bound"`` where ``pval`` is only an upper bound at the resolution of the
@@ -33,9 +34,9 @@ def masking_df(adata: AnnData, *, key: str | None = None, trait: str | None = No
             if value not in set(df[name]):
                 raise ValueError(f"no masking results for {name} {value!r}; available: {sorted(set(df[name]))}")
             df = df[df[name] == value]
-    cols = ["trait", "gene_set", "target", "n_genes", "auc", "pr_auc", "loglik", "r2", "pval", "padj", "null_mean", "null_sd",
+    cols = ["trait", "gene_set", "target", "n_genes", "varies", "auc", "pr_auc", "loglik", "r2", "pval", "padj", "null_mean", "null_sd",
             "pval_random_sets", "pval_labels", "n_draws", "pval_method"]
-    cols = [c for c in cols if c in df.columns]  # the last four: radiogx >= 0.2; r2: >= 0.5
+    cols = [c for c in cols if c in df.columns]  # the last four: radiogx >= 0.2; r2: >= 0.5; varies: >= 0.8
     return df[cols].sort_values(["trait", "target", sort_by], ascending=[True, True, False]).reset_index(drop=True)
 
 

@@ -98,9 +98,10 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str | None = No
     pooled out-of-fold predictions), and for a continuous trait ``r2``, ``r2_sd``, ``spearman``, ``rmse`` (means over
     folds) and ``r2_pooled`` instead of the AUCs; ``best_model`` (highest score of the trait: the bootstrap's
     statistic when it ran, else the pooled AUC or R^2), ``network_wins`` and ``network_verdict``: per trait, whether
-    the network beats the baselines (``"yes"``: every paired bootstrap interval of network minus baseline above 0 and
-    the network's own interval above chance, 0.5 AUC or 0 R^2; ``"no"``: some baseline clearly better; ``"unclear"``
-    otherwise), read from
+    the network beats the baselines, from the simultaneous bootstrap intervals of network minus each baseline
+    (``"yes"``: every one above 0 and the network's own interval above chance, 0.5 AUC or 0 R^2; ``"no"``: some
+    baseline clearly better; ``"equivalent"``: every baseline within the margin that matters, at the AUC ceiling
+    with the network, or beaten; ``"unclear"`` otherwise), read from
     :func:`radiogx.tl.bootstrap` (``method="oof"``) when it ran, else from the pooled AUCs alone (and saying so), and
     one line saying why; the network first.
     """
@@ -163,30 +164,53 @@ def _pooled_baseline_scores(record: dict) -> dict[str, float]:
 
 
 def _verdict(models: pd.DataFrame, boot: dict | None) -> tuple[str, str]:
-    """Does the network beat the baselines of one trait? ``("yes" | "no" | "unclear", one line saying why)``."""
+    """Does the network beat the baselines of one trait? ``("yes" | "no" | "equivalent" | "unclear", one line saying
+    why)``, from the bootstrap's per-baseline verdicts (simultaneous intervals over the baselines, a margin that
+    matters, the AUC ceiling; see :func:`radiogx.tl.bootstrap`)."""
     if "network" not in set(models["model"]) or len(models) < 2:
         return "unclear", "no baselines to compare with" if len(models) < 2 else "no network"
     regression = models["metric"].iloc[0] == "r2"
     name, floor, pooled_col = ("R^2", 0.0, "r2_pooled") if regression else ("AUC", 0.5, "roc_auc_pooled")
     chance = ""
     if boot is not None and boot["params"].get("method") == "oof" and len(boot["differences"]):
-        d = boot["differences"]
-        level = f"{boot['params']['ci']:.0%}"
+        d = boot["differences"].copy()
+        p = boot["params"]
+        level = f"{p['ci']:.0%}"
         net = boot["summary"].set_index("model").loc["network"]
         if net["ci_lower"] <= floor:
             chance = (f"; the network itself is not clearly better than chance ({name} {net['estimate']:.3f}, {level} "
                       f"CI [{net['ci_lower']:.3f}, {net['ci_upper']:.3f}])")
-        worse = d[d["ci_upper"] < 0]
-        if len(worse):
-            w = worse.sort_values("estimate").iloc[0]
-            return "no", (f"network worse than {', '.join(worse['baseline'])} (vs {w['baseline']}: {w['estimate']:+.3f}, "
-                          f"{level} CI [{w['ci_lower']:+.3f}, {w['ci_upper']:+.3f}])" + chance)
-        if (d["ci_lower"] > 0).all():
-            return ("unclear" if chance else "yes"), (f"network better than every baseline ({level} CIs of the "
-                                                      "differences above 0)" + chance)
-        unclear = d[d["ci_lower"] <= 0]
-        return "unclear", (f"no clear difference between the network and {', '.join(unclear['baseline'])} "
-                           f"({level} CIs of the differences cover 0)" + chance)
+        if "verdict" not in d.columns:  # records of radiogx < 0.8: per-comparison intervals, no margin, no ceiling
+            d["sim_lower"], d["sim_upper"] = d["ci_lower"], d["ci_upper"]
+            d["verdict"] = np.where(d["ci_upper"] < 0, "worse", np.where(d["ci_lower"] > 0, "better", "unclear"))
+            kind = f"{level} CIs of the differences, each alone (radiogx < 0.8)"
+        else:
+            kind = f"simultaneous {level} CIs of the differences over {len(d)} baselines"
+        margin = float(p.get("margin", 0.0))
+        summary = boot["summary"].set_index("model")["estimate"]
+        by = {v: d[d["verdict"] == v] for v in ("worse", "better", "equivalent", "ceiling", "unclear")}
+        if len(by["worse"]):
+            w = by["worse"].sort_values("estimate").iloc[0]
+            return "no", (f"network worse than {', '.join(by['worse']['baseline'])} (vs {w['baseline']}: "
+                          f"{w['estimate']:+.3f}, {kind}: [{w['sim_lower']:+.3f}, {w['sim_upper']:+.3f}])" + chance)
+        if len(by["better"]) == len(d):
+            return ("unclear" if chance else "yes"), f"network better than every baseline ({kind} above 0)" + chance
+        if not len(by["unclear"]):  # every baseline: better, equivalent or at the ceiling
+            parts = []
+            if len(by["ceiling"]):
+                top = summary.reindex(by["ceiling"]["baseline"]).idxmax()
+                parts.append(f"indistinguishable at the ceiling from {', '.join(by['ceiling']['baseline'])} (network "
+                             f"{name} {summary['network']:.3f}, {top} {summary[top]:.3f}: both >= {p.get('ceiling', 0.99):g}, "
+                             "where intervals of differences say nothing)")
+            if len(by["equivalent"]):
+                parts.append(f"equivalent to {', '.join(by['equivalent']['baseline'])} ({kind} within "
+                             f"+-{margin:g} {name})")
+            if len(by["better"]):
+                parts.append(f"better than {', '.join(by['better']['baseline'])}")
+            return ("unclear" if chance else "equivalent"), "network " + "; ".join(parts) + chance
+        u = by["unclear"]
+        return "unclear", (f"no clear difference between the network and {', '.join(u['baseline'])} ({kind} cover 0 "
+                           f"and reach beyond +-{margin:g} {name})" + chance)
     net = float(models.loc[models["model"] == "network", pooled_col].iloc[0])
     others = models[models["model"] != "network"].dropna(subset=[pooled_col])
     if not len(others):

@@ -46,7 +46,10 @@ def prediction_summary_df(adata: AnnData, *, key: str | None = None) -> pd.DataF
     -------
     DataFrame with ``trait``, ``n_patients``, ``scale``, ``missing_genes``, ``n_model_genes``, ``n_present``,
     ``coverage``, ``cohort_shift``, ``n_outside``, and ``truth``, ``n_compared``, ``classes_compared``,
-    ``balanced_accuracy``, ``roc_auc`` (empty without known classes), and for a continuous trait with known values
+    ``balanced_accuracy`` (over the compared classes: each patient's most probable of them),
+    ``balanced_accuracy_all_classes`` (the plain call, over all the model's classes), ``n_reassigned`` (patients whose
+    plain call is a class the truth lacks; -1 in records of radiogx < 0.8), ``roc_auc`` (empty without known
+    classes), and for a continuous trait with known values
     ``r2``, ``spearman``, ``rmse``.
     """
     key = find_record(adata, "prediction", key)
@@ -59,6 +62,8 @@ def prediction_summary_df(adata: AnnData, *, key: str | None = None) -> pd.DataF
                      "n_outside": p["n_outside"], "truth": p.get("truth", ""), "n_compared": ev.get("n", 0),
                      "classes_compared": ";".join(map(str, ev.get("classes", []))),
                      "balanced_accuracy": ev.get("balanced_accuracy", float("nan")),
+                     "balanced_accuracy_all_classes": ev.get("balanced_accuracy_all_classes", float("nan")),
+                     "n_reassigned": ev.get("n_reassigned", -1),
                      "roc_auc": ev.get("roc_auc", float("nan")),
                      **({k: ev.get(k, float("nan")) for k in ("r2", "spearman", "rmse")}
                         if is_regression(rec) else {})})

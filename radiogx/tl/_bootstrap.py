@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from typing import Literal
@@ -148,6 +149,68 @@ def _interval(values: np.ndarray, estimate: float, jackknife: np.ndarray | None,
     return float(np.percentile(v, 100 * lo, method="hazen")), float(np.percentile(v, 100 * hi, method="hazen"))
 
 
+#: Smallest network-minus-baseline difference that matters, by metric: within it, two models are "equivalent".
+DEFAULT_MARGIN = {"roc_auc": 0.01, "r2": 0.02}
+#: AUCs at or above this are at the ceiling: bootstrap intervals of their differences are degenerate (most resamples
+#: tie at 1), BCa is refused, and two models that both reach it are "indistinguishable at the ceiling".
+AUC_CEILING = 0.99
+
+
+def _simultaneous(d: np.ndarray, center: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Simultaneous intervals of the columns of bootstrap differences ``d`` (resamples x baselines): the max-|t|
+    bootstrap (Westfall & Young 1993; Hothorn, Bretz & Westfall 2008): ``center +- c * se`` with ``se`` each column's
+    bootstrap sd and ``c`` the ``ci`` quantile over resamples of ``max_j |d_j - center_j| / se_j``, so that all the
+    intervals cover their differences together with probability ``ci``."""
+    se = np.nanstd(d, axis=0, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(se > 0, np.abs(d - center) / np.where(se > 0, se, 1.0), 0.0)
+    crit = float(np.nanquantile(np.nanmax(t, axis=1), ci)) if d.shape[1] else float("nan")
+    return center - crit * se, center + crit * se, crit
+
+
+def _baseline_verdicts(diffs: pd.DataFrame, est: dict[str, float], *, margin: float, ceiling: float | None) -> list[str]:
+    """Per baseline, from the simultaneous interval of network minus baseline: ``"ceiling"`` (both AUCs at least
+    ``ceiling``), ``"equivalent"`` (the interval within +-``margin``), ``"worse"`` / ``"better"`` (the interval below /
+    above 0), else ``"unclear"``."""
+    out = []
+    for _, r in diffs.iterrows():
+        if ceiling is not None and est["network"] >= ceiling and est[r["baseline"]] >= ceiling:
+            out.append("ceiling")
+        elif r["sim_lower"] > -margin and r["sim_upper"] < margin:
+            out.append("equivalent")
+        elif r["sim_upper"] < 0:
+            out.append("worse")
+        elif r["sim_lower"] > 0:
+            out.append("better")
+        else:
+            out.append("unclear")
+    return out
+
+
+def _difference_table(values: np.ndarray, estimate: np.ndarray, jack: np.ndarray | None, names: list[str], *,
+                      ci: float, interval: str, margin: float, ceiling: float | None) -> pd.DataFrame:
+    """Network (column 0) minus each baseline: per-comparison and simultaneous intervals, and a verdict per baseline."""
+    rows, cols = [], []
+    for j, m in enumerate(names[1:], start=1):
+        d = values[:, 0] - values[:, j]
+        jk = None if jack is None else jack[:, 0] - jack[:, j]
+        est = estimate[0] - estimate[j]
+        lo, hi = _interval(d, est, jk, ci, interval)
+        rows.append({"baseline": m, "estimate": float(est), "mean": float(np.nanmean(d)), "ci_lower": lo, "ci_upper": hi,
+                     "fraction_positive": float(np.mean(d > 0))})
+        cols.append(d)
+    diffs = pd.DataFrame(rows, columns=["baseline", "estimate", "mean", "ci_lower", "ci_upper", "fraction_positive"])
+    if not rows:
+        return diffs.assign(sim_lower=[], sim_upper=[], verdict=[])
+    d = np.stack(cols, axis=1)
+    center = np.where(np.isfinite(diffs["estimate"]), diffs["estimate"], diffs["mean"]).astype(float)
+    diffs["sim_lower"], diffs["sim_upper"], _ = _simultaneous(d, center, ci)
+    est = {m: float(v) for m, v in zip(names, estimate)} if np.isfinite(estimate).all() else \
+        {m: float(np.nanmean(values[:, j])) for j, m in enumerate(names)}
+    diffs["verdict"] = _baseline_verdicts(diffs, est, margin=margin, ceiling=ceiling)
+    return diffs
+
+
 def _statistic(y, s, n_classes, folds, statistic) -> float:
     """The pooled out-of-fold AUC (R^2 for a continuous trait), or the mean over folds of each fold's."""
     def score(yy, ss):
@@ -206,6 +269,7 @@ def bootstrap(
     network_protocol: Literal["fixed_epochs", "paper"] = "fixed_epochs",
     pretrained: TranscriptomeAutoencoder | None = None,
     ci: float = 0.95,
+    margin: float | None = None,
     seed: int | None = None,
     n_jobs: int | None = None,
     key: str = "radiogx",
@@ -264,7 +328,10 @@ def bootstrap(
         Refit only: the autoencoder the network was trained from (``rg.tl.train(..., pretrained=ae)``); required when
         it was.
     ci
-        Coverage of the intervals.
+        Coverage of the intervals (each difference's own, and the simultaneous ones over the baselines).
+    margin
+        The smallest network-minus-baseline difference that matters: a baseline whose simultaneous interval lies
+        within ``+-margin`` is ``"equivalent"`` to the network. ``None``: 0.01 AUC, 0.02 R^2.
     seed
         Seed of the bootstraps; ``None`` uses the network's seed.
     n_jobs
@@ -274,8 +341,9 @@ def bootstrap(
     key_added
         ``adata.uns[key_added][trait]`` receives ``boots`` (DataFrame: ``boot``, ``model``, ``roc_auc``), ``summary``
         (per model: ``estimate``, ``mean``, ``ci_lower``, ``ci_upper``), ``differences`` (per baseline, network minus
-        baseline: ``estimate``, ``mean``, ``ci_lower``, ``ci_upper``, ``fraction_positive``) and ``params`` (with
-        ``covers``: what the intervals cover).
+        baseline: ``estimate``, ``mean``, ``ci_lower``, ``ci_upper`` (this comparison alone), ``fraction_positive``,
+        ``sim_lower``, ``sim_upper`` (simultaneous over the baselines) and ``verdict``) and ``params`` (with
+        ``covers``: what the intervals cover and what they are conditional on; ``margin``; ``ceiling``).
     copy
         Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
 
@@ -298,6 +366,8 @@ def bootstrap(
         raise ValueError(f"interval must be 'percentile' or 'bca', got {interval!r}")
     if method == "refit" and interval != "percentile":
         raise ValueError("interval='bca' needs method='oof' (a jackknife of the refit scheme would refit n times)")
+    if margin is not None and not (isinstance(margin, int | float) and not isinstance(margin, bool) and margin >= 0):
+        raise ValueError(f"margin must be a non-negative number or None, got {margin!r}")
     if network_protocol not in ("fixed_epochs", "paper"):
         raise ValueError(f"network_protocol must be 'fixed_epochs' or 'paper', got {network_protocol!r}")
     model = resolve_model(adata, trait, key)
@@ -316,6 +386,15 @@ def bootstrap(
               "radiogx_version": __version__}
     if method == "oof":
         y, scores, n_classes, folds = _oof_scores(adata, trait, record, comp, models)
+        at_ceiling = [m for m in scores if n_classes != REGRESSION
+                      and _statistic(y, scores[m], n_classes, folds, statistic) >= AUC_CEILING]
+        if interval == "bca" and at_ceiling:
+            note = (f"BCa replaced by percentile: {', '.join(at_ceiling)} reach AUC >= {AUC_CEILING:g}, where most "
+                    "resamples tie at the ceiling and BCa's bias correction breaks (21% of its 95% intervals of two "
+                    "equal models excluded 0 at AUC 0.998, n = 173)")
+            warnings.warn(f"bootstrap: {note}", UserWarning, stacklevel=2)
+            params["interval_note"] = note
+            interval = "percentile"
         names, values, estimate, jack = _oof_bootstrap(y, scores, n_classes, folds, statistic=statistic,
                                                        n_boot=n_boot, seed=child_seed(seed, 30_000), interval=interval)
         metric = "R^2" if n_classes == REGRESSION else "ROC-AUC"
@@ -326,7 +405,9 @@ def bootstrap(
         params.update(interval=interval, statistic=statistic, metric="r2" if n_classes == REGRESSION else "roc_auc",
                       resampling="patients" + (f", {strata}" if strata else "") + ", paired across models",
                       covers=f"{ci:.0%} {interval} interval of the {what} of the models as trained (and of "
-                             "network-minus-baseline differences) over patient resamples")
+                             "network-minus-baseline differences; sim_lower/sim_upper: simultaneous over the "
+                             "baselines) over patient resamples, conditional on this one training run of each "
+                             "model (its seed and folds)")
     else:
         if is_regression(record):
             raise ValueError(f"trait {trait!r} is continuous: its bootstrap resamples the out-of-fold predictions; use "
@@ -368,12 +449,15 @@ def bootstrap(
 
     summary = pd.DataFrame([{"model": m, **row(values[:, j], estimate[j], None if jack is None else jack[:, j])}
                             for j, m in enumerate(names)])
-    diffs = []
-    for j, m in enumerate(names[1:], start=1):
-        d = values[:, 0] - values[:, j]
-        jk = None if jack is None else jack[:, 0] - jack[:, j]
-        diffs.append({"baseline": m, **row(d, estimate[0] - estimate[j], jk), "fraction_positive": float(np.mean(d > 0))})
-    diffs = pd.DataFrame(diffs, columns=["baseline", "estimate", "mean", "ci_lower", "ci_upper", "fraction_positive"])
+    regression = params.get("metric") == "r2"
+    margin = DEFAULT_MARGIN["r2" if regression else "roc_auc"] if margin is None else float(margin)
+    ceiling = None if regression else AUC_CEILING
+    params.update(margin=margin, ceiling=float("nan") if ceiling is None else ceiling,
+                  verdict=("per baseline, from the simultaneous max-|t| bootstrap intervals of network minus baseline: "
+                           f"ceiling (both AUCs >= {AUC_CEILING:g}), equivalent (within +-{margin:g}), worse/better "
+                           "(below/above 0), else unclear"))
+    diffs = _difference_table(values, estimate, jack, names, ci=ci, interval=params["interval"], margin=margin,
+                              ceiling=ceiling)
     write_record(adata, key_added, {"boots": boots, "summary": summary, "differences": diffs, "params": params,
                                     "added": log_added("bootstrap", uns=key_added)}, tool="bootstrap", trait=trait)
     return adata if copy else None

@@ -59,6 +59,8 @@ class _Scorer:
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
         device = settings.torch_device()
         self.parts = []
+        # each patient's outer fold (in-sample: one group); the label null permutes labels within these groups
+        self.groups = np.zeros(len(names), dtype=np.int64)
         if patients == "out_of_fold":
             if not model.cv_folds:
                 raise ValueError(f"the model for {model.trait!r} keeps no fold models (trained with protocol='paper'); "
@@ -69,6 +71,7 @@ class _Scorer:
                 held = order.intersection(pd.Index(fold["test"]), sort=False)
                 if len(held):
                     pos = order.get_indexer(held)
+                    self.groups[pos] = k
                     x = torch.from_numpy(model.scaled(adata[held], fold=k)).to(device)
                     self.parts.append((pos, FoldedNetwork(model.network(k, device=device), dtype=dtype), x))
                     covered += len(held)
@@ -121,6 +124,21 @@ def _score(probs: np.ndarray, y: np.ndarray, targets: list[int]) -> dict[str, np
         out["auc"][t] = rows_auc(p, positive)
         out["pr_auc"][t] = rows_average_precision(p, positive)
         out["loglik"][t] = rows_loglik(p, positive)
+    return out
+
+
+def _varies(probs: np.ndarray, groups: np.ndarray, targets: list[int]) -> np.ndarray:
+    """Targets x sets: whether a set's masked prediction of the target varies among the patients of at least one
+    outer fold. Where it does not (the network ignores the set's genes), no permutation within folds can change the
+    score, and the label null's p-value is 1 by construction."""
+    out = np.zeros((len(targets), probs.shape[0]), dtype=bool)
+    for g in np.unique(groups):
+        sub = probs[:, groups == g]  # sets x members x outputs
+        spread = sub.max(axis=1) - sub.min(axis=1)
+        tol = 1e-9 * np.maximum(1.0, np.abs(sub).max(axis=1))
+        for t, k in enumerate(targets):
+            col = 0 if sub.shape[2] == 1 else k
+            out[t] |= spread[:, col] > tol[:, col]
     return out
 
 
@@ -180,7 +198,10 @@ def gene_masking(
     - ``"random_sets"`` (competitive): does the set drive the prediction more than random sets of **exactly its size**
       drawn from the model's genes? The null draws are shared by the sets of one size.
     - ``"labels"`` (self-contained): the trait's labels are permuted against the set's fixed masked predictions, which
-      asks whether the set alone carries information on the trait. One stream of permutations is shared by all sets.
+      asks whether the set alone carries information on the trait. Labels are permuted **within each outer fold**
+      (each patient's masked prediction comes from its fold's network, whose baseline prediction differs from the
+      other folds'; permuting across folds adds that spread to the null only). One stream of permutations is shared
+      by all sets.
 
     ``null="both"`` (default for collections) calls a set only if it passes both: ``pval`` is the larger of the two
     p-values, an intersection-union test (Berger 1982), valid at its level whichever null holds. The competitive
@@ -212,7 +233,8 @@ def gene_masking(
         The model to explain; ``None`` uses the models :func:`radiogx.tl.train` recorded in ``adata.uns[key]``: for
         ``trait``, or for every trained trait.
     patients
-        ``"out_of_fold"`` (default) or ``"all"``.
+        ``"out_of_fold"`` (default) or ``"all"`` (in-sample: scores and ranks only, ``n_null=0`` required, since the
+        network has fitted the labels it would be tested on).
     null
         ``"both"``, ``"random_sets"`` or ``"labels"``; ``None``: ``"labels"`` for ``gene_sets="single"``, else
         ``"both"``.
@@ -237,7 +259,8 @@ def gene_masking(
         Where ``train`` recorded the models.
     key_added
         ``adata.uns[key_added]`` receives ``results`` (DataFrame: ``trait``, ``gene_set``, ``target``, ``n_genes``,
-        ``auc``, ``pr_auc``, ``loglik``, ``r2`` (NaN where the task has no such score), ``null_mean`` and ``null_sd``
+        ``varies`` (whether the set's masked prediction varies within an outer fold; where it does not, the network
+        ignores the set and the label null's p-value is 1 by construction), ``auc``, ``pr_auc``, ``loglik``, ``r2`` (NaN where the task has no such score), ``null_mean`` and ``null_sd``
         of the tested score over the first ``n_null`` random sets (label permutations with ``null="labels"``), ``pval_random_sets``, ``pval_labels`` (NaN where not
         computed), ``pval`` (their maximum), ``padj``, and ``n_draws`` and ``pval_method`` of the null that gave
         ``pval``: ``"<null>:sequential_mc"`` or ``"<null>:mc_bound"``) and ``params``.
@@ -261,6 +284,11 @@ def gene_masking(
     if max_null is not None and (isinstance(max_null, bool) or not isinstance(max_null, int | np.integer)
                                  or max_null < n_null):
         raise ValueError(f"max_null must be an integer >= n_null ({n_null}), got {max_null!r}")
+    if patients == "all" and n_null > 0:
+        raise ValueError(f"patients='all' with n_null={n_null}: in-sample masking scores the final network on the very "
+                         "labels it was fitted to, so neither null tests anything (on permuted Verhaak subtypes the "
+                         "label null called 1-32 of 196 hallmark sets per run); use patients='out_of_fold' for "
+                         "p-values, or n_null=0 for in-sample scores and ranks only")
     single = isinstance(gene_sets, str) and gene_sets == "single"
     null = null or ("labels" if single else "both")
     if null not in _NULLS:
@@ -282,16 +310,18 @@ def gene_masking(
         scorer = _Scorer(adata, m, patients, names, precision=precision, max_rows=batch_size)
         targets = [0] if m.is_regression else [1] if m.n_classes == 2 else list(range(m.n_classes))
         chunk = max(1, 2048 // max(1, len(targets)))
-        probs = []
+        probs, varies = [], []
         real = {s: [] for s in _SCORES}
         for i in tqdm(range(0, len(sets.names), chunk), desc=f"masking {m.trait} ({len(sets.names)} sets)",
                       disable=not settings.show_progress):
             p = scorer.probs(sets.indices[i:i + chunk])
             for name, value in _score(p, y, targets).items():
                 real[name].append(value)
+            varies.append(_varies(p, scorer.groups, targets))
             if null in ("labels", "both"):
                 probs.append(p)
         real = {name: np.concatenate(v, axis=1) for name, v in real.items()}
+        varies = np.concatenate(varies, axis=1)
         n_tests = len(targets) * len(sets.names)
         cap = max(10 * n_null, 80 * n_tests) if max_null is None else int(max_null)
         shape = real[score].shape
@@ -303,8 +333,9 @@ def gene_masking(
                 scorer, y, targets, sets, real[score], m, n_null=n_null, n_max=cap, score=score,
                 seed=child_seed(seed, len(frames)))
         if n_null and null in ("labels", "both"):
-            mean_l, sd_l, parts["labels"] = _label_null(np.concatenate(probs, axis=0), y, targets, n_null=n_null,
-                                                        n_max=cap, score=score, seed=child_seed(seed, len(frames), 1))
+            mean_l, sd_l, parts["labels"] = _label_null(np.concatenate(probs, axis=0), y, targets, scorer.groups,
+                                                        n_null=n_null, n_max=cap, score=score,
+                                                        seed=child_seed(seed, len(frames), 1))
             if null == "labels":
                 null_mean, null_sd = mean_l, sd_l
         if parts:  # "both": the intersection-union test, p = max of the two (Berger 1982)
@@ -320,7 +351,7 @@ def gene_masking(
         for t, k in enumerate(targets):
             frames.append(pd.DataFrame({
                 "trait": m.trait, "gene_set": sets.names, "target": m.trait if m.is_regression else m.classes[k],
-                "n_genes": sets.sizes, "auc": real["auc"][t], "pr_auc": real["pr_auc"][t], "loglik": real["loglik"][t],
+                "n_genes": sets.sizes, "varies": varies[t], "auc": real["auc"][t], "pr_auc": real["pr_auc"][t], "loglik": real["loglik"][t],
                 "r2": real["r2"][t],
                 "null_mean": null_mean[t], "null_sd": null_sd[t],
                 "pval_random_sets": parts["random_sets"].pval[t] if "random_sets" in parts else nan[t],
@@ -377,11 +408,25 @@ def _random_set_null(scorer, y, targets, sets, observed, model, *, n_null, n_max
     return null_mean, null_sd, SequentialPvalues(pval, n_draws, resolved)
 
 
-def _label_null(probs, y, targets, *, n_null, n_max, score, seed):
+def _permute_within(rng: np.random.Generator, y: np.ndarray, groups: list[np.ndarray], n: int) -> np.ndarray:
+    """``n`` permutations of ``y`` (n x patients), each shuffling the values only among the patients of one group."""
+    labels = np.empty((n, len(y)), dtype=y.dtype)
+    for idx in groups:
+        labels[:, idx] = rng.permuted(np.tile(y[idx], (n, 1)), axis=1)
+    return labels
+
+
+def _label_null(probs, y, targets, groups, *, n_null, n_max, score, seed):
     """Self-contained null: the labels permuted against each set's fixed masked predictions (sets x patients x
-    classes). The observed score goes through the same arithmetic as the permuted ones, and scores within rounding of
+    classes), **within each outer fold** (``groups``: each patient's fold). Every patient's masked prediction comes
+    from its own fold's network, and fold networks differ in their baseline prediction; the observed labels never see
+    that spread (stratified folds fix each fold's class mix), so permuting across folds would add it to the null only
+    and make the test all but unable to reject (on permuted Verhaak subtypes, 1 single-gene test in 26,880 at p <= 0.05).
+    Within folds, the observed labelling is one draw of the same permutation group: the test is exact given the fold
+    networks. The observed score goes through the same arithmetic as the permuted ones, and scores within rounding of
     it count as ties (as high), so that a set whose predictions do not vary gets p = 1, not a rounding artefact."""
     n_t, n_s = len(targets), probs.shape[0]
+    blocks = [np.flatnonzero(groups == g) for g in np.unique(groups)]
     observed = np.stack([_score_permuted(probs, y[None], k, score)[:, 0] for k in targets])  # targets x sets
     tol = 1e-10 * np.maximum(np.abs(observed), 1.0)
     rng = np.random.default_rng(seed)
@@ -395,7 +440,7 @@ def _label_null(probs, y, targets, *, n_null, n_max, score, seed):
         at_least = observed[:, cols] - tol[:, cols]  # targets x sets: a draw this high counts as an exceedance
         first = seen["n"] < n_null and len(cols) == n_s  # the first n_null draws of every set: the null's moments
         for i in range(0, n, _PERM_BLOCK):
-            labels = np.stack([rng.permutation(y) for _ in range(min(_PERM_BLOCK, n - i))])  # block x patients
+            labels = _permute_within(rng, y, blocks, min(_PERM_BLOCK, n - i))  # block x patients
             for r, t in enumerate(rows):
                 null = _score_permuted(sub, labels, targets[t], score)  # sets x block
                 out[r, :, i:i + len(labels)] = null >= at_least[t][:, None]

@@ -59,6 +59,29 @@ def _input(x: np.ndarray, present: np.ndarray, mean: np.ndarray, scale: np.ndarr
     return z.astype(np.float32)
 
 
+#: ``scale="cohort"`` standardises each gene within the cohort: below this many patients it is refused (a cohort of
+#: one is all zeros, whoever the patient; a handful is centred on its own class mix) ...
+MIN_COHORT_SCALING = 10
+#: ... and below this many it warns (CMScaller's rule of thumb for cohort centring: more than 40 samples of a
+#: balanced, heterogeneous cohort).
+WARN_COHORT_SCALING = 40
+#: Total variation distance between the predicted and the training class mix above which predict warns.
+CLASS_MIX_WARNING = 0.3
+
+
+def _class_mix(m: RadiogenomicModel, predicted: pd.Categorical) -> float:
+    """Total variation distance between the predicted class mix and the training cohort's (NaN when the model file
+    does not record its class counts)."""
+    counts = dict(m.training.get("class_counts", {}) or {})
+    if not counts or not len(predicted):
+        return float("nan")
+    train = np.array([float(counts.get(c, 0)) for c in m.classes])
+    if train.sum() <= 0:
+        return float("nan")
+    new = pd.Series(np.asarray(predicted, dtype=object)).value_counts().reindex(m.classes, fill_value=0).to_numpy(float)
+    return float(0.5 * np.abs(new / new.sum() - train / train.sum()).sum())
+
+
 def _load(model) -> RadiogenomicModel:
     if isinstance(model, str | os.PathLike):
         return RadiogenomicModel.load(Path(model))
@@ -93,15 +116,17 @@ def predict(
     cohort was measured and normalised as the training cohort was. Across platforms (TCGA's unified expression against
     a GEO U133 series) the scales differ, and ``scale="cohort"`` standardises each gene within the new cohort, the
     usual remedy. Its assumption: the cohort's class mix is comparable to the training cohort's, since a cohort of
-    one class would be centred on that class. Every patient is also scored by each fold network (each with its own
-    scaler under ``"training"``); their disagreement is stored.
+    one class would be centred on that class. It is refused below ``MIN_COHORT_SCALING`` (10) patients and warns
+    below ``WARN_COHORT_SCALING`` (40); a warning also says when the predicted class mix departs from the training
+    mix (total variation distance above 0.3, stored as ``class_mix_distance``). Every patient is also scored by each
+    fold network (each with its own scaler under ``"training"``); their disagreement is stored.
 
-    Out-of-distribution signal, per patient: ``ood``, the root mean square of the network's scaled input over the genes
-    it uses. In the training cohort its mean square averages 1 by construction, so ``ood > ood_threshold`` (default 2,
-    a mean square 4 times the training average) flags a patient outside the training range. With ``scale="cohort"``
-    it measures the distance from the new cohort's own centre (the cohort scaling removes any shift of the whole
-    cohort); the shift itself is stored as ``cohort_shift``: the median over genes of ``|cohort mean - training mean| /
-    training sd``. ``fold_sd``: the standard deviation over the fold networks of the predicted probability, averaged
+    Out-of-distribution signal, per patient: ``ood``, the root mean square over the genes the network uses of the
+    patient's values **scaled with the training scaler**, whatever ``scale`` (a cohort-scaled input is centred on the
+    cohort by construction, so it could not show a cohort far from the training data). In the training cohort its
+    mean square averages 1, so ``ood > ood_threshold`` (default 2, a mean square 4 times the training average) flags a
+    patient outside the training range. The shift of the whole cohort is stored as ``cohort_shift``: the median over
+    genes of ``|cohort mean - training mean| / training sd``. ``fold_sd``: the standard deviation over the fold networks of the predicted probability, averaged
     over classes; high where the fold models disagree.
 
     Parameters
@@ -124,7 +149,9 @@ def predict(
     truth
         An ``.obs`` column of known classes to score the predictions against (default: the model's trait, when
         ``adata.obs`` has it). Only the model's classes that occur in it are compared: the prediction is the most
-        probable of them (e.g. Verhaak's four subtypes scored against a three-class call).
+        probable of them (e.g. Verhaak's four subtypes scored against a three-class call); the plain call's balanced
+        accuracy over all the model's classes and the number of patients the restriction reassigned are reported
+        beside it.
     key
         Where :func:`radiogx.tl.train` recorded the models (with ``model=None``).
     key_added
@@ -139,9 +166,11 @@ def predict(
     model's transformed scale); ``..._p_<class>``, the probabilities; ``..._ood`` and
     ``..._fold_sd``; and ``adata.uns[key_added][trait]`` (a ``"prediction"`` record): ``params`` (model id and path,
     the options, ``n_model_genes``, ``n_present``, ``n_case_matched``, ``coverage``, ``cohort_shift``,
-    ``n_outside``), ``imputed_genes``, ``results`` (per patient: ``patient``, ``predicted``, ``p_<i>`` per class
-    ``i`` of ``classes``, ``ood``, ``outside``, ``fold_sd``) and, with known classes, ``evaluation`` (``n``,
-    ``balanced_accuracy``, ``roc_auc``, the compared classes; a continuous trait: ``n``, ``r2``, ``spearman``,
+    ``n_outside``, ``ood_reference``, ``class_mix_distance``), ``imputed_genes``, ``results`` (per patient:
+    ``patient``, ``predicted``, ``p_<i>`` per class ``i`` of ``classes``, ``ood``, ``outside``, ``fold_sd``) and, with
+    known classes, ``evaluation`` (``n``, ``balanced_accuracy`` (restricted to the compared classes),
+    ``balanced_accuracy_all_classes``, ``n_reassigned``, ``roc_auc``, the compared classes; a continuous trait: ``n``,
+    ``r2``, ``spearman``,
     ``rmse``) and ``confusion``. Read it with
     :func:`radiogx.get.predictions_df`.
 
@@ -208,6 +237,14 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
     if n_seen:
         logger.warning(f"predict: {n_seen} of {adata.n_obs} patients trained the {m.trait!r} model: their predictions "
                        "are in-sample (rg.get.oof_df holds their honest out-of-fold predictions)")
+    if scale == "cohort" and adata.n_obs < MIN_COHORT_SCALING:
+        raise ValueError(f"predict: scale='cohort' standardises each gene within the cohort, which needs at least "
+                         f"{MIN_COHORT_SCALING} patients; this cohort has {adata.n_obs} (a single patient would be all "
+                         "zeros, whoever it is). Use scale='training' for a cohort measured as the training one was")
+    if scale == "cohort" and adata.n_obs < WARN_COHORT_SCALING:
+        logger.warning(f"predict: scale='cohort' on {adata.n_obs} patients: cohort scaling assumes a cohort of more "
+                       f"than {WARN_COHORT_SCALING} patients whose class mix resembles the training cohort's; a small "
+                       "cohort is centred on its own mix, which moves every prediction")
     x = adata.X[:, position[present]]
     x = np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float64)
     shift = float(np.median(np.abs(x.mean(axis=0) - m.mean[present]) / m.scale[present]))
@@ -221,16 +258,29 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
         fold_sd = folds.std(axis=0).mean(axis=1)  # a continuous trait: the sd of the predicted value
     else:
         fold_sd = np.full(adata.n_obs, np.nan)
-    ood = np.sqrt(np.mean(z[:, used & present] ** 2, axis=1)) if (used & present).any() else np.full(adata.n_obs, np.nan)
+    # ood against the training distribution whatever the scaling: cohort-scaled inputs are centred on the cohort by
+    # construction (a cohort of one would be at distance 0, "in range")
+    z_train = z if scale == "training" else _input(x, present, m.mean.astype(np.float64),
+                                                   m.scale.astype(np.float64), "training")
+    on = used & present
+    ood = np.sqrt(np.mean(z_train[:, on] ** 2, axis=1)) if on.any() else np.full(adata.n_obs, np.nan)
     outside = ood > ood_threshold
     if outside.mean() > 0.2:
         logger.warning(f"predict: {int(outside.sum())} of {adata.n_obs} patients lie outside the training range of the "
                        f"{m.trait!r} model (ood > {ood_threshold:g}; median gene shift {shift:.2f} training sd)"
-                       + ("; a cohort from another platform needs scale='cohort'" if scale == "training" else ""))
+                       + ("; a cohort from another platform needs scale='cohort'" if scale == "training" else
+                          "; scale='cohort' removes a shift of the whole cohort, not these patients' distance from "
+                          "the training data"))
     if m.is_regression:
         predicted = proba[:, 0]
     else:
         predicted = pd.Categorical(np.asarray(m.classes, dtype=object)[proba.argmax(axis=1)], categories=m.classes)
+    mix = float("nan") if m.is_regression else _class_mix(m, predicted)
+    if mix > CLASS_MIX_WARNING:
+        logger.warning(f"predict: the predicted class mix of {m.trait!r} departs from the training mix (total variation "
+                       f"distance {mix:.2f} > {CLASS_MIX_WARNING:g})"
+                       + ("; scale='cohort' assumes a mix like the training one, so these calls may be shifted"
+                          if scale == "cohort" else ""))
     names = prediction_columns(key_added, m.trait, m.classes)
     obs_columns = {names["class"]: predicted}
     for i, c in enumerate(m.classes):
@@ -245,7 +295,8 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
               "missing_genes": missing_genes, "scale": scale, "min_coverage": float(min_coverage),
               "ood_threshold": float(ood_threshold), "n_model_genes": int(len(m.genes)),
               "n_present": int(present.sum()), "n_case_matched": len(case_only), "coverage": coverage,
-              "cohort_shift": shift, "n_outside": int(outside.sum()), "truth": "",
+              "cohort_shift": shift, "n_outside": int(outside.sum()), "ood_reference": "training",
+              "class_mix_distance": mix, "truth": "",
               "task": "regression" if m.is_regression else "classification",
               "transform": str(m.settings.get("transform", "none")), "radiogx_version": __version__}
     record = {"params": params, "classes": list(m.classes), "results": results,
@@ -284,7 +335,9 @@ def _evaluate_values(adata: AnnData, column: str, predicted: np.ndarray, transfo
 
 def _evaluate(labels: pd.Series, proba: np.ndarray, classes: list[str]) -> tuple[dict | None, pd.DataFrame | None]:
     """Balanced accuracy and ROC-AUC (one-vs-rest macro average for more than two classes) against known classes,
-    restricted to the model's classes that occur among them; the prediction is the most probable of those."""
+    restricted to the model's classes that occur among them; the prediction is the most probable of those. Beside
+    it, the plain call's balanced accuracy (the most probable of all the model's classes; a class the truth lacks is
+    wrong) and how many patients the restriction reassigned."""
     from sklearn.metrics import balanced_accuracy_score, confusion_matrix, roc_auc_score
 
     known = labels.astype("string").to_numpy(dtype=object, na_value=None)
@@ -299,10 +352,15 @@ def _evaluate(labels: pd.Series, proba: np.ndarray, classes: list[str]) -> tuple
     p = p / p.sum(axis=1, keepdims=True)
     y = np.array([compared.index(k) for k in known[keep]])
     pred = p.argmax(axis=1)
+    # the plain call over all the model's classes: a patient called a class the truth does not know is wrong
+    plain = np.asarray(cols)[None, :] == proba[keep].argmax(axis=1)[:, None]  # patients x compared
+    plain_pred = np.where(plain.any(axis=1), plain.argmax(axis=1), -1)
+    plain_ba = float(np.mean([np.mean(plain_pred[y == k] == k) for k in range(len(compared)) if (y == k).any()]))
     auc = float(roc_auc_score(y, p[:, 1]) if len(compared) == 2 else roc_auc_score(y, p, multi_class="ovr",
                                                                                  labels=list(range(len(compared)))))
     evaluation = {"n": int(keep.sum()), "classes": list(compared),
-                  "balanced_accuracy": float(balanced_accuracy_score(y, pred)), "roc_auc": auc}
+                  "balanced_accuracy": float(balanced_accuracy_score(y, pred)), "roc_auc": auc,
+                  "balanced_accuracy_all_classes": plain_ba, "n_reassigned": int((plain_pred == -1).sum())}
     confusion = pd.DataFrame(confusion_matrix(y, pred, labels=list(range(len(compared)))),
                              index=pd.Index(compared, name="known"), columns=[c.replace("/", "-") for c in compared])
     return evaluation, confusion.reset_index()

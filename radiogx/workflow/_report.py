@@ -271,8 +271,13 @@ def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
     for key in _keys(adata, "survival"):
         surv = adata.uns[key]
         of = _suffix(key, "survival", " ({})")
-        out.setdefault("Survival", []).append((f"Cox models and log-rank tests{of}",
-                                               _table(get.survival_df(adata, key=key), 40)))
+        table = get.survival_df(adata, key=key)
+        flagged = table[table["fit_flag"] != ""] if "fit_flag" in table.columns else table.iloc[:0]
+        warn = ("" if not len(flagged) else
+                f"<p class='note'>Flagged Cox fits ({html.escape(', '.join(flagged['term'].astype(str)))}): "
+                f"{html.escape('; '.join(sorted(set(flagged['fit_flag']))))}. Their hazard ratios and intervals are "
+                "not estimates (the coefficient diverges); their pval is the likelihood-ratio test's.</p>")
+        out.setdefault("Survival", []).append((f"Cox models and log-rank tests{of}", _table(table, 40) + warn))
         if "multivariable" in surv:
             how = {"stepwise_aic": "stepwise AIC in both directions from the covariate-only model (the paper's)",
                    "backward_aic": "backward elimination by AIC", "penalized": "lasso Cox, covariates unpenalised"}
@@ -311,6 +316,10 @@ def _verdicts(table: pd.DataFrame) -> str:
         elif "chance" in row["network_verdict"]:
             notes.append(f"<li><b>{trait}</b>: the network is not clearly better than chance, so its genes say little "
                          "about the trait; read its masking and saliency results as exploratory.</li>")
+        elif row["network_wins"] == "equivalent":
+            notes.append(f"<li><b>{trait}</b>: the network predicts as well as the baselines (within the margin that "
+                         "matters, or at the AUC ceiling with them): its genes are one reading among equally good "
+                         "models.</li>")
         elif row["network_wins"] == "unclear":
             notes.append(f"<li><b>{trait}</b>: the network does not clearly beat every baseline: its genes are one "
                          "reading among models that predict about as well.</li>")

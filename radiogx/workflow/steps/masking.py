@@ -38,6 +38,13 @@ def check(cfg: dict) -> None:
     if s["enabled"] and "single" in s["collections"] and s["null"] in ("random_sets", "both"):
         raise ConfigError(f"[steps.masking] null = {s['null']!r} with collection 'single': random single genes would be "
                           "the genes under test themselves; use null = 'auto' or 'labels'")
+    if s["enabled"] and s["patients"] == "all" and s["n_null"] > 0:
+        raise ConfigError(f"[steps.masking] patients = 'all' with n_null = {s['n_null']}: in-sample masking scores the "
+                          "final network on the very labels it was fitted to, so no null can test it (on permuted "
+                          "labels it called 1-32 of 196 hallmark sets per run); use patients = 'out_of_fold', or "
+                          "n_null = 0 for scores and ranks only")
+    if 0 < s["n_null"] < 10:
+        raise ConfigError(f"[steps.masking] n_null = {s['n_null']}: must be 0 (scores and ranks only) or >= 10")
     if s["max_size"] < s["min_size"]:
         raise ConfigError(f"[steps.masking] max_size = {s['max_size']}: must be >= min_size ({s['min_size']})")
 
@@ -50,8 +57,8 @@ SPEC = StepSpec("masking", "gene_masking", 50, {
                 "against the set's masked predictions), 'both' (a set must pass both), 'auto' (labels for single genes, "
                 "else both)", choices=("auto", *literal_values("gene_masking", "null")),
                 why="'auto' is the tool's None (TOML has no null)"),
-    "n_null": tool_key("int", "null draws for every set (more, sequentially, where a p-value needs them)",
-                       check=in_range(10)),
+    "n_null": tool_key("int", "null draws for every set (more, sequentially, where a p-value needs them); 0: scores "
+                       "and ranks only (required with patients = 'all')", check=in_range(0)),
     "max_null": tool_key("int", "most null draws for one set (default: enough for BH over the sets)",
                          check=in_range(10)),
     "score": tool_key("str", "score of the masked prediction"),
