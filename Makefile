@@ -24,11 +24,13 @@ RLIB        := .Rlib
 demo: setup
 	$(VENV)/bin/radiogx demo --out demo_output
 
-# R's testthat suite and R CMD check first, so that pytest's summary closes the output.
+# R's testthat suite and R CMD check first, so that pytest's summary closes the output; then the default pytest suite
+# and its slow tier (long real-data validations and end-to-end runs: `pytest -m slow`).
 test: setup
 	$(MAKE) --no-print-directory r-test
 	$(MAKE) --no-print-directory r-check
 	$(VPY) -m pytest
+	$(VPY) -m pytest -m slow
 
 setup: r-deps py-deps
 

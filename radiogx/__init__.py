@@ -4,7 +4,7 @@ Radiogenomic neural networks, gene masking and gene saliency, enrichment and sur
 Smedley, El-Saden & Hsu, Bioinformatics 36(11):3537 (2020), doi:10.1093/bioinformatics/btaa126.
 """
 
-__version__ = "0.7.0"
+__version__ = "0.8.0"
 
 from ._settings import settings  # noqa: E402
 

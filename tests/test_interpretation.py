@@ -105,6 +105,7 @@ def test_verhaak_signed_saliency_top_genes_are_the_own_signature(subtypes):
     assert all(p < 1e-3 for _, p in pvals.values())
 
 
+@pytest.mark.slow
 def test_phillips_own_signature_beats_other_signatures_and_random_sets():
     ph = rg.datasets.phillips2006()
     adata = ph[ph.obs["Subtype.svm"].notna()].copy()

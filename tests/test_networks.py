@@ -85,6 +85,7 @@ def test_refit_final_model_trains_for_at_least_the_floor(planted):
         rg.tl.train(adata, "trait_0", protocol="paper", final="ensemble", cv=3)
 
 
+@pytest.mark.slow
 def test_paper_preset_is_the_papers_recipe(planted):
     adata = planted.copy()
     model = rg.tl.train(adata, "trait_0", preset="paper", epochs=1, cv=2, seed=0, n_jobs=2)

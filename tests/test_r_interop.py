@@ -196,6 +196,7 @@ def test_r_man_pages_and_namespace_are_generated_by_roxygen_and_check_clean(tmp_
     assert res.returncode == 0 and res.stdout.strip() == "", res.stdout + res.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.r
 def test_an_r_user_runs_radiogx_and_gets_the_python_results(tmp_path):
     """From R: runRadiogx() on the shipped small config streams the progress, returns a SummarizedExperiment whose

@@ -168,6 +168,7 @@ def test_run_writes_every_output(reference_run):
     assert not list(out.rglob("*.part*")), "no temporary file is left behind"
 
 
+@pytest.mark.slow
 def test_rerun_reuses_every_step_and_a_changed_setting_recomputes_only_its_steps(reference_run, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(reference_run, out)  # a finished run, moved: its stored steps are found where they now are
@@ -184,6 +185,7 @@ def test_rerun_reuses_every_step_and_a_changed_setting_recomputes_only_its_steps
     assert (status == "computed").all(), "a network setting reaches every step"
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_results_of_an_uninterrupted_run(reference_run, tmp_path):
     out = tmp_path / "out"
     cmd = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "radiogx.cli"]

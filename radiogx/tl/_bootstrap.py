@@ -133,6 +133,25 @@ def _oof_scores(adata, trait, record, comp, models):
     return y, scores, n_classes, folds
 
 
+def _repeat_scores(adata, trait: str, key: str, main: dict, n_classes: int) -> np.ndarray:
+    """The out-of-fold network scores of another training run (``adata.uns[key][trait]``) in the main run's patient
+    order, after checking that it is a run of the same trait on the same patients."""
+    record = adata.uns.get(key, {}).get(trait) if isinstance(adata.uns.get(key), dict) else None
+    if not isinstance(record, dict) or "oof" not in record:
+        raise ValueError(f"repeats: no training run of {trait!r} in adata.uns[{key!r}]; train one with "
+                         f"rg.tl.train(adata, {trait!r}, seed=..., key_added={key!r})")
+    oof, ref = record["oof"], main["oof"]
+    if set(oof.index) != set(ref.index) or is_regression(record) != is_regression(main) or (
+            not is_regression(main) and list(record["classes"]) != list(main["classes"])):
+        raise ValueError(f"repeats: the run in adata.uns[{key!r}] is not of the same patients and classes as the "
+                         f"network's run of {trait!r}")
+    oof = oof.loc[ref.index]
+    if n_classes == REGRESSION:
+        return oof[["predicted"]].to_numpy(dtype=np.float64)
+    probs = oof[[f"p_{i}" for i in range(n_classes)]].to_numpy(dtype=np.float64)
+    return probs[:, 1:2] if n_classes == 2 else probs
+
+
 def _interval(values: np.ndarray, estimate: float, jackknife: np.ndarray | None, ci: float, kind: str):
     """Percentile or BCa (Efron 1987) interval of bootstrap ``values`` around ``estimate``."""
     lo, hi = (1 - ci) / 2, (1 + ci) / 2
@@ -221,8 +240,12 @@ def _statistic(y, s, n_classes, folds, statistic) -> float:
     return float(np.nanmean([score(y[folds == f], s[folds == f]) for f in np.unique(folds)]))
 
 
-def _oof_bootstrap(y, scores, n_classes, folds, *, statistic, n_boot, seed, interval):
-    """Paired, stratified bootstrap of the out-of-fold AUCs: resample patients, keep every prediction."""
+def _oof_bootstrap(y, scores, n_classes, folds, *, statistic, n_boot, seed, interval, network_runs=None):
+    """Paired, stratified bootstrap of the out-of-fold AUCs: resample patients, keep every prediction.
+
+    ``network_runs``: further training runs of the network (their out-of-fold scores, the same patients): each
+    resample also draws which run stands for the network, so that its AUC and differences vary over runs too; the
+    network's estimate is then the mean over runs (the main run, ``scores["network"]``, and these)."""
     names = list(scores)
     regression = n_classes == REGRESSION
     # strata: the class (and, for fold_mean, the fold): y[idx[b]] == y (and folds[idx[b]] == folds) in every resample;
@@ -234,18 +257,30 @@ def _oof_bootstrap(y, scores, n_classes, folds, *, statistic, n_boot, seed, inte
     idx = _stratified_resamples(strata, n_boot, seed)
     targets = [(1, 0)] if n_classes == 2 else [(k, k) for k in range(n_classes)]
     groups = [np.ones(len(y), dtype=bool)] if statistic == "pooled" else [folds == f for f in np.unique(folds)]
-    boots = np.empty((n_boot, len(names)))
-    for j, m in enumerate(names):  # ROC-AUC (R^2) of every resample at once (macro one-vs-rest for multiclass)
+    def resampled(s: np.ndarray) -> np.ndarray:
+        """ROC-AUC (R^2) of one model's scores on every resample (macro one-vs-rest for multiclass)."""
+        out = np.empty(n_boot)
         for start in range(0, n_boot, 256):
             rows = idx[start:start + 256]
             if regression:
-                boots[start:start + len(rows), j] = np.mean(
-                    [_rows_r2(y[rows][:, g], scores[m][:, 0][rows][:, g]) for g in groups], axis=0)
+                out[start:start + len(rows)] = np.mean([_rows_r2(y[rows][:, g], s[:, 0][rows][:, g]) for g in groups],
+                                                       axis=0)
                 continue
-            per_group = [np.mean([rows_auc(scores[m][:, col][rows][:, g], (y == k)[g]) for k, col in targets
+            per_group = [np.mean([rows_auc(s[:, col][rows][:, g], (y == k)[g]) for k, col in targets
                                   if 0 < (y == k)[g].sum() < g.sum()], axis=0) for g in groups]
-            boots[start:start + len(rows), j] = np.mean(per_group, axis=0)
+            out[start:start + len(rows)] = np.mean(per_group, axis=0)
+        return out
+
+    boots = np.empty((n_boot, len(names)))
+    for j, m in enumerate(names):
+        boots[:, j] = resampled(scores[m])
     estimate = np.array([_statistic(y, scores[m], n_classes, folds, statistic) for m in names])
+    if network_runs:
+        runs = [scores["network"], *network_runs]
+        per_run = np.stack([boots[:, 0], *[resampled(r) for r in network_runs]])  # runs x resamples
+        pick = np.random.default_rng(child_seed(seed, 1)).integers(0, len(runs), n_boot)
+        boots[:, 0] = per_run[pick, np.arange(n_boot)]
+        estimate[0] = np.mean([_statistic(y, r, n_classes, folds, statistic) for r in runs])
     jack = None
     if interval == "bca":
         keep = np.ones(len(y), dtype=bool)
@@ -270,6 +305,7 @@ def bootstrap(
     pretrained: TranscriptomeAutoencoder | None = None,
     ci: float = 0.95,
     margin: float | None = None,
+    repeats: Sequence[str] = (),
     seed: int | None = None,
     n_jobs: int | None = None,
     key: str = "radiogx",
@@ -329,6 +365,12 @@ def bootstrap(
         it was.
     ci
         Coverage of the intervals (each difference's own, and the simultaneous ones over the baselines).
+    repeats
+        ``"oof"`` only: the ``key_added`` of further :func:`radiogx.tl.train` runs of the same trait and recipe with
+        other seeds (and so other fold splits), e.g. ``rg.tl.train(adata, trait, seed=s, key_added=f"seed{s}")``. Each
+        resample then also draws one of the runs to stand for the network, so that the network's interval and its
+        differences cover the variability between training runs as well as between patients, and the network's
+        ``estimate`` is the mean over runs (without repeats, every interval is conditional on one training run).
     margin
         The smallest network-minus-baseline difference that matters: a baseline whose simultaneous interval lies
         within ``+-margin`` is ``"equivalent"`` to the network. ``None``: 0.01 AUC, 0.02 R^2.
@@ -368,6 +410,11 @@ def bootstrap(
         raise ValueError("interval='bca' needs method='oof' (a jackknife of the refit scheme would refit n times)")
     if margin is not None and not (isinstance(margin, int | float) and not isinstance(margin, bool) and margin >= 0):
         raise ValueError(f"margin must be a non-negative number or None, got {margin!r}")
+    repeats = [repeats] if isinstance(repeats, str) else list(repeats)
+    if repeats and method != "oof":
+        raise ValueError("repeats= needs method='oof' (the refit scheme retrains every model already)")
+    if repeats and interval == "bca":
+        raise ValueError("repeats= needs interval='percentile' (BCa's jackknife assumes one fixed set of predictions)")
     if network_protocol not in ("fixed_epochs", "paper"):
         raise ValueError(f"network_protocol must be 'fixed_epochs' or 'paper', got {network_protocol!r}")
     model = resolve_model(adata, trait, key)
@@ -395,8 +442,10 @@ def bootstrap(
             warnings.warn(f"bootstrap: {note}", UserWarning, stacklevel=2)
             params["interval_note"] = note
             interval = "percentile"
+        runs = [_repeat_scores(adata, trait, r, record, n_classes) for r in repeats]
         names, values, estimate, jack = _oof_bootstrap(y, scores, n_classes, folds, statistic=statistic,
-                                                       n_boot=n_boot, seed=child_seed(seed, 30_000), interval=interval)
+                                                       n_boot=n_boot, seed=child_seed(seed, 30_000), interval=interval,
+                                                       network_runs=runs)
         metric = "R^2" if n_classes == REGRESSION else "ROC-AUC"
         what = (f"pooled out-of-fold {metric}" if statistic == "pooled" else
                 f"mean over outer folds of the fold {metric} (the CV mean)")
@@ -404,10 +453,13 @@ def bootstrap(
         strata = "stratified by " + " and ".join(by) if by else ""
         params.update(interval=interval, statistic=statistic, metric="r2" if n_classes == REGRESSION else "roc_auc",
                       resampling="patients" + (f", {strata}" if strata else "") + ", paired across models",
+                      repeats=";".join(repeats),
                       covers=f"{ci:.0%} {interval} interval of the {what} of the models as trained (and of "
                              "network-minus-baseline differences; sim_lower/sim_upper: simultaneous over the "
-                             "baselines) over patient resamples, conditional on this one training run of each "
-                             "model (its seed and folds)")
+                             "baselines) over patient resamples, " + (
+                                 f"and over {len(runs) + 1} training runs of the network (seeds and fold splits); the "
+                                 "baselines conditional on their one run" if runs else
+                                 "conditional on this one training run of each model (its seed and folds)"))
     else:
         if is_regression(record):
             raise ValueError(f"trait {trait!r} is continuous: its bootstrap resamples the out-of-fold predictions; use "
