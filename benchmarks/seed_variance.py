@@ -2,8 +2,8 @@
 against the bootstrap over runs (``rg.tl.bootstrap(..., repeats=)``).
 
 Trains the Verhaak subtype network (173 x 840; ``--recipe review``: hidden (64, 32), dropout 0.4, 5 folds;
-``--recipe default``: rg.tl.train's defaults, 5 folds) with ``--seeds`` seeds (each seed also draws its own fold split). For every pair of runs (i, j), run j stands in as a
-"baseline" of the network's own recipe:
+``--recipe default``: rg.tl.train's defaults, 5 folds) with ``--seeds`` seeds (each seed also draws its own fold
+split). For every pair of runs (i, j), run j stands in as a "baseline" of the network's own recipe:
 
 - one run: the paired bootstrap interval of AUC(i) - AUC(j), conditional on run i (radiogx 0.7's only interval);
 - over runs: the network's draws also pick one of the other runs (every run but j), as ``repeats=`` does.

@@ -199,9 +199,10 @@ def _verdict(models: pd.DataFrame, boot: dict | None) -> tuple[str, str]:
             parts = []
             if len(by["ceiling"]):
                 top = summary.reindex(by["ceiling"]["baseline"]).idxmax()
+                ceiling = float(p.get("ceiling", 0.99))
                 parts.append(f"indistinguishable at the ceiling from {', '.join(by['ceiling']['baseline'])} (network "
-                             f"{name} {summary['network']:.3f}, {top} {summary[top]:.3f}: both >= {p.get('ceiling', 0.99):g}, "
-                             "where intervals of differences say nothing)")
+                             f"{name} {summary['network']:.3f}, {top} {summary[top]:.3f}: both >= {ceiling:g}, where "
+                             "intervals of differences say nothing)")
             if len(by["equivalent"]):
                 parts.append(f"equivalent to {', '.join(by['equivalent']['baseline'])} ({kind} within "
                              f"+-{margin:g} {name})")

@@ -419,10 +419,13 @@ def _random_set_null(scorer, y, targets, sets, observed, model, *, n_null, n_max
 
 
 def _permute_within(rng: np.random.Generator, y: np.ndarray, groups: list[np.ndarray], n: int) -> np.ndarray:
-    """``n`` permutations of ``y`` (n x patients), each shuffling the values only among the patients of one group."""
+    """``n`` permutations of ``y`` (n x patients), each shuffling the values only among the patients of one group.
+    Each permutation sorts one row of uniform keys within every group: the stream of keys is read row by row, so the
+    permutations do not depend on how many are drawn at once."""
+    keys = rng.random((n, len(y)))
     labels = np.empty((n, len(y)), dtype=y.dtype)
     for idx in groups:
-        labels[:, idx] = rng.permuted(np.tile(y[idx], (n, 1)), axis=1)
+        labels[:, idx] = y[idx][np.argsort(keys[:, idx], axis=1, kind="stable")]
     return labels
 
 
