@@ -433,9 +433,9 @@ def bootstrap(
               "radiogx_version": __version__}
     if method == "oof":
         y, scores, n_classes, folds = _oof_scores(adata, trait, record, comp, models)
-        at_ceiling = [m for m in scores if n_classes != REGRESSION
-                      and _statistic(y, scores[m], n_classes, folds, statistic) >= AUC_CEILING]
-        if interval == "bca" and at_ceiling:
+        at_ceiling = [] if interval != "bca" or n_classes == REGRESSION else [  # only BCa needs them before the run
+            m for m in scores if _statistic(y, scores[m], n_classes, folds, statistic) >= AUC_CEILING]
+        if at_ceiling:
             note = (f"BCa replaced by percentile: {', '.join(at_ceiling)} reach AUC >= {AUC_CEILING:g}, where most "
                     "resamples tie at the ceiling and BCa's bias correction breaks (21% of its 95% intervals of two "
                     "equal models excluded 0 at AUC 0.998, n = 173)")
