@@ -9,9 +9,10 @@
 #' @param se A radiogx export (\code{\link{readRadiogx}}).
 #' @param geneSets A named list of gene vectors (\code{\link{readGmt}}) or a \code{GSEABase::GeneSetCollection}.
 #' @param attribution The \code{rowData(se)} column to rank; default: the one of \code{key}, \code{trait} and
-#'   \code{target} (each may be left out when only one column matches).
+#'   \code{target} (each may be left out when only one attribution matches), looked up in the export's
+#'   \code{attributions} table (\code{radiogxTable(se, "attributions")}).
 #' @param key,trait,target The saliency result (its \code{key_added} in Python), trait and class whose attribution is
-#'   ranked (the column \code{<key>_<trait>_<target>}).
+#'   ranked (a binary trait's target is its positive class).
 #' @param method \code{"auto"}, \code{"fgsea"} or \code{"camera"}.
 #' @param minSize,maxSize Bounds on the number of a set's genes among the ranked genes.
 #' @return A \code{data.frame}, most significant first: \code{gene_set}, \code{size}, \code{direction}
@@ -27,7 +28,7 @@ radiogxEnrich <- function(se, geneSets, attribution = NULL, key = "saliency", tr
     method <- match.arg(method)
     .checkExport(se)
     rd <- SummarizedExperiment::rowData(se)
-    attribution <- .attribution(colnames(rd), attribution, key, trait, target)
+    attribution <- .attribution(se, attribution, key, trait, target)
     if (methods::is(geneSets, "GeneSetCollection")) geneSets <- GSEABase::geneIds(geneSets)
     if (!is.list(geneSets) || is.null(names(geneSets))) {
         stop("'geneSets' must be a named list of genes or a GSEABase GeneSetCollection", call. = FALSE)
@@ -80,7 +81,8 @@ radiogxCamera <- function(se, trait, gene_sets, min_size = 5L) {
     radiogxEnrich(se, gene_sets, attribution = trait, method = "camera", minSize = min_size)
 }
 
-.attribution <- function(columns, attribution, key, trait, target) {
+.attribution <- function(se, attribution, key, trait, target) {
+    columns <- colnames(SummarizedExperiment::rowData(se))
     if (!is.null(attribution)) {
         if (!is.character(attribution) || length(attribution) != 1L || !attribution %in% columns) {
             stop(sprintf("no attribution '%s' in rowData(se); columns: %s", paste(attribution, collapse = ", "),
@@ -88,6 +90,35 @@ radiogxCamera <- function(se, trait, gene_sets, min_size = 5L) {
         }
         return(attribution)
     }
+    index <- .attributionIndex(se)
+    if (is.null(index)) return(.attributionByName(columns, key, trait, target))  # exports of radiogx < 0.9
+    keep <- index$key == key
+    if (!is.null(trait)) keep <- keep & index$trait %in% trait
+    if (!is.null(target)) keep <- keep & index$target %in% target
+    found <- index[keep, , drop = FALSE]
+    if (nrow(found) != 1L) {
+        stop(sprintf("%s attributions match key = '%s'%s%s: %s; pass trait, target or attribution",
+                     if (nrow(found)) nrow(found) else "no", key,
+                     if (is.null(trait)) "" else sprintf(", trait = '%s'", trait),
+                     if (is.null(target)) "" else sprintf(", target = '%s'", target),
+                     paste(sprintf("%s/%s/%s", index$key, index$trait, index$target), collapse = ", ")),
+             call. = FALSE)
+    }
+    found$column
+}
+
+# The export's attribution index (key, method, trait, target, layer, column), from its "attributions" tables.
+.attributionIndex <- function(se) {
+    tables <- S4Vectors::metadata(se)$tables
+    which <- names(tables)[names(tables) == "attributions" | startsWith(names(tables), "attributions.")]
+    if (!length(which)) return(NULL)
+    out <- do.call(rbind, lapply(tables[which], as.data.frame))
+    out[] <- lapply(out, as.character)
+    out
+}
+
+# Exports written before the index: the column <key>_<trait>_<target>, found by its name.
+.attributionByName <- function(columns, key, trait, target) {
     prefix <- paste(c(key, trait), collapse = "_")
     found <- columns[startsWith(columns, paste0(prefix, "_")) | columns == prefix]
     if (!is.null(target)) found <- found[endsWith(found, paste0("_", target))]

@@ -34,7 +34,7 @@ from scipy.stats import binom, norm
 
 import radiogx as rg
 from radiogx.tl._gsea_engine import prerank_many
-from radiogx.tl._scores import benjamini_hochberg
+from radiogx._metrics import benjamini_hochberg
 
 NET = {"hidden": (64, 32), "dropout": 0.4, "epochs": 60, "cv": 5}
 ROWS: list[dict] = []

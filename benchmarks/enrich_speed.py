@@ -23,7 +23,7 @@ from scipy.stats import spearmanr
 
 import radiogx as rg
 from radiogx.tl._gsea_engine import prerank_many
-from radiogx.tl._scores import benjamini_hochberg
+from radiogx._metrics import benjamini_hochberg
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ import radiogx as rg
 from radiogx.nn._fit import NetworkConfig, fit_network, probabilities
 from radiogx.nn._masking_engine import FoldedNetwork, dense_masked_logits, masked_logits
 from radiogx.nn._modules import RadiogenomicNetwork
-from radiogx.tl._scores import rows_auc
+from radiogx._metrics import rows_auc
 
 HIDDEN = (4000, 2000, 1000)
 

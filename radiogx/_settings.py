@@ -26,6 +26,12 @@ def _default_datasetdir() -> Path:
     return Path(cache) / "radiogx" / "data"
 
 
+def _check_device(value, name: str) -> str:
+    if not isinstance(value, str) or not (value in {"auto", "cpu", "cuda"} or value.startswith("cuda:")):
+        raise ValueError(f"{name} must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {value!r}")
+    return value
+
+
 class RadiogxSettings:
     """Settings shared by every radiogx function.
 
@@ -111,17 +117,17 @@ class RadiogxSettings:
 
     @device.setter
     def device(self, value: str) -> None:
-        if not isinstance(value, str) or not (value in {"auto", "cpu", "cuda"} or value.startswith("cuda:")):
-            raise ValueError(f"settings.device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {value!r}")
-        self._device = value
+        self._device = _check_device(value, "settings.device")
 
-    def torch_device(self):
-        """The :class:`torch.device` that ``device`` resolves to."""
+    def torch_device(self, device: str | None = None):
+        """The :class:`torch.device` that ``device`` (a tool's ``device=``; ``None``: ``settings.device``) resolves
+        to."""
         import torch
 
-        if self._device == "auto":
+        value = self._device if device is None else _check_device(str(device), "device")
+        if value == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self._device)
+        return torch.device(value)
 
     # datasetdir ---------------------------------------------------------------------------------------------------
     @property

@@ -17,7 +17,7 @@ from sklearn.metrics import roc_auc_score
 import radiogx as rg
 from radiogx.tl._gene_masking import _labelled, _Scorer
 from radiogx.tl._gsea_engine import prerank_many
-from radiogx.tl._scores import benjamini_hochberg
+from radiogx._metrics import benjamini_hochberg
 from radiogx.tl._sequential_null import sequential_pvalues
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 import radiogx as rg
 from radiogx.nn._masking_engine import FoldedNetwork, dense_masked_logits, masked_logits
 from radiogx.nn._modules import RadiogenomicNetwork
-from radiogx.tl._scores import benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
+from radiogx._metrics import benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
 
 matplotlib.use("Agg")
 SUBTYPE_NET = {"hidden": (512, 256), "dropout": 0.4, "epochs": 100, "patience": 15, "cv": 5, "seed": 0}

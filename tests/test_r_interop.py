@@ -228,3 +228,24 @@ def test_an_r_user_runs_radiogx_and_gets_the_python_results(tmp_path):
     masking_r, masking_py = pd.read_csv(tmp_path / "masking.csv"), rg.get.masking_df(adata)
     assert list(masking_r["gene_set"]) == list(masking_py["gene_set"])
     assert (masking_r["pval"] - masking_py["pval"]).abs().max() < 1e-12
+
+
+@pytest.mark.r
+def test_r_finds_an_attribution_by_the_export_s_table_not_by_its_name(tmp_path):
+    """A trait named ``f5`` beside ``f5_x``: their attribution columns share a prefix, which decoding names cannot
+    tell apart; ``radiogxEnrich`` reads the export's ``attributions`` table instead."""
+    adata = rg.datasets.synthetic(n_obs=90, n_vars=80, n_traits=2, kinds=["linear", "linear"], module_size=10,
+                                  n_decoys=4, noise=0.3, seed=2)
+    adata.obs = adata.obs.rename(columns={"trait_0": "f5", "trait_1": "f5_x"})
+    for trait in ("f5", "f5_x"):
+        rg.tl.train(adata, trait, hidden=(16,), epochs=10, patience=3, cv=3, inner_splits=1, seed=0)
+    rg.tl.saliency(adata)
+    rg.io.write_r(adata, tmp_path / "se.rds")
+    rg.io.write_gmt(adata.uns["synthetic"]["gene_sets"], tmp_path / "sets.gmt")
+    res = _rscript(f'library(radiogx); se <- readRadiogx("{tmp_path / "se.rds"}"); '
+                   f'sets <- readGmt("{tmp_path / "sets.gmt"}"); '
+                   'for (t in c("f5", "f5_x")) cat(attr(radiogxEnrich(se, sets, trait = t, method = "camera", '
+                   'minSize = 3L), "attribution"), "\\n"); '
+                   'print(radiogxResults(se, "attributions")[, c("trait", "column")])')
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split()[:2] == ["saliency_f5", "saliency_f5_x"], res.stdout

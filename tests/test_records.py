@@ -145,9 +145,12 @@ def test_out_of_fold_and_kaplan_meier_readers(every_result):
 
 
 def test_every_kind_has_its_tables_for_the_r_export_and_the_report():
-    from radiogx.get._kind_tables import TABLES
+    from radiogx._registry import resolve
 
-    assert set(TABLES) == set(rg.get.KINDS)
+    for name, kind in rg.get.KINDS.items():
+        assert callable(resolve(kind.tables)), name
+        for what in ("figures", "summary", "overview"):
+            assert getattr(kind, what) is None or callable(resolve(getattr(kind, what))), (name, what)
 
 
 def test_every_kind_s_default_key_is_its_tool_s_default():

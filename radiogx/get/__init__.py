@@ -1,11 +1,14 @@
-"""Tidy tables of radiogx results."""
+"""Tidy tables of radiogx results, and the one finder of them (:func:`record`)."""
 
-from ._interpretation_tables import associations_df, enrich_df, masking_df, saliency_df, set_nodes_df
-from ._model_tables import bootstrap_df, compare_df, cv_df, oof_df
+from ._interpretation_tables import associations_df, attributions_df, enrich_df, masking_df, saliency_df, set_nodes_df
+from ._kind_tables import kind_tables, result_tables
+from ._model_tables import bootstrap_df, compare_df, cv_df, oof_df, pooled_baseline_scores
 from ._prediction_tables import prediction_summary_df, predictions_df
-from ._records import KINDS, records
+from ._records import (KINDS, Record, each_record, find_record, is_regression, linked_record, record, records,
+                       trait_entry)
 from ._survival_tables import km_df, survival_df
 
-__all__ = ["records", "KINDS", "cv_df", "oof_df", "compare_df", "bootstrap_df", "masking_df", "saliency_df", "set_nodes_df",
-           "enrich_df", "associations_df", "survival_df", "km_df", "predictions_df",
-           "prediction_summary_df"]
+__all__ = ["records", "record", "each_record", "linked_record", "trait_entry", "find_record", "is_regression",
+           "Record", "KINDS", "cv_df", "oof_df", "compare_df", "bootstrap_df", "pooled_baseline_scores", "masking_df",
+           "saliency_df", "attributions_df", "set_nodes_df", "enrich_df", "associations_df", "survival_df", "km_df",
+           "predictions_df", "prediction_summary_df", "kind_tables", "result_tables"]

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ._records import find_record
+from ._records import find_record, record
 
-__all__ = ["masking_df", "saliency_df", "set_nodes_df", "enrich_df", "associations_df"]
+__all__ = ["masking_df", "saliency_df", "attributions_df", "set_nodes_df", "enrich_df", "associations_df"]
 
 
 def masking_df(adata: AnnData, *, key: str | None = None, trait: str | None = None, target: str | None = None,
@@ -63,6 +63,23 @@ def saliency_df(adata: AnnData, *, key: str | None = None, trait: str | None = N
     if not rows:
         raise ValueError(f"no saliency results for trait {trait!r}; available: {list(store)}")
     return pd.concat(rows, ignore_index=True)
+
+
+def attributions_df(adata: AnnData, *, key: str | None = None) -> pd.DataFrame:
+    """Where each attribution of a :func:`radiogx.tl.saliency` call is: one row per trait and target, so that no
+    reader (the R export's ``radiogxEnrich`` among them) decodes column names.
+
+    Returns
+    -------
+    DataFrame with ``key`` (the call's ``key_added``), ``method``, ``trait``, ``target`` (the class attributed; a
+    binary trait's positive class, a continuous trait's name), ``layer`` (the patients x genes ``.layers`` entry) and
+    ``column`` (its cohort mean in ``.var``).
+    """
+    found = record(adata, "saliency", key)
+    rows = [{"key": found.key, "method": str(rec["params"].get("method", "")), "trait": t, "target": str(target),
+             "layer": str(col), "column": str(col)}
+            for t, rec in found.items() for target, col in zip(rec["targets"], rec["keys"])]
+    return pd.DataFrame(rows, columns=["key", "method", "trait", "target", "layer", "column"])
 
 
 def set_nodes_df(adata: AnnData, *, key: str | None = None, trait: str | None = None) -> pd.DataFrame:

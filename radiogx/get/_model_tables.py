@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ..nn._fit import regression_scores, score_auc
+from .._metrics import regression_scores, score_auc
 from ._records import find_record, is_regression, records
 
-__all__ = ["cv_df", "oof_df", "compare_df", "bootstrap_df"]
+__all__ = ["cv_df", "oof_df", "compare_df", "bootstrap_df", "pooled_baseline_scores"]
 
 
 def _optional_key(adata: AnnData, kind: str, key: str | None) -> str | None:
@@ -124,7 +124,7 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str | None = No
                          pooled_key: float(nets[t]["summary"][pooled_key])})
         if t in comp:
             regression = is_regression(comp[t])
-            pooled = _pooled_baseline_scores(comp[t])
+            pooled = pooled_baseline_scores(comp[t])
             for m, g in comp[t]["folds"].groupby("model", sort=False):
                 rows.append({"trait": t, "model": m, **fold_means(g, regression),
                              ("r2_pooled" if regression else "roc_auc_pooled"): pooled.get(m, np.nan)})
@@ -148,7 +148,7 @@ def compare_df(adata: AnnData, *, trait: str | None = None, key: str | None = No
     return out
 
 
-def _pooled_baseline_scores(record: dict) -> dict[str, float]:
+def pooled_baseline_scores(record: dict) -> dict[str, float]:
     """Pooled out-of-fold ROC-AUC of each baseline of a compare record (macro one-vs-rest for multiclass; R^2 for a
     continuous trait)."""
     oof, classes = record["oof"], list(record["classes"])

@@ -19,7 +19,7 @@ from anndata import AnnData
 from .. import __version__
 from .._atomic import atomic_path
 from .._validation import check_adata
-from ..get._kind_tables import result_tables
+from ..get import result_tables
 from ._rpy2 import import_rpy2
 
 __all__ = ["to_r", "write_r", "write_assays_h5", "result_tables", "HDF5_AUTO_VALUES"]

@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
 from sklearn.feature_selection import f_classif, f_regression
-from sklearn.metrics import average_precision_score, r2_score, roc_auc_score
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
+from .._metrics import regression_scores, score_auc, score_pr_auc  # noqa: F401 (re-exported)
 from ._modules import RadiogenomicNetwork, TranscriptomeAutoencoder, seed_dropout, seeded_init
 
 __all__ = ["REGRESSION", "NetworkConfig", "FitResult", "fit_network", "regression_scores", "screen_mask", "pca_init", "predict_logits", "probabilities", "score_auc", "score_pr_auc", "logit_scores",
@@ -116,36 +115,6 @@ class FitResult:
     best_val_auc: float = float("nan")
     best_score: float = float("nan")
     val_logits: np.ndarray | None = None
-
-
-def score_auc(y: np.ndarray, scores: np.ndarray, n_classes: int) -> float:
-    """ROC-AUC of ranking scores: binary (one column), or the macro mean of one-vs-rest AUCs over the classes present
-    (scikit-learn's ``multi_class="ovr", average="macro"``). NaN with a single class."""
-    scores = np.asarray(scores)
-    if len(np.unique(y)) < 2:
-        return float("nan")
-    if n_classes == 2:
-        return float(roc_auc_score(y, scores.ravel()))
-    return float(np.mean([roc_auc_score(y == k, scores[:, k]) for k in np.unique(y)]))
-
-
-def score_pr_auc(y: np.ndarray, scores: np.ndarray, n_classes: int) -> float:
-    """Average precision of ranking scores: binary, or the macro mean over the classes present, one-vs-rest."""
-    scores = np.asarray(scores)
-    if n_classes == 2:
-        return float(average_precision_score(y, scores.ravel()))
-    return float(np.mean([average_precision_score(y == k, scores[:, k]) for k in np.unique(y)]))
-
-
-def regression_scores(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """R^2 (``1 - SSE / SST`` around the mean of ``y``, scikit-learn's ``r2_score``; negative when the prediction is
-    worse than that mean), Spearman's rank correlation and the RMSE of predictions of a continuous trait."""
-    y, predicted = np.asarray(y, dtype=np.float64), np.asarray(predicted, dtype=np.float64).ravel()
-    if len(y) < 2 or np.ptp(y) == 0:
-        return {"r2": float("nan"), "spearman": float("nan"), "rmse": float(np.sqrt(np.mean((y - predicted) ** 2)))}
-    rho = spearmanr(y, predicted).statistic if np.ptp(predicted) > 0 else float("nan")
-    return {"r2": float(r2_score(y, predicted)), "spearman": float(rho),
-            "rmse": float(np.sqrt(np.mean((y - predicted) ** 2)))}
 
 
 def logit_scores(logits: np.ndarray, n_classes: int) -> np.ndarray:

@@ -169,11 +169,11 @@ class RadiogenomicModel:
         probs = probabilities(self.predict_logits(adata, fold=fold), self.n_classes)
         return pd.DataFrame(probs, index=adata.obs_names.copy(), columns=self.classes)
 
-    def proba_of_scaled(self, z: np.ndarray, *, fold: int | None = None) -> np.ndarray:
+    def proba_of_scaled(self, z: np.ndarray, *, fold: int | None = None, device: str | None = None) -> np.ndarray:
         """Class probabilities (patients x classes) of an input already in the model's gene order and scaled units
         (as :meth:`scaled` gives, or as :func:`radiogx.tl.predict` builds for another cohort); a continuous trait's
-        model gives its predicted values (patients x 1)."""
-        device = settings.torch_device()
+        model gives its predicted values (patients x 1). ``device``: ``None`` is ``rg.settings.device``."""
+        device = settings.torch_device(device)
         logits = predict_logits(self.network(fold, device=device), np.asarray(z, dtype=np.float32), device=device)
         return logits if self.is_regression else probabilities(logits, self.n_classes)
 

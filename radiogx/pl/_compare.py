@@ -7,7 +7,7 @@ from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..get._model_tables import _optional_key, bootstrap_df, compare_df
+from ..get import bootstrap_df, compare_df, record
 from ._utils import finish, new_axes
 
 __all__ = ["compare"]
@@ -28,10 +28,10 @@ def compare(adata: AnnData, trait: str, *, key: str | None = None, compare_key: 
     """
     table = compare_df(adata, trait=trait, key=key, compare_key=compare_key, bootstrap_key=bootstrap_key)
     boot, params = None, None
-    bootstrap_key = _optional_key(adata, "bootstrap", bootstrap_key)
-    if bootstrap_key is not None and trait in adata.uns[bootstrap_key]:
-        boot = bootstrap_df(adata, trait=trait, key=bootstrap_key).set_index("model")
-        params = adata.uns[bootstrap_key][trait]["params"]
+    boots = record(adata, "bootstrap", bootstrap_key, missing_ok=True)
+    if boots is not None and trait in boots.traits:
+        boot = bootstrap_df(adata, trait=trait, key=boots.key).set_index("model")
+        params = boots.params_of(trait)
     metric = str(table["metric"].iloc[0])
     fig, ax = new_axes(ax, figsize=(5, 0.45 * len(table) + 1.2))
     ypos = np.arange(len(table))[::-1]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..get._interpretation_tables import associations_df, enrich_df, masking_df, saliency_df, set_nodes_df
-from ..get._records import find_record
+from ..get import associations_df, enrich_df, masking_df, saliency_df, set_nodes_df
+from ..get import find_record, record
 from ._utils import finish, new_axes
 
 __all__ = ["associations", "enrichment", "masking", "running_score", "saliency", "set_nodes"]
@@ -88,7 +87,7 @@ def saliency(adata: AnnData, trait: str, *, key: str | None = None, target: str 
     if target not in targets:
         raise ValueError(f"no saliency for target {target!r} of {trait!r}; available: {targets}")
     top = table[table["target"] == target]
-    rec = adata.uns[key][trait]
+    rec = record(adata, "saliency", key).trait(trait)
     layer = list(rec["keys"])[list(rec["targets"]).index(target)]
     ncols = 2 if heatmap else 1
     fig, axes = plt.subplots(1, ncols, figsize=(5 * ncols + 1, 0.25 * n_top + 1.8), layout="constrained",
@@ -157,18 +156,18 @@ def running_score(adata: AnnData, *, key: str | None = None, gene_set: str | Non
     -------
     The figure's axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    key = find_record(adata, "enrichment", key)
-    record = adata.uns[key]
+    found = record(adata, "enrichment", key)
+    key = found.key
     df = enrich_df(adata, key=key)
     if "patient" in df.columns:
         raise ValueError(f"adata.uns[{key!r}] holds per-patient enrichment; the running score is drawn for a cohort ranking")
-    if "gene_sets" not in record:
+    if "gene_sets" not in found:
         raise ValueError(f"adata.uns[{key!r}] has no gene_sets table (made by an older radiogx); run rg.tl.enrich again")
     gene_set = gene_set or str(df["gene_set"].iloc[0])
-    sets = record["gene_sets"].set_index("gene_set")["genes"]
+    sets = found["gene_sets"].set_index("gene_set")["genes"]
     if gene_set not in sets.index:
         raise ValueError(f"no gene set {gene_set!r} in adata.uns[{key!r}]; tested sets: {list(sets.index)[:10]}...")
-    ranking = adata.var[record["params"]["key"]].dropna()
+    ranking = adata.var[found.params["key"]].dropna()
     ranking = ranking[ranking != 0].sort_values(ascending=False, kind="stable")  # as rg.tl.enrich ranked it
     hit = ranking.index.isin(str(sets[gene_set]).split(";"))
     weights = np.abs(ranking.to_numpy()) * hit
@@ -184,7 +183,7 @@ def running_score(adata: AnnData, *, key: str | None = None, gene_set: str | Non
     axes[1].vlines(np.flatnonzero(hit), 0, 1, color="black", lw=0.6)
     axes[1].set(yticks=[], ylabel="hits")
     axes[2].fill_between(np.arange(len(ranking)), ranking.to_numpy(), color="grey", step="mid")
-    axes[2].set(xlabel=f"genes ranked by {record['params']['key']}", ylabel="attribution")
+    axes[2].set(xlabel=f"genes ranked by {found.params['key']}", ylabel="attribution")
     return finish(fig, axes, show=show, return_fig=return_fig)
 
 

@@ -7,8 +7,8 @@ import numpy as np
 from anndata import AnnData
 from matplotlib.figure import Figure
 
-from ..get._prediction_tables import predictions_df
-from ..get._records import find_record, is_regression
+from ..get import predictions_df
+from ..get import is_regression, record
 from ._utils import finish
 
 __all__ = ["predictions"]
@@ -27,14 +27,14 @@ def predictions(adata: AnnData, trait: str | None = None, *, key: str | None = N
     The axes (3, or 4 with known classes; 2, or 3, for a continuous trait), or the figure with ``return_fig=True``;
     ``None`` when shown.
     """
-    key = find_record(adata, "prediction", key)
-    store = adata.uns[key]
+    store = record(adata, "prediction", key)
+    key = store.key
     if trait is None:
-        if len(store) != 1:
-            raise ValueError(f"adata.uns[{key!r}] holds predictions of {list(store)}; pass trait=")
-        trait = next(iter(store))
+        if len(store.traits) != 1:
+            raise ValueError(f"adata.uns[{key!r}] holds predictions of {store.traits}; pass trait=")
+        trait = store.traits[0]
     df = predictions_df(adata, key=key, trait=trait)
-    rec = store[trait]
+    rec = store.trait(trait)
     if is_regression(rec):
         return _values(adata, df, rec, trait, show=show, return_fig=return_fig)
     classes = [str(c) for c in rec["classes"]]

@@ -7,9 +7,9 @@ from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..get._model_tables import _pooled_baseline_scores, _store
-from ..get._records import is_regression
-from ..nn._fit import regression_scores
+from ..get import pooled_baseline_scores
+from ..get import is_regression, trait_entry
+from .._metrics import regression_scores
 from ._utils import finish, new_axes
 
 __all__ = ["predicted_vs_observed"]
@@ -29,7 +29,7 @@ def predicted_vs_observed(adata: AnnData, trait: str, *, key: str | None = None,
     -------
     The axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    record = _store(adata, "model", key).get(trait)
+    record = trait_entry(adata, "model", key, trait)
     if record is None:
         raise ValueError(f"no network for {trait!r}: run rg.tl.train(adata, {trait!r}) first")
     if not is_regression(record):
@@ -37,9 +37,9 @@ def predicted_vs_observed(adata: AnnData, trait: str, *, key: str | None = None,
     oof = record["oof"]
     y = oof["observed"].to_numpy(dtype=float)
     fig, ax = new_axes(ax)
-    comp = _store(adata, "compare", compare_key).get(trait)
+    comp = trait_entry(adata, "compare", compare_key, trait)
     if comp is not None and baseline is not None:
-        pooled = _pooled_baseline_scores(comp)
+        pooled = pooled_baseline_scores(comp)
         name = max(pooled, key=lambda m: pooled[m]) if baseline == "best" else baseline
         if name not in pooled:
             raise ValueError(f"baseline {name!r} was not compared for {trait!r}; compared: {list(pooled)}")

@@ -8,8 +8,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from ..get._model_tables import _store
-from ..get._records import is_regression
+from ..get import is_regression, trait_entry
 from ._utils import finish, new_axes
 
 __all__ = ["roc"]
@@ -43,8 +42,8 @@ def roc(adata: AnnData, trait: str, *, key: str | None = None, compare_key: str 
     -------
     The axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    record = _store(adata, "model", key).get(trait)
-    comp = _store(adata, "compare", compare_key).get(trait)
+    record = trait_entry(adata, "model", key, trait)
+    comp = trait_entry(adata, "compare", compare_key, trait)
     if record is None and comp is None:
         raise ValueError(f"no out-of-fold predictions for {trait!r}: run rg.tl.train(adata, {trait!r}) first")
     if any(r is not None and is_regression(r) for r in (record, comp)):

@@ -9,8 +9,8 @@ from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..get._records import find_record
-from ..get._survival_tables import survival_df
+from ..get import record
+from ..get import survival_df
 from ._utils import finish
 
 __all__ = ["km", "forest"]
@@ -25,9 +25,9 @@ def km(adata: AnnData, feature: str, *, key: str | None = None, times: int = 5, 
     -------
     The axes (or the figure with ``return_fig=True``; ``None`` when shown).
     """
-    key = find_record(adata, "survival", key)
-    record = adata.uns[key]
-    table = record.get("km")
+    found = record(adata, "survival", key)
+    key = found.key
+    table = found.get("km")
     if table is None or feature not in set(table["feature"]):
         raise ValueError(f"no Kaplan-Meier estimates for {feature!r} in adata.uns[{key!r}]: run rg.tl.survival with it "
                          "(categorical or boolean features get curves)")
@@ -45,8 +45,8 @@ def km(adata: AnnData, feature: str, *, key: str | None = None, times: int = 5, 
         # patients still followed at t: the number at risk at the first recorded (event or censoring) time >= t
         at_risk = [int(g.loc[g["time"] >= t, "at_risk"].iloc[0]) if (g["time"] >= t).any() else 0 for t in ticks]
         rows.append((group, at_risk, color))
-    res = record["results"].set_index("feature").loc[[feature]].iloc[0]
-    ax.set(xlabel=record["params"]["duration"], ylabel="survival probability", ylim=(0, 1.02), xlim=(0, horizon),
+    res = found["results"].set_index("feature").loc[[feature]].iloc[0]
+    ax.set(xlabel=found["params"]["duration"], ylabel="survival probability", ylim=(0, 1.02), xlim=(0, horizon),
            title=f"{feature}: log-rank p = {res['logrank_pval']:.2g}")
     ax.legend(fontsize=8, loc="upper right")
     for r, (_, at_risk, color) in enumerate(rows):

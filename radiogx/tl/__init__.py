@@ -1,6 +1,9 @@
 """Tools: radiogenomic models and their honest evaluation (attributions, enrichment and survival follow)."""
 
+from .._registry import (AttributionMethod, Baseline, ResultKind, methods, register_attribution_method,
+                         register_baseline, register_kind)
 from ._associations import associations
+from . import _baselines  # noqa: F401 (registers the built-in baselines)
 from ._bootstrap import bootstrap
 from ._compare import compare
 from ._enrich import enrich
@@ -13,4 +16,5 @@ from ._survival import survival
 from ._train import train
 
 __all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency", "set_nodes", "enrich", "associations", "survival",
-           "predict"]
+           "predict", "methods", "Baseline", "AttributionMethod", "ResultKind", "register_baseline",
+           "register_attribution_method", "register_kind"]

@@ -20,19 +20,18 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from scipy.stats import norm
 from sklearn.utils import resample
-from sklearn.utils.class_weight import compute_sample_weight
 from tqdm.auto import tqdm
 
 from .. import __version__
 from .._logging import log_added
 from .._settings import settings
-from ..get._records import is_regression
-from ..nn._fit import REGRESSION, NetworkConfig, fit_network, logit_scores, predict_logits, regression_scores, score_auc
+from ..get import KINDS, is_regression, linked_record
+from ..nn._fit import REGRESSION, NetworkConfig, fit_network, logit_scores, predict_logits
 from ..nn._modules import TranscriptomeAutoencoder, network_from_state
-from ._compare import baseline_estimator, baseline_scores
+from ._baselines import baseline_estimator, baseline_fit_kwargs, baseline_scores
 from ._record import write_record
-from ._scores import rows_auc
-from ._trait import child_seed, resolve_model, trait_data
+from .._metrics import regression_scores, rows_auc, score_auc
+from ._trait import child_seed, model_key, resolve_model, trait_data
 
 __all__ = ["bootstrap"]
 
@@ -78,7 +77,7 @@ def _one_boot(b, boot_seed, x, y, n_classes, cv, cfg, class_weight, baselines, n
         for m, params in baselines.items():
             est = baseline_estimator(m, s, n_classes=n_classes).set_params(**params)
             pipe = Pipeline([("scale", StandardScaler()), ("model", est)])
-            kw = {"model__sample_weight": compute_sample_weight("balanced", y[tr])} if m == "gbt" else {}
+            kw = {f"model__{k}": v for k, v in baseline_fit_kwargs(m, y[tr]).items()}
             pipe.fit(x[tr], y[tr], **kw)
             scores[m].append(score_auc(y[te], baseline_scores(pipe, x[te], n_classes), n_classes))
     return b, {m: float(np.mean(v)) for m, v in scores.items()}
@@ -308,8 +307,9 @@ def bootstrap(
     repeats: Sequence[str] = (),
     seed: int | None = None,
     n_jobs: int | None = None,
-    key: str = "radiogx",
-    compare_key: str = "radiogx_compare",
+    key: str | None = None,
+    compare_key: str | None = None,
+    device: str | None = None,
     key_added: str = "radiogx_bootstrap",
     copy: bool = False,
 ) -> AnnData | None:
@@ -378,8 +378,13 @@ def bootstrap(
         Seed of the bootstraps; ``None`` uses the network's seed.
     n_jobs
         Refit only: bootstraps run in parallel; each job is single-threaded, so results do not depend on ``n_jobs``.
+    device
+        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
+        Recorded in the result's ``params`` with the arithmetic precision.
     key, compare_key
-        Where ``train`` and ``compare`` recorded their results.
+        Where ``train`` and ``compare`` recorded their results; ``None``: the rule of every reader
+        (:func:`radiogx.get.record`: ``"radiogx"``, else the only model record; the compare record made for that
+        model).
     key_added
         ``adata.uns[key_added][trait]`` receives ``boots`` (DataFrame: ``boot``, ``model``, ``roc_auc``), ``summary``
         (per model: ``estimate``, ``mean``, ``ci_lower``, ``ci_upper``), ``differences`` (per baseline, network minus
@@ -417,8 +422,12 @@ def bootstrap(
         raise ValueError("repeats= needs interval='percentile' (BCa's jackknife assumes one fixed set of predictions)")
     if network_protocol not in ("fixed_epochs", "paper"):
         raise ValueError(f"network_protocol must be 'fixed_epochs' or 'paper', got {network_protocol!r}")
+    key = model_key(adata, key)
     model = resolve_model(adata, trait, key)
     record = adata.uns[key][trait]
+    if compare_key is None:
+        linked = linked_record(adata, "compare", key)
+        compare_key = linked.key if linked is not None else KINDS["compare"].default_key
     cv = int(record["params"]["cv"])
     seed = int(record["params"]["seed"]) if seed is None else int(seed)
     n_jobs = settings.n_jobs if n_jobs is None else n_jobs
@@ -430,7 +439,7 @@ def bootstrap(
         raise ValueError(f"no compare results for {missing} on {trait!r}: run rg.tl.compare(adata, {trait!r}) first")
     params = {"kind": "bootstrap", "model_key": key, "compare_key": compare_key if comp is not None else "",
               "method": method, "n_boot": int(n_boot), "cv": cv, "seed": seed, "ci": float(ci),
-              "radiogx_version": __version__}
+              "device": str(settings.torch_device(device)), "precision": "fp32", "radiogx_version": __version__}
     if method == "oof":
         y, scores, n_classes, folds = _oof_scores(adata, trait, record, comp, models)
         at_ceiling = [] if interval != "bca" or n_classes == REGRESSION else [  # only BCa needs them before the run
@@ -480,7 +489,7 @@ def bootstrap(
         ae = pretrained.cpu() if pretrained is not None else None
         jobs = [delayed(_one_boot)(b, child_seed(seed, 20_000 + b), data.x, data.y, data.n_classes, cv, cfg,
                                    class_weight, baselines, network_protocol, ae, freeze, model.set_mask,
-                                   settings.torch_device())
+                                   settings.torch_device(device))
                 for b in range(n_boot)]
         out = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=n_boot, desc=f"bootstrap {trait}",
                         disable=not settings.show_progress))

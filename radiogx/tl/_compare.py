@@ -12,73 +12,22 @@ import pandas as pd
 from anndata import AnnData
 from joblib import Parallel, delayed
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.dummy import DummyRegressor
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC, SVR
-from sklearn.utils.class_weight import compute_sample_weight
 from tqdm.auto import tqdm
-from xgboost import XGBClassifier, XGBRegressor
 
 from .. import __version__
 from .._logging import log_added
 from .._settings import settings
-from ..nn._fit import regression_scores, score_auc, score_pr_auc
+from .._metrics import regression_scores, score_auc, score_pr_auc
+from .._registry import baselines
+from ._baselines import BASELINE_GRIDS, REGRESSION_GRIDS, baseline_estimator, baseline_fit_kwargs, baseline_scores  # noqa: F401
 from ._record import write_record
-from ._trait import child_seed, outer_folds, trait_data
+from ..get import records
+from ._trait import child_seed, model_key, outer_folds, trait_data
 
 __all__ = ["compare", "baseline_estimator", "BASELINE_GRIDS", "REGRESSION_GRIDS", "baseline_scores"]
-
-_C = list(np.logspace(-3, 2, 6))
-#: Histogram bins per gene of xgboost's ``hist`` method (its default is 256): a few hundred patients have at most that
-#: many distinct values, and 32 bins fit 3-4x faster at 12,042 genes with the same AUCs within noise
-#: (``benchmarks/baseline_speed.py``).
-_MAX_BIN = 32
-
-#: The default grids, smaller than the paper's (1,000-8,000 configurations per model) but spanning the same ranges.
-BASELINE_GRIDS: dict[str, dict[str, list]] = {
-    "logit_l1": {"C": _C},
-    "logit_l2": {"C": _C},
-    "svm": {"C": list(np.logspace(-3, 3, 7)), "kernel": ["linear", "rbf"]},
-    "random_forest": {"max_features": ["sqrt", "log2"], "criterion": ["gini", "entropy"]},
-    "gbt": {"max_depth": [1, 3], "n_estimators": [100, 300], "learning_rate": [0.1]},
-}
-
-
-#: The regressors of a continuous trait and their grids (penalties on the target standardised within the training
-#: fold, so that one grid serves any trait's scale). ``mean`` predicts the training fold's mean: the floor a model
-#: must beat (its out-of-fold R^2 is slightly below 0, not 0).
-REGRESSION_GRIDS: dict[str, dict[str, list]] = {
-    "mean": {},
-    "ridge": {"alpha": list(np.logspace(-1, 5, 7))},
-    "lasso": {"alpha": list(np.logspace(-3, 0, 7))},
-    "elastic_net": {"alpha": list(np.logspace(-3, 0, 4)), "l1_ratio": [0.2, 0.5, 0.8]},
-    "svr": {"C": list(np.logspace(-2, 2, 5)), "kernel": ["linear", "rbf"]},
-    "random_forest": {"max_features": ["sqrt", 0.33]},
-    "gbt": {"max_depth": [1, 3], "n_estimators": [100, 300], "learning_rate": [0.1]},
-}
-
-
-def _regressor(name: str, seed: int):
-    if name == "mean":
-        return DummyRegressor()
-    if name == "ridge":
-        return Ridge()
-    if name == "lasso":  # tol as logit_l1's: the target is standardised, so 1e-3 of its variance
-        return Lasso(max_iter=10_000, tol=1e-3, random_state=seed)
-    if name == "elastic_net":
-        return ElasticNet(max_iter=10_000, tol=1e-3, random_state=seed)
-    if name == "svr":
-        return SVR()
-    if name == "random_forest":
-        return RandomForestRegressor(n_estimators=300, random_state=seed, n_jobs=1)
-    if name == "gbt":
-        return XGBRegressor(gamma=0.01, n_jobs=1, random_state=seed, tree_method="hist", max_bin=_MAX_BIN, verbosity=0)
-    raise ValueError(f"unknown regression baseline {name!r}; choose from {sorted(REGRESSION_GRIDS)}")
-
 
 def _pipeline(name: str, seed: int, regression: bool, n_classes: int):
     """``StandardScaler`` then the model; a regressor also learns on the target standardised within its training
@@ -86,43 +35,6 @@ def _pipeline(name: str, seed: int, regression: bool, n_classes: int):
     model = baseline_estimator(name, seed, regression=regression, n_classes=n_classes)
     pipe = Pipeline([("scale", StandardScaler()), ("model", model)])
     return TransformedTargetRegressor(pipe, transformer=StandardScaler()) if regression else pipe
-
-
-def baseline_estimator(name: str, seed: int, *, regression: bool = False, n_classes: int = 2):
-    """A fresh baseline classifier (or regressor, for a continuous trait).
-
-    ``logit_l1`` really is L1-penalised (the paper's "l1" logit was L2 by a bug). For a binary trait it is solved by
-    liblinear's coordinate descent, which suits few patients and many genes (tens of times faster than saga at
-    12,042 genes, the same AUCs within noise: ``benchmarks/baseline_speed.py``); liblinear penalises the intercept,
-    so its constant column is scaled by 100, which makes that penalty negligible. With more classes it is the
-    multinomial L1 loss, solved by saga.
-    """
-    if regression:
-        return _regressor(name, seed)
-    if name == "logit_l1" and n_classes == 2:
-        return LogisticRegression(l1_ratio=1.0, solver="liblinear", intercept_scaling=100.0, class_weight="balanced",
-                                  max_iter=1000, tol=1e-3, random_state=seed)
-    if name == "logit_l1":
-        return LogisticRegression(l1_ratio=1.0, solver="saga", class_weight="balanced", max_iter=5000, tol=1e-3,
-                                  random_state=seed)
-    if name == "logit_l2":
-        return LogisticRegression(l1_ratio=0.0, solver="lbfgs", class_weight="balanced", max_iter=5000)
-    if name == "svm":
-        return SVC(class_weight="balanced", random_state=seed)
-    if name == "random_forest":
-        return RandomForestClassifier(n_estimators=300, class_weight="balanced", random_state=seed, n_jobs=1)
-    if name == "gbt":
-        return XGBClassifier(gamma=0.01, n_jobs=1, random_state=seed, tree_method="hist", max_bin=_MAX_BIN, verbosity=0)
-    raise ValueError(f"unknown baseline {name!r}; choose from {sorted(BASELINE_GRIDS)}")
-
-
-def baseline_scores(estimator, x: np.ndarray, n_classes: int) -> np.ndarray:
-    """Ranking scores of a fitted baseline: positive-class probability or decision value (binary), per class otherwise."""
-    if not isinstance(estimator[-1], SVC):
-        p = estimator.predict_proba(x)
-        return p[:, 1:2] if n_classes == 2 else p
-    d = estimator.decision_function(x)
-    return d.reshape(-1, 1) if n_classes == 2 else d
 
 
 def _model_key(name: str) -> int:
@@ -143,8 +55,7 @@ def _fit_baseline(name, grid, x, y, train, test, n_classes, seed, inner_cv, regr
 
     search = GridSearchCV(pipe, {f"{prefix}{k}": v for k, v in grid.items()}, scoring=scoring, cv=inner, n_jobs=1,
                           error_score="raise")
-    fit_params = ({"model__sample_weight": compute_sample_weight("balanced", y[train])}
-                  if name == "gbt" and not regression else {})
+    fit_params = {f"{prefix}{k}": v for k, v in baseline_fit_kwargs(name, y[train], regression=regression).items()}
     search.fit(x[train], y[train], **fit_params)
     scores = (search.best_estimator_.predict(x[test]).reshape(-1, 1) if regression
               else baseline_scores(search.best_estimator_, x[test], n_classes))
@@ -164,7 +75,7 @@ def compare(
     inner_cv: int = 3,
     seed: int | None = None,
     n_jobs: int | None = None,
-    key: str = "radiogx",
+    key: str | None = None,
     key_added: str = "radiogx_compare",
     copy: bool = False,
 ) -> AnnData | None:
@@ -193,7 +104,7 @@ def compare(
         continuous trait: any of ``"mean"``, ``"ridge"``, ``"lasso"``, ``"elastic_net"``, ``"svr"``,
         ``"random_forest"``, ``"gbt"``. ``None``: every baseline of the trait's task.
     param_grids
-        Grids that replace :data:`BASELINE_GRIDS` (:data:`REGRESSION_GRIDS`) per model.
+        Grids that replace the registered ones (``rg.tl.methods()``) per model.
     cv
         Outer folds when no network was trained (default 10); must match the network's when one was.
     task, transform
@@ -205,7 +116,8 @@ def compare(
     n_jobs
         (model, fold) pairs run in parallel; results do not depend on it.
     key
-        Where :func:`radiogx.tl.train` recorded the network.
+        Where :func:`radiogx.tl.train` recorded the network; ``None``: ``"radiogx"``, else the only model record
+        (none: the baselines alone, on folds of their own).
     key_added
         ``adata.uns[key_added][trait]`` receives ``folds`` (DataFrame: ``model``, ``fold``, ``roc_auc``, ``pr_auc``,
         ``best_params`` (JSON), ``inner_score``; ``r2``, ``spearman`` and ``rmse`` instead of the AUCs for a continuous
@@ -222,7 +134,9 @@ def compare(
     :func:`radiogx.pl.compare` and :func:`radiogx.pl.roc`.
     """
     adata = adata.copy() if copy else adata
-    record = adata.uns.get(key, {}).get(trait)
+    if key is not None or not records(adata, "model").empty:
+        key = model_key(adata, key)
+    record = adata.uns.get(key, {}).get(trait) if key is not None else None
     if seed is None:
         seed = int(record["params"]["seed"]) if record else settings.seed
     n_jobs = settings.n_jobs if n_jobs is None else n_jobs
@@ -231,7 +145,7 @@ def compare(
         transform = str(record["params"].get("transform", "none"))
     data = trait_data(adata, trait, task=task, transform=transform, func="compare")  # checks the trait and the task
     regression = data.is_regression
-    available = REGRESSION_GRIDS if regression else BASELINE_GRIDS
+    available = {m: dict(b.grid) for m, b in baselines("regression" if regression else "classification").items()}
     models = list(available) if models is None else list(models)
     unknown = [m for m in models if m not in available]
     if unknown or not models:

@@ -17,7 +17,7 @@ from .._validation import check_adata
 from ._gene_sets import GeneSets, MatchedSets, match_gene_sets, resolve_collection
 from ._gsea_engine import prerank_many
 from ._record import write_record
-from ._scores import benjamini_hochberg
+from .._metrics import benjamini_hochberg
 
 __all__ = ["enrich", "NoTestableSets"]
 
@@ -86,7 +86,7 @@ def _ranked_attribution(adata: AnnData, key: str | None, trait: str | None, targ
                         per_patient: bool) -> str:
     """The ``.layers``/``.var`` name to rank: ``key`` itself, or the attribution of ``trait`` (and class ``target``)
     in the saliency record ``key`` (``None``: the only saliency record), so that no generated name is typed."""
-    from ..get._records import find_record, records
+    from ..get import find_record, records
 
     where = "layers" if per_patient else "var"
     held = adata.layers if per_patient else adata.var.columns

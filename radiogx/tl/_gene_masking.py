@@ -21,7 +21,7 @@ from ..nn._masking_engine import FoldedNetwork, masked_logits
 from ..nn._model import RadiogenomicModel
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._record import write_record
-from ._scores import _EPS, benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
+from .._metrics import _EPS, benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
 from ._sequential_null import DEFAULT_EXCEEDANCES, SequentialPvalues, sequential_pvalues
 from ._trait import child_seed, continuous_values, models_to_explain
 
@@ -57,9 +57,9 @@ class _Scorer:
     """Masked predictions for the patients of one model, out of fold (each patient by the fold model that did not see
     it) or in sample (the final model)."""
 
-    def __init__(self, adata, model, patients, names, *, precision, max_rows):
+    def __init__(self, adata, model, patients, names, *, precision, max_rows, device=None):
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
-        device = settings.torch_device()
+        device = settings.torch_device(device)
         self.parts = []
         # each patient's outer fold (in-sample: one group); the label null permutes labels within these groups
         self.groups = np.zeros(len(names), dtype=np.int64)
@@ -181,7 +181,8 @@ def gene_masking(
     batch_size: int | None = None,
     precision: Literal["fp32", "bf16"] = "fp32",
     seed: int | None = None,
-    key: str = "radiogx",
+    key: str | None = None,
+    device: str | None = None,
     key_added: str = "gene_masking",
     copy: bool = False,
 ) -> AnnData | None:
@@ -259,8 +260,12 @@ def gene_masking(
         ``benchmarks/masking_speed.py``).
     seed
         Seed of the null draws; ``None`` uses ``rg.settings.seed``.
+    device
+        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
+        Recorded in the result's ``params`` with the arithmetic precision.
     key
-        Where ``train`` recorded the models.
+        Where ``train`` recorded the models; ``None``: ``"radiogx"``, else the only model
+        record (the rule of :func:`radiogx.get.record`).
     key_added
         ``adata.uns[key_added]`` receives ``results`` (DataFrame: ``trait``, ``gene_set``, ``target``, ``n_genes``,
         ``varies`` (whether the set's masked prediction varies within an outer fold; where it does not, the network
@@ -311,7 +316,7 @@ def gene_masking(
         names, y = _labelled(adata, m)
         collection = resolve_collection(gene_sets, m.genes)
         sets = match_gene_sets(collection, m.genes, min_size=min_size, max_size=max_size)
-        scorer = _Scorer(adata, m, patients, names, precision=precision, max_rows=batch_size)
+        scorer = _Scorer(adata, m, patients, names, precision=precision, max_rows=batch_size, device=device)
         n_folds = len(np.unique(scorer.groups))
         if n_null and null == "labels" and n_folds < MIN_FOLDS_LABEL_NULL:
             logger.warning(f"gene_masking: the {m.trait!r} model has {n_folds} outer folds: the label null, which keeps "
@@ -373,10 +378,10 @@ def gene_masking(
         results[col] = results[col].astype(str)
     write_record(adata, key_added, tool="gene_masking", record={
         "results": results,
-        "params": {"kind": "masking", "traits": [m.trait for m in models], "patients": patients, "null": null, "n_null": int(n_null),
+        "params": {"kind": "masking", "traits": [m.trait for m in models], "model_ids": [m.model_id for m in models], "patients": patients, "null": null, "n_null": int(n_null),
                    "max_null": -1 if max_null is None else int(max_null), "exceedances": DEFAULT_EXCEEDANCES,
                    "score": score, "min_size": int(min_size), "max_size": -1 if max_size is None else int(max_size),
-                   "precision": precision, "seed": int(seed),
+                   "precision": precision, "device": str(settings.torch_device(device)), "seed": int(seed),
                    "pvalue": "Besag-Clifford sequential Monte Carlo (both: the larger of the random-set and label "
                              "p-values); mc_bound rows are upper bounds at the resolution",
                    "correction": "Benjamini-Hochberg over the sets and targets of each trait",

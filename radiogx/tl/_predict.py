@@ -13,6 +13,7 @@ from anndata import AnnData
 
 from .. import __version__
 from .._logging import log_added, logger
+from .._settings import settings
 from .._validation import check_adata, preview
 from ..nn._model import RadiogenomicModel, register
 from ._gene_sets import SymbolIndex, report_case_matches
@@ -100,7 +101,8 @@ def predict(
     min_coverage: float = 0.8,
     ood_threshold: float = 2.0,
     truth: str | None = None,
-    key: str = "radiogx",
+    key: str | None = None,
+    device: str | None = None,
     key_added: str = "predict",
     copy: bool = False,
 ) -> AnnData | None:
@@ -152,8 +154,12 @@ def predict(
         probable of them (e.g. Verhaak's four subtypes scored against a three-class call); the plain call's balanced
         accuracy over all the model's classes and the number of patients the restriction reassigned are reported
         beside it.
+    device
+        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
+        Recorded in the result's ``params`` with the arithmetic precision.
     key
-        Where :func:`radiogx.tl.train` recorded the models (with ``model=None``).
+        Where :func:`radiogx.tl.train` recorded the models (with ``model=None``); ``None``:
+        ``"radiogx"``, else the only model record (the rule of :func:`radiogx.get.record`).
     key_added
         The record's key and the prefix of the ``.obs`` columns.
     copy
@@ -199,7 +205,8 @@ def predict(
     models = [_load(model)] if model is not None else models_to_explain(adata, None, trait, key)
     if model is not None and trait is not None and models[0].trait != trait:
         raise ValueError(f"the model predicts {models[0].trait!r}, not trait={trait!r}")
-    outputs = [_predict_one(adata, m, missing_genes, scale, min_coverage, ood_threshold, truth, key_added)
+    device = str(settings.torch_device(device))
+    outputs = [_predict_one(adata, m, missing_genes, scale, min_coverage, ood_threshold, truth, key_added, device)
                for m in models]  # every model checked before anything is written
     for m, (obs_columns, record) in zip(models, outputs):
         for name, values in obs_columns.items():
@@ -211,7 +218,7 @@ def predict(
 
 
 def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale: str, min_coverage: float,
-                 ood_threshold: float, truth: str | None, key_added: str) -> tuple[dict, dict]:
+                 ood_threshold: float, truth: str | None, key_added: str, device: str) -> tuple[dict, dict]:
     position, case_only = _match_genes(m, adata.var_names)
     present = position >= 0
     weight = m.input_weight()
@@ -249,11 +256,12 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
     x = np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float64)
     shift = float(np.median(np.abs(x.mean(axis=0) - m.mean[present]) / m.scale[present]))
     z = _input(x, present, m.mean.astype(np.float64), m.scale.astype(np.float64), scale)
-    proba = m.proba_of_scaled(z)
+    proba = m.proba_of_scaled(z, device=device)
     if m.cv_folds:
         folds = np.stack([m.proba_of_scaled(
             z if scale == "cohort" else _input(x, present, np.asarray(f["mean"], np.float64),
-                                               np.asarray(f["scale"], np.float64), "training"), fold=k)
+                                               np.asarray(f["scale"], np.float64), "training"), fold=k,
+            device=device)
             for k, f in enumerate(m.cv_folds)])
         fold_sd = folds.std(axis=0).mean(axis=1)  # a continuous trait: the sd of the predicted value
     else:
@@ -298,7 +306,8 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
               "cohort_shift": shift, "n_outside": int(outside.sum()), "ood_reference": "training",
               "class_mix_distance": mix, "truth": "",
               "task": "regression" if m.is_regression else "classification",
-              "transform": str(m.settings.get("transform", "none")), "radiogx_version": __version__}
+              "transform": str(m.settings.get("transform", "none")), "device": device, "precision": "fp32",
+              "radiogx_version": __version__}
     record = {"params": params, "classes": list(m.classes), "results": results,
               "imputed_genes": np.asarray(list(absent), dtype=object)}
     column = truth if truth is not None else (m.trait if m.trait in adata.obs.columns else None)
@@ -323,7 +332,7 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
 def _evaluate_values(adata: AnnData, column: str, predicted: np.ndarray, transform: str) -> dict | None:
     """R^2, Spearman's rho and the RMSE of predicted values against a known continuous trait (on the model's
     transformed scale)."""
-    from ..nn._fit import regression_scores
+    from .._metrics import regression_scores
     from ._trait import continuous_values
 
     if not pd.api.types.is_numeric_dtype(adata.obs[column]) or adata.obs[column].notna().sum() < 3:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Literal
 
@@ -36,6 +37,9 @@ def pretrain(
     patience: int = 20,
     holdout: float = 0.2,
     seed: int | None = None,
+    patients_used: str = "",
+    save_to: str | os.PathLike | None = None,
+    device: str | None = None,
     key_added: str = "pretrain",
 ) -> TranscriptomeAutoencoder:
     """Fit the transcriptomic autoencoder whose encoder can initialise :func:`radiogx.tl.train`.
@@ -58,6 +62,14 @@ def pretrain(
         Share of the training patients held out for early stopping and the reported R^2.
     seed
         Seed; ``None`` uses ``rg.settings.seed``.
+    device
+        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
+        Recorded in the result's ``params`` with the arithmetic precision.
+    patients_used
+        Which patients these are, in words (e.g. "patients without any modelled trait"), recorded in ``params``.
+    save_to
+        Save the autoencoder to this file (:meth:`~radiogx.nn.TranscriptomeAutoencoder.save`, overwriting) and
+        record its ``path`` (what ``radiogx run`` does, so that a resumed run or a new session loads it).
     key_added
         ``adata.uns[key_added]`` receives ``params``, ``r2_holdout`` (variance-weighted reconstruction R^2 on the
         held-out patients), ``history`` and the patients used.
@@ -94,17 +106,20 @@ def pretrain(
     ae, history, best_epoch = fit_autoencoder(
         xs[train_idx], x_val=xs[val_idx], hidden=tuple(hidden), activation=activation, output=output, loss=loss,
         epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate, patience=patience,
-        seed=child_seed(seed, 2), device=settings.torch_device(),
+        seed=child_seed(seed, 2), device=settings.torch_device(device),
     )
-    r2 = reconstruction_r2(ae, xs[val_idx], device=settings.torch_device())
+    r2 = reconstruction_r2(ae, xs[val_idx], device=settings.torch_device(device))
     ae.scaler_mean, ae.scaler_scale = mean, scale
     write_record(adata, key_added, tool="pretrain", record={
         "params": {"kind": "autoencoder", "hidden": list(hidden), "activation": activation, "output": output, "loss": loss, "epochs": epochs,
                    "batch_size": batch_size, "optimizer": optimizer, "patience": patience, "holdout": holdout,
-                   "seed": seed, "radiogx_version": __version__},
+                   "seed": seed, "device": str(settings.torch_device(device)), "precision": "fp32",
+                   **({"patients_used": str(patients_used)} if patients_used else {}),
+                   "radiogx_version": __version__},
         "r2_holdout": float(r2), "best_epoch": int(best_epoch), "history": np.asarray(history, dtype=float),
         "patients": np.asarray(adata.obs_names[keep], dtype=object),
         "added": log_added("pretrain", uns=key_added),
+        **({"path": str(ae.cpu().save(save_to, overwrite=True).resolve())} if save_to is not None else {}),
     })
     logger.info(f"pretrain: {int(keep.sum())} patients, reconstruction R^2 on held-out patients {r2:.3f} (epoch {best_epoch})")
     return ae.cpu()

@@ -10,21 +10,19 @@ from typing import Literal
 import numpy as np
 import torch
 from anndata import AnnData
-from captum.attr import DeepLift, InputXGradient, IntegratedGradients, Saliency
 from tqdm.auto import tqdm
 
 from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata
+from .._registry import attribution_methods, resolve
 from ..nn._model import RadiogenomicModel
 from ._record import write_record
 from ._trait import models_to_explain
 
 __all__ = ["saliency", "attribution_key"]
 
-_METHODS = {"saliency": Saliency, "integrated_gradients": IntegratedGradients, "deeplift": DeepLift,
-            "input_x_gradient": InputXGradient}
 
 
 def attribution_key(key_added: str, trait: str, target: str | None) -> str:
@@ -38,14 +36,15 @@ def saliency(
     *,
     model: RadiogenomicModel | None = None,
     trait: str | None = None,
-    method: Literal["saliency", "integrated_gradients", "deeplift", "input_x_gradient"] = "saliency",
+    method: str = "saliency",
     target: str | Sequence[str] | None = None,
     abs: bool = True,
     normalize: Literal["minmax"] | None = None,
     baselines: float | np.ndarray | None = None,
     n_steps: int = 50,
     batch_size: int | None = None,
-    key: str = "radiogx",
+    key: str | None = None,
+    device: str | None = None,
     key_added: str = "saliency",
     copy: bool = False,
 ) -> AnnData | None:
@@ -66,7 +65,8 @@ def saliency(
     model, trait
         The model; ``None`` uses the models :func:`radiogx.tl.train` recorded (for ``trait`` or every trained trait).
     method
-        Attribution method.
+        Attribution method: a name of the registry (``rg.tl.methods()``; built in: ``"saliency"``, the paper's;
+        ``"integrated_gradients"``, ``"deeplift"``, ``"input_x_gradient"``), each a captum attribution.
     target
         Class(es) of a multiclass model to attribute; ``None``: all. Binary models attribute their single logit.
     abs
@@ -79,8 +79,12 @@ def saliency(
         Integration steps of integrated gradients.
     batch_size
         Patients per batch; results do not depend on it.
+    device
+        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
+        Recorded in the result's ``params`` with the arithmetic precision.
     key, key_added
-        Where ``train`` recorded the models; the prefix of what is written.
+        Where ``train`` recorded the models (``None``: ``"radiogx"``, else the only model record); the prefix of
+        what is written.
     copy
         Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
 
@@ -93,11 +97,14 @@ def saliency(
     """
     adata = adata.copy() if copy else adata
     check_adata(adata)
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
+    methods = attribution_methods()
+    if method not in methods:
+        raise ValueError(f"method must be one of {sorted(methods)} (rg.tl.methods()), got {method!r}")
+    spec = methods[method]
     if normalize not in (None, "minmax"):
         raise ValueError(f"normalize must be None or 'minmax', got {normalize!r}")
     models = models_to_explain(adata, model, trait, key)
+    device_arg, used = device, str(settings.torch_device(device))
     outputs = {}
     for m in models:
         if m.is_regression or m.n_classes == 2:
@@ -108,25 +115,23 @@ def saliency(
             if unknown:
                 raise ValueError(f"target {unknown} is not a class of the {m.trait!r} model; classes: {m.classes}")
             targets = [(m.classes.index(t), t) for t in wanted]
-        device = settings.torch_device()
+        device = settings.torch_device(device_arg)
         x = torch.from_numpy(m.scaled(adata)).to(device)
         net = m.network(device=device)
         for p in net.parameters():
             p.requires_grad_(False)
-        explainer = _METHODS[method](net)
-        bs = batch_size or max(1, int(2e8 // (4 * x.shape[1] * (n_steps if method == "integrated_gradients" else 1))))
+        explainer = resolve(spec.explainer)(net)
+        bs = batch_size or max(1, int(2e8 // (4 * x.shape[1] * (n_steps if "n_steps" in spec.args else 1))))
         gene_pos = adata.var_names.get_indexer(m.genes)
         for out_index, name in targets:
             attr = np.empty(x.shape, dtype=np.float32)
             for i in tqdm(range(0, len(x), bs), desc=f"{method} {m.trait}{'' if name is None else ' ' + name}",
                           disable=not settings.show_progress):
                 xb = x[i:i + bs].clone().requires_grad_(True)
-                kwargs = {"target": out_index}
-                if method == "saliency":
-                    kwargs["abs"] = False
-                if method in ("integrated_gradients", "deeplift"):
+                kwargs = {"target": out_index, **{k: v for k, v in spec.args.items() if v is not None}}
+                if "baselines" in spec.args:
                     kwargs["baselines"] = _baselines(baselines, xb, m)
-                if method == "integrated_gradients":
+                if "n_steps" in spec.args:
                     kwargs["n_steps"] = n_steps
                 with warnings.catch_warnings():  # captum's notice that DeepLift hooks the activations for the call
                     warnings.filterwarnings("ignore", message="Setting forward, backward hooks", category=UserWarning)
@@ -143,7 +148,7 @@ def saliency(
         adata_record = {
             "params": {"kind": "saliency", "method": method, "abs": bool(abs), "normalize": normalize or "", "n_steps": int(n_steps),
                        "baselines": "0 (training mean)" if baselines is None else repr(baselines),
-                       "model_id": m.model_id, "radiogx_version": __version__},
+                       "model_id": m.model_id, "device": used, "precision": "fp32", "radiogx_version": __version__},
             "targets": np.array([t or (m.trait if m.is_regression else m.classes[-1]) for _, t in targets], dtype=object),
             "keys": np.array([attribution_key(key_added, m.trait, t) for _, t in targets], dtype=object),
         }

@@ -24,7 +24,8 @@ def set_nodes(
     *,
     model: RadiogenomicModel | None = None,
     trait: str | None = None,
-    key: str = "radiogx",
+    key: str | None = None,
+    device: str | None = None,
     key_added: str = "set_nodes",
     copy: bool = False,
 ) -> AnnData | None:
@@ -41,8 +42,12 @@ def set_nodes(
         Patients x genes (the model's genes).
     model, trait
         The model; ``None`` uses the gene-set models :func:`radiogx.tl.train` recorded (for ``trait`` or all).
+    device
+        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
+        Recorded in the result's ``params`` with the arithmetic precision.
     key, key_added
-        Where ``train`` recorded the models; the prefix of what is written.
+        Where ``train`` recorded the models (``None``: ``"radiogx"``, else the only model record); the prefix of
+        what is written.
     copy
         Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
 
@@ -58,13 +63,14 @@ def set_nodes(
     adata = adata.copy() if copy else adata
     check_adata(adata)
     models = models_to_explain(adata, model, trait, key)
+    device_arg = device
     if model is None and trait is None:
         models = [m for m in models if m.set_nodes is not None]
     if not models or any(m.set_nodes is None for m in models):
         raise ValueError("set_nodes needs a gene-set network: rg.tl.train(adata, trait, architecture='gene_sets', "
                          "gene_sets=...)")
     for m in models:
-        device = settings.torch_device()
+        device = settings.torch_device(device_arg)
         net = m.network(device=device)
         for p in net.parameters():
             p.requires_grad_(False)
@@ -93,7 +99,9 @@ def set_nodes(
             (activation @ member) / member.sum(0), index=adata.obs_names, columns=sets)
         table = pd.concat(rows, ignore_index=True).sort_values(["target", "rank"], ignore_index=True)
         write_record(adata, key_added, tool="set_nodes", trait=m.trait, record={
-            "params": {"kind": "set_nodes", "method": "layer_gradient_x_activation", "model_id": m.model_id, "radiogx_version": __version__},
+            "params": {"kind": "set_nodes", "method": "layer_gradient_x_activation", "model_id": m.model_id,
+                       "device": str(settings.torch_device(device_arg)), "precision": "fp32",
+                       "radiogx_version": __version__},
             "targets": np.array([str(t) for _, t in targets], dtype=object), "keys": np.array(keys, dtype=object),
             "table": table,
             "added": log_added("set_nodes", obsm=keys + [f"{key_added}_{m.trait}_activation".replace("/", "-")],

@@ -5,7 +5,7 @@ Hsu 2020)."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -19,7 +19,7 @@ from .. import __version__
 from .._logging import log_added, logger
 from .._validation import check_adata, preview
 from ._record import write_record
-from ._scores import benjamini_hochberg
+from .._metrics import benjamini_hochberg
 
 __all__ = ["survival"]
 
@@ -155,6 +155,7 @@ def survival(
     penalizer: float = 0.0,
     continuous: Literal["per_sd", "per_unit"] = "per_sd",
     key_added: str = "survival",
+    not_tested: Mapping[str, str] | None = None,
     copy: bool = False,
 ) -> AnnData | None:
     """Associate features (imaging traits, radiogenomic features, subtypes...) with survival.
@@ -213,6 +214,8 @@ def survival(
         ``"vs first level"`` for a category, and ``sd``: the sd a per-sd term divides by), ``covariate_terms`` (the adjusting terms of each model),
         ``km`` (Kaplan-Meier estimates per feature and group with the numbers at risk), ``multivariable`` (with
         ``selection``) and ``params``.
+    not_tested
+        Features the caller left out, each with why (recorded in ``params["not_tested"]``, shown by the report).
     copy
         Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
 
@@ -306,6 +309,7 @@ def survival(
         "km": pd.concat(km_rows, ignore_index=True) if km_rows else pd.DataFrame(
             columns=["feature", "group", "time", "survival", "ci_lower", "ci_upper", "at_risk"]),
         "params": {"kind": "survival", "duration": duration, "event": event, "features": features, "covariates": covariates,
+                   "not_tested": {str(k).replace("/", "-"): str(v) for k, v in dict(not_tested or {}).items()},
                    "method": method, "selection": selection or "", "penalizer": float(penalizer), "continuous": continuous,
                    "ties": "efron", "correction": "Benjamini-Hochberg over the feature terms of the call",
                    "selection_caveat": _CAVEAT if selection else "",

@@ -20,8 +20,8 @@ from tqdm.auto import tqdm
 from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
-from ..nn._fit import (REGRESSION, NetworkConfig, fit_network, logit_scores, predict_logits, probabilities,
-                       regression_scores, score_auc, score_pr_auc)
+from .._metrics import regression_scores, score_auc, score_pr_auc
+from ..nn._fit import REGRESSION, NetworkConfig, fit_network, logit_scores, predict_logits, probabilities
 from ..nn._model import RadiogenomicModel, register
 from ..nn._modules import TranscriptomeAutoencoder, merge_networks, network_from_state
 from ..nn._recipes import GENE_SET_DEFAULTS, PRESETS, auto_width, gene_set_mask
@@ -168,6 +168,7 @@ def train(
     inner_fraction: float = 0.2,
     seed: int | None = None,
     n_jobs: int | None = None,
+    device: str | None = None,
     key_added: str = "radiogx",
 ) -> RadiogenomicModel:
     """Train a radiogenomic network for ``trait`` and estimate its performance by cross-validation.
@@ -263,6 +264,9 @@ def train(
     n_jobs
         Outer folds run in parallel through joblib (``-1``: all cores); each fold job uses one torch thread, so results
         are identical for any ``n_jobs``. ``None`` uses ``rg.settings.n_jobs``.
+    device
+        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
+        Recorded in the result's ``params`` with the arithmetic precision.
     key_added
         ``adata.uns[key_added][trait]`` receives the record.
 
@@ -342,7 +346,7 @@ def train(
                              f"{sorted({tuple(c.hidden) for c in configs})}; pass hidden={widths}")
         pretrained = pretrained.cpu()
     folds = outer_folds(data.y, cv, seed)
-    device = settings.torch_device()
+    device = settings.torch_device(device)
     jobs = (
         delayed(_run_fold)(data.x, data.y, np.flatnonzero(folds != k), np.flatnonzero(folds == k), configs, data.n_classes,
                            threads=1, protocol=protocol, seed=seed, fold=k, class_weight=class_weight,
@@ -431,6 +435,7 @@ def train(
               "architecture": architecture, "nodes_per_set": int(nodes_per_set) if architecture == "gene_sets" else 0,
               "inner_splits": int(inner_splits), "final": final, "min_epochs": int(min_epochs),
               "param_grid": json.dumps(param_grid, default=list) if param_grid else "", "radiogx_version": __version__,
+              "device": str(device), "precision": "fp32",
               **recipe_params}
     model = RadiogenomicModel(trait=trait, genes=data.genes, classes=data.classes, mean=mean, scale=scale,
                               config=final_config, state=final_state, folds=fold_models, settings_used=params,

@@ -9,10 +9,11 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from .._logging import logger
 from .._validation import check_adata, preview
+from ..get import find_record
 from ..nn._model import RadiogenomicModel, lookup, register
 
 __all__ = ["TASKS", "TRANSFORMS", "TraitData", "trait_data", "trait_task", "continuous_values", "outer_folds",
-           "child_seed", "resolve_model", "trained_traits", "models_to_explain"]
+           "child_seed", "model_key", "resolve_model", "trained_traits", "models_to_explain"]
 
 
 #: What a network learns of a trait: its classes, or its value (a continuous trait: a volume ratio, a radiomic feature).
@@ -164,13 +165,20 @@ def child_seed(seed: int, *keys: int) -> int:
     return int(np.random.SeedSequence([int(seed), *map(int, keys)]).generate_state(1)[0])
 
 
-def trained_traits(adata: AnnData, key: str = "radiogx") -> list[str]:
-    record = adata.uns.get(key, {})
+def model_key(adata: AnnData, key: str | None) -> str:
+    """The ``adata.uns`` key of the model records to use: the rule of every reader (:func:`radiogx.get.record`):
+    ``key`` when given, else ``"radiogx"`` when it holds models, else the only model record."""
+    return find_record(adata, "model", key)
+
+
+def trained_traits(adata: AnnData, key: str | None = None) -> list[str]:
+    record = adata.uns.get(model_key(adata, key), {})
     return [t for t, r in record.items() if isinstance(r, dict) and "model_id" in r]
 
 
-def resolve_model(adata: AnnData, trait: str, key: str = "radiogx") -> RadiogenomicModel:
+def resolve_model(adata: AnnData, trait: str, key: str | None = None) -> RadiogenomicModel:
     """The model that :func:`radiogx.tl.train` recorded for ``trait`` (in memory, else loaded from its saved path)."""
+    key = model_key(adata, key)
     record = adata.uns.get(key, {}).get(trait)
     if not isinstance(record, dict) or "model_id" not in record:
         raise ValueError(f"no model for trait {trait!r} in adata.uns[{key!r}]: run rg.tl.train(adata, {trait!r}) first "
@@ -188,12 +196,14 @@ def resolve_model(adata: AnnData, trait: str, key: str = "radiogx") -> Radiogeno
     return model
 
 
-def models_to_explain(adata: AnnData, model: RadiogenomicModel | None, trait: str | None, key: str) -> list[RadiogenomicModel]:
+def models_to_explain(adata: AnnData, model: RadiogenomicModel | None, trait: str | None,
+                      key: str | None) -> list[RadiogenomicModel]:
     """The model given, else the recorded model of ``trait``, else the recorded models of every trained trait."""
     if model is not None:
         if not isinstance(model, RadiogenomicModel):
             raise TypeError(f"model must be a RadiogenomicModel, got {type(model).__name__}")
         return [model]
+    key = model_key(adata, key)
     traits = [trait] if trait is not None else trained_traits(adata, key)
     if not traits:
         raise ValueError(f"no model for any trait in adata.uns[{key!r}]: run rg.tl.train(adata, trait) first")

@@ -3,7 +3,8 @@
 from ._config import SCHEMA, ConfigError, describe_schema, load_config, validate_config
 from ._predict import predict_cohort, read_cohort
 from ._report import render_report
-from ._runner import read_results, run
+from ._outputs import read_results
+from ._runner import run
 
 __all__ = [
            "SCHEMA",

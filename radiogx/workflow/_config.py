@@ -30,6 +30,10 @@ def _scheduler(v):
     return None if v == "local" or v.startswith(("tcp://", "tls://", "ucx://")) else "'local' or 'tcp://HOST:PORT'"
 
 
+def _device(v):
+    return None if v in ("auto", "cpu", "cuda") or v.startswith("cuda:") else "'auto', 'cpu', 'cuda' or 'cuda:N'"
+
+
 def _n_jobs(v):
     return None if v == -1 or v >= 1 else "a positive integer or -1 (all cores)"
 
@@ -45,6 +49,9 @@ _BASE: dict[str, dict[str, Key]] = {
                          "scheduler ('tcp://HOST:PORT'); results do not depend on it. Default: joblib on this machine",
                          nullable=True, check=_scheduler),
         "out": Key("path", "radiogx_results", "output folder (relative to the config file); --out overrides"),
+        "device": Key("str", None, "where torch computes ('auto', 'cpu', 'cuda', 'cuda:N'); default rg.settings.device. "
+                      "The torch steps record it, and changing it recomputes them (and nothing else)", nullable=True,
+                      check=_device),
     },
     "input": {
         "dataset": Key("str", None, "a bundled cohort", choices=BUNDLED_DATASETS, nullable=True),
@@ -148,12 +155,13 @@ def _check_value(section: str, name: str, spec: Key, value):
         raise ConfigError(f"{where} = {value!r}: must be {_KIND_WORDS[spec.kind]}")
     if spec.kind == "float":
         value = float(value)
-    if spec.choices is not None and value not in spec.choices:
-        raise ConfigError(f"{where} = {value!r}: allowed values are {list(spec.choices)}")
+    if spec.choices is not None and value not in spec.allowed():
+        raise ConfigError(f"{where} = {value!r}: allowed values are {list(spec.allowed())}")
     if spec.item_choices is not None:
-        bad = [x for x in value if x not in spec.item_choices]
+        items = spec.allowed_items()
+        bad = [x for x in value if x not in items]
         if bad:
-            raise ConfigError(f"{where} = {value!r}: {bad[0]!r} is not allowed; allowed values are {list(spec.item_choices)}")
+            raise ConfigError(f"{where} = {value!r}: {bad[0]!r} is not allowed; allowed values are {list(items)}")
     if spec.kind.endswith("_list") and len(set(map(str, value))) != len(value):
         raise ConfigError(f"{where} = {value!r}: repeats an entry")
     if spec.check is not None:
@@ -328,8 +336,8 @@ def describe_schema() -> str:
     for section, keys in SCHEMA.items():
         lines.append(f"\n[{section}]")
         for name, spec in keys.items():
-            allowed = f"; one of {list(spec.choices)}" if spec.choices else (
-                f"; items from {list(spec.item_choices)}" if spec.item_choices else "")
+            allowed = f"; one of {list(spec.allowed())}" if spec.choices else (
+                f"; items from {list(spec.allowed_items())}" if spec.item_choices else "")
             default = "(none)" if spec.default is None else repr(spec.default)
             lines.append(f"# {name} = {default}   {spec.doc}{allowed}")
             if spec.why:

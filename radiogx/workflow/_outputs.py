@@ -5,20 +5,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import anndata
 from anndata import AnnData
 
 from .._logging import logger
 from ._report import render_report, save_figures
+from ._run_info import run_info
 from .._atomic import atomic_path
 
-__all__ = ["write_outputs"]
+__all__ = ["RESULTS", "read_results", "write_outputs"]
+
+#: The results file of a run, in its output folder.
+RESULTS = "results.h5ad"
 
 
 def write_outputs(adata: AnnData, out: Path, outputs: dict) -> None:
     """Write what ``[outputs]`` asks for into ``out``; the report is rendered from the written results."""
     from .. import io
     from ..io._r_export import result_tables
-    from ._runner import RESULTS, read_results
 
     if outputs["h5ad"] or outputs["report"]:
         with atomic_path(out / RESULTS) as tmp:  # gzip: per-patient attribution layers compress (zeros, NaN)
@@ -34,7 +38,7 @@ def write_outputs(adata: AnnData, out: Path, outputs: dict) -> None:
                 table.to_csv(tmp, sep="\t", index=False)
             with atomic_path(out / "tables" / f"{name}.params.json") as tmp:
                 tmp.write_text(json.dumps(params, indent=1, default=str))
-        steps = adata.uns["radiogx_run"]["steps"]
+        steps = run_info(adata)["steps"]
         with atomic_path(out / "tables" / "run_steps.tsv") as tmp:
             steps.to_csv(tmp, sep="\t", index=False)
     if outputs["rds"]:
@@ -46,3 +50,15 @@ def write_outputs(adata: AnnData, out: Path, outputs: dict) -> None:
         save_figures(adata, out, formats=outputs["figures"])
     if not outputs["h5ad"] and (out / RESULTS).exists():
         (out / RESULTS).unlink()
+
+
+def read_results(path: str | Path) -> AnnData:
+    """Read a run's ``results.h5ad``, checking it is one."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no results file at {path}")
+    adata = anndata.read_h5ad(path)
+    if not run_info(adata):
+        raise ValueError(f"{path} holds no radiogx run (no adata.uns['radiogx_run']); make it with `radiogx run`")
+    return adata
+

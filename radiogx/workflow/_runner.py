@@ -10,7 +10,6 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import anndata
 import pandas as pd
 from anndata import AnnData
 from tqdm.auto import tqdm
@@ -21,13 +20,15 @@ from .._settings import settings
 from ._config import SCHEMA, ConfigError, _check_value, load_config, validate_config
 from ._inputs import load_cohort, load_collections, resolve_traits
 from ._lock import RunLock
+from ._outputs import write_outputs
+from ._run_info import RUN_KEY
 from ._store import Snapshot, StepStore, apply_delta, data_fingerprint, fingerprint
 from .steps import Context, plan
+from .steps._spec import takes_device
 from .steps.pretrain import labelled_patients
 
 __all__ = ["run", "versions"]
 
-RESULTS = "results.h5ad"
 
 
 def versions() -> dict[str, str]:
@@ -119,7 +120,8 @@ def _run(cfg: dict, config, out: Path, n_jobs: int | None) -> AnnData:
         t0 = time.perf_counter()
         adata, traits, skipped, collections = _prepare(cfg)
         steps = plan(cfg, traits)
-        ctx = Context(cfg=cfg, seed=seed, n_jobs=n_jobs, traits=traits, collections=collections, store=StepStore(out))
+        ctx = Context(cfg=cfg, seed=seed, n_jobs=n_jobs, traits=traits, collections=collections, store=StepStore(out),
+                      device=str(settings.torch_device(cfg["run"]["device"])))
         ctx.fingerprints["input"] = fingerprint("input", data_fingerprint(adata))
         for kind, colls in collections.items():
             for label, sets in colls.items():
@@ -138,7 +140,7 @@ def _run(cfg: dict, config, out: Path, n_jobs: int | None) -> AnnData:
                 rows.append(_run_step(step, adata, ctx, f"[{i + 1}/{len(steps)}]"))
             bar.close()
 
-        adata.uns["radiogx_run"] = {
+        adata.uns[RUN_KEY] = {
             "name": cfg["run"]["name"],
             "config": json.dumps(cfg, indent=1, default=str),
             "seed": int(seed),
@@ -149,7 +151,6 @@ def _run(cfg: dict, config, out: Path, n_jobs: int | None) -> AnnData:
             "versions": versions(),
             "radiogx_version": __version__,
         }
-        from ._outputs import write_outputs
 
         write_outputs(adata, out, cfg["outputs"])
         logger.info(f"run: finished in {time.perf_counter() - t_start:.1f} s; results in {out}")
@@ -237,8 +238,9 @@ def _prepare(cfg: dict):
 def _run_step(step, adata: AnnData, ctx: Context, position: str) -> dict:
     """Reuse the step's stored result when its fingerprint matches, else compute and store it; add it to ``adata``
     from the stored file either way. Returns the step's row of the run table."""
+    where = [("device", ctx.device)] if takes_device(step.tool) else []  # a torch step: where it computed
     fp = fingerprint(step.name, step.tool, step.kwargs, step.derived, [ctx.fingerprints[d] for d in step.deps],
-                     __version__)
+                     __version__, *where)
     ctx.fingerprints[step.name] = fp
     store = ctx.store
     if store.has(step.name, fp):
@@ -294,15 +296,3 @@ def _check_references(adata: AnnData, cfg: dict) -> None:
         if missing:
             raise ConfigError(f"[steps.survival] {key}: {missing} are not obs columns of the cohort "
                               f"(obs columns: {list(adata.obs.columns)[:30]})")
-
-
-def read_results(path: str | Path) -> AnnData:
-    """Read a run's ``results.h5ad``, checking it is one."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no results file at {path}")
-    adata = anndata.read_h5ad(path)
-    if "radiogx_run" not in adata.uns:
-        raise ValueError(f"{path} holds no radiogx run (no adata.uns['radiogx_run']); make it with `radiogx run`")
-    return adata
-

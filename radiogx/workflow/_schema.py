@@ -46,13 +46,21 @@ class Key:
     choices: tuple | None = None
     check: Callable[[Any], str | None] | None = None  # returns what is allowed when the value is refused
     nullable: bool = False
-    item_choices: tuple | None = None
+    item_choices: tuple | Callable[[], tuple] | None = None  # a callable: read from a registry when checked
     why: str | None = None
     arg: str | None = None
 
+    def allowed(self) -> tuple | None:
+        """The allowed values (read now from a registry where they come from one)."""
+        return self.choices() if callable(self.choices) else self.choices
+
+    def allowed_items(self) -> tuple | None:
+        """The allowed items of a list key (read now from a registry where they come from one)."""
+        return self.item_choices() if callable(self.item_choices) else self.item_choices
+
 
 def tool_key(kind: str, doc: str, *, arg: str | None = None, choices: tuple | None = TOOL,
-             check: Callable[[Any], str | None] | None = None, item_choices: tuple | None = None) -> Key:
+             check: Callable[[Any], str | None] | None = None, item_choices: tuple | Callable[[], tuple] | None = None) -> Key:
     """A key that passes its value to the tool's argument ``arg`` (default: the key's name), with the tool's default
     and, for a ``Literal`` annotation, its allowed values."""
     return Key(kind, TOOL, doc, choices=choices, check=check, item_choices=item_choices, arg=arg)

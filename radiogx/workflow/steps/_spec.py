@@ -12,7 +12,7 @@ from anndata import AnnData
 from .._schema import Key, resolve_tool_key
 from .._store import StepStore
 
-__all__ = ["Context", "Step", "StepSpec", "call"]
+__all__ = ["Context", "Step", "StepSpec", "call", "takes_device"]
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Context:
     store: StepStore
     fingerprints: dict[str, str] = field(default_factory=dict)
     lost_work: tuple = ()  # exceptions meaning that a Dask worker died under a step (then it is computed again)
+    device: str = "cpu"  # the torch device the tools that take ``device=`` compute on (resolved: "cpu", "cuda:0")
 
 
 @dataclass
@@ -54,14 +55,23 @@ class Step:
 
 def call(adata: AnnData, ctx: Context, step: Step, **per_call):
     """``rg.tl.<step.tool>(adata, **step.kwargs, **objects, **per_call)``, plus ``n_jobs`` where the tool takes it (no
-    result depends on it)."""
+    result depends on it) and the run's ``device`` where it takes one (the step's fingerprint holds it)."""
     from ... import tl
 
     func = getattr(tl, step.tool)
     kwargs = {**step.kwargs, **(step.objects(adata, ctx) if step.objects else {}), **per_call}
     if "n_jobs" in inspect.signature(func).parameters:
         kwargs["n_jobs"] = ctx.n_jobs
+    if takes_device(step.tool):
+        kwargs["device"] = ctx.device
     return func(adata, **kwargs)
+
+
+def takes_device(tool: str) -> bool:
+    """Whether ``rg.tl.<tool>`` computes with torch (it takes ``device=``)."""
+    from ... import tl
+
+    return "device" in inspect.signature(getattr(tl, tool)).parameters
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from anndata import AnnData
 
+from ... import get
 from .._schema import ConfigError, Key, in_range, tool_key
 from ._spec import Context, Step, StepSpec, call
 from .enrich import attributions, result_key
 
 
 def _compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
+    enriched = set(get.records(adata, "enrichment")["key"])
     for _, _, layer in attributions(adata, ctx.cfg["steps.enrich"]["patient_method"], ctx.traits):
-        if result_key(True, layer) in adata.uns:  # absent: enrichment skipped it (no testable set; the log says why)
+        if result_key(True, layer) in enriched:  # absent: enrichment skipped it (no testable set; the log says why)
             call(adata, ctx, step, key=result_key(True, layer), label=layer)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from anndata import AnnData
 
+from ... import get
 from .._schema import ConfigError, Key, in_range, tool_key
 from ._spec import Context, Step, StepSpec
 
@@ -11,7 +12,7 @@ from ._spec import Context, Step, StepSpec
 def _objects(adata: AnnData, ctx: Context) -> dict:
     from ...nn._modules import TranscriptomeAutoencoder
 
-    return {"pretrained": TranscriptomeAutoencoder.load(adata.uns["pretrain"]["path"])}
+    return {"pretrained": TranscriptomeAutoencoder.load(get.record(adata, "autoencoder")["path"])}
 
 
 def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:

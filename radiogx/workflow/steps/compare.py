@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from ..._registry import baselines
 from .._schema import Key, tool_key
 from ._spec import Step, StepSpec
 
-BASELINES = ("logit_l1", "logit_l2", "svm", "random_forest", "gbt")
-REGRESSORS = ("mean", "ridge", "lasso", "elastic_net", "svr", "random_forest", "gbt")
+
+def _names(task: str):
+    """The registered baselines of ``task`` (``rg.tl.methods()``), read when a config is checked."""
+    return lambda: tuple(baselines(task))
 
 
 def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
@@ -23,8 +26,8 @@ def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
 
 SPEC = StepSpec("compare", "compare", 30, {
     "enabled": Key("bool", True, "classical baselines on the network's folds"),
-    "models": tool_key("str_list", "baselines of categorical traits (default: all five)", choices=None,
-                       item_choices=BASELINES),
+    "models": tool_key("str_list", "baselines of categorical traits (default: every registered one; built in: five)",
+                       choices=None, item_choices=_names("classification")),
     "regression_models": tool_key("str_list", "baselines of continuous traits (default: all seven, the training mean among them)", arg="models",
-                                  choices=None, item_choices=REGRESSORS),
+                                  choices=None, item_choices=_names("regression")),
 }, plan)

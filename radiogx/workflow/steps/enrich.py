@@ -6,16 +6,23 @@ from __future__ import annotations
 from anndata import AnnData
 
 from ..._logging import logger
+from ... import get
 from .._schema import ConfigError, Key, in_range, tool_key
 from ._spec import Context, Step, StepSpec, call
 from .masking import COLLECTION_DOC
-from .saliency import METHODS
+from ..._registry import attribution_methods
+
+
+def METHODS():  # noqa: N802 (the registered attribution methods, read when a config is checked)
+    return tuple(attribution_methods())
 
 
 def attributions(adata: AnnData, method: str, traits: list[str]) -> list[tuple[str, str, str]]:
     """``(trait, class, layer)`` of every attribution the saliency step ``method`` wrote."""
-    return [(t, str(target), str(layer)) for t in traits
-            for target, layer in zip(adata.uns[method][t]["targets"], adata.uns[method][t]["keys"])]
+    found = get.attributions_df(adata, key=method)
+    found = found[found["trait"].isin(traits)]
+    return [(t, target, layer) for t in traits for _, target, layer in
+            found.loc[found["trait"] == t, ["trait", "target", "layer"]].itertuples(index=False)]
 
 
 def _combined(adata: AnnData, ctx: Context) -> dict:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from anndata import AnnData
 
+from ... import get
 from .._schema import BUNDLED_DATASETS, ConfigError, Key, in_range, tool_key
 from ._spec import Context, Step, StepSpec
 
@@ -38,7 +39,8 @@ def _compute(name: str, traits: list[str]):
         cohort = getattr(datasets, name)() if name in BUNDLED_DATASETS else read_cohort(name)
         for trait in traits:
             tl.predict(cohort, model=resolve_model(adata, trait), **step.kwargs)
-        adata.uns[step.kwargs["key_added"]] = cohort.uns[step.kwargs["key_added"]]
+        found = get.record(cohort, "prediction", step.kwargs["key_added"])
+        adata.uns[found.key] = dict(found.data)  # the cohort's predictions, kept with the training results
     return compute
 
 

@@ -23,9 +23,7 @@ def _excluded(adata: AnnData, ctx: Context) -> dict:
 
 
 def _compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
-    ae = call(adata, ctx, step)
-    adata.uns["pretrain"]["params"]["patients_used"] = PATIENTS_USED
-    adata.uns["pretrain"]["path"] = str(ae.save(ctx.store.file_path("pretrain", fp, ".pt"), overwrite=True))
+    call(adata, ctx, step, patients_used=PATIENTS_USED, save_to=ctx.store.file_path("pretrain", fp, ".pt"))
 
 
 def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from .._schema import Key, literal_values
+from ..._registry import attribution_methods
+from .._schema import Key
 from ._spec import Step, StepSpec
-
-METHODS = literal_values("saliency", "method")
 
 
 def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
@@ -20,7 +19,7 @@ def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
 SPEC = StepSpec("saliency", "saliency", 60, {
     "enabled": Key("bool", True, "per-patient gene attributions"),
     "methods": Key("str_list", ["saliency", "input_x_gradient"], "attribution methods (rg.tl.saliency's method)",
-                   item_choices=METHODS),
+                   item_choices=lambda: tuple(attribution_methods())),
     "abs": Key("bool", False, "absolute values (the paper) instead of signed attributions",
                why="signed attributions: per-patient GSEA of signed input x gradient calls each Verhaak patient's own "
                    "signature in 150 of 173 patients, absolute saliency (the paper's, the tool's default) in 34"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from anndata import AnnData
 
+from ... import get
 from .._schema import ConfigError, Key, in_range, literal_values, tool_key
 from ._spec import Context, Step, StepSpec, call
 
@@ -14,7 +15,8 @@ def survival_features(adata: AnnData, ctx: Context) -> tuple[list[str], dict[str
     s = ctx.cfg["steps.survival"]
     features = list(s["features"]) + (list(ctx.traits) if s["traits"] else [])
     if s["associations"]:
-        for rec in adata.uns.get("associations", {}).values():
+        found = get.record(adata, "associations", missing_ok=True)
+        for _, rec in found.items() if found is not None else ():
             features += list(rec["counts"]["feature"])
     endpoint = adata.obs[s["duration"]].notna() & adata.obs[s["event"]].notna()
     keep, dropped = [], {}
@@ -29,8 +31,7 @@ def survival_features(adata: AnnData, ctx: Context) -> tuple[list[str], dict[str
 
 def _compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
     features, dropped = survival_features(adata, ctx)
-    call(adata, ctx, step, features=features)
-    adata.uns["survival"]["params"]["not_tested"] = {k.replace("/", "-"): v for k, v in dropped.items()}
+    call(adata, ctx, step, features=features, not_tested=dropped)
 
 
 def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:

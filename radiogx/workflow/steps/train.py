@@ -7,6 +7,7 @@ from anndata import AnnData
 
 from ...nn._fit import _OPTIMIZERS as OPTIMIZERS
 from ...nn._modules import ACTIVATIONS
+from ... import get
 from .._schema import ConfigError, Key, in_range, positive_list, tool_key
 from ._spec import Context, Step, StepSpec, call
 
@@ -21,7 +22,7 @@ def _objects(adata: AnnData, ctx: Context) -> dict:
 
     out = {}
     if ctx.cfg["steps.pretrain"]["enabled"]:
-        out["pretrained"] = TranscriptomeAutoencoder.load(adata.uns["pretrain"]["path"])
+        out["pretrained"] = TranscriptomeAutoencoder.load(get.record(adata, "autoencoder")["path"])
     if ctx.cfg["steps.train"]["architecture"] == "gene_sets":
         out["gene_sets"] = next(iter(ctx.collections["train"].values()))
     return out
@@ -37,7 +38,7 @@ def _register(trait: str):
         """Make a stored model known to this session (a resumed run reads it from the step's file)."""
         from ...nn._model import RadiogenomicModel, lookup, register
 
-        record = adata.uns["radiogx"][trait]
+        record = get.record(adata, "model").trait(trait)
         if lookup(str(record["model_id"]), adata) is None:
             register(RadiogenomicModel.load(record["path"]), adata)
     return on_load
