@@ -91,7 +91,7 @@ radiogxCamera <- function(se, trait, gene_sets, min_size = 5L) {
         return(attribution)
     }
     index <- .attributionIndex(se)
-    if (is.null(index)) return(.attributionByName(columns, key, trait, target))  # exports of radiogx < 0.9
+    if (is.null(index)) return(.attributionByName(columns, key, trait, target))  # exports made before the table
     keep <- index$key == key
     if (!is.null(trait)) keep <- keep & index$trait %in% trait
     if (!is.null(target)) keep <- keep & index$target %in% target

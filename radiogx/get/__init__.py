@@ -8,7 +8,8 @@ from ._records import (KINDS, Record, each_record, find_record, is_regression, l
                        trait_entry)
 from ._survival_tables import km_df, survival_df
 
-__all__ = ["records", "record", "each_record", "linked_record", "trait_entry", "find_record", "is_regression",
-           "Record", "KINDS", "cv_df", "oof_df", "compare_df", "bootstrap_df", "pooled_baseline_scores", "masking_df",
-           "saliency_df", "attributions_df", "set_nodes_df", "enrich_df", "associations_df", "survival_df", "km_df",
-           "predictions_df", "prediction_summary_df", "kind_tables", "result_tables"]
+# the public readers (rg.get.<name>); the finder (record, each_record, linked_record, Record, find_record, ...) and
+# the export's table helpers are importable from here for radiogx's own modules and extensions
+__all__ = ["records", "KINDS", "cv_df", "oof_df", "compare_df", "bootstrap_df", "masking_df", "saliency_df",
+           "attributions_df", "set_nodes_df", "enrich_df", "associations_df", "survival_df", "km_df", "predictions_df",
+           "prediction_summary_df"]

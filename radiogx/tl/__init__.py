@@ -16,5 +16,6 @@ from ._survival import survival
 from ._train import train
 
 __all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency", "set_nodes", "enrich", "associations", "survival",
-           "predict", "methods", "Baseline", "AttributionMethod", "ResultKind", "register_baseline",
-           "register_attribution_method", "register_kind"]
+           "predict"]
+# the extension points (README, "Extending radiogx"): rg.tl.methods(), rg.tl.register_baseline(rg.tl.Baseline(...)),
+# rg.tl.register_attribution_method, rg.tl.register_kind; they take no AnnData, so they are not tools

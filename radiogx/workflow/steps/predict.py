@@ -38,7 +38,7 @@ def _compute(name: str, traits: list[str]):
 
         cohort = getattr(datasets, name)() if name in BUNDLED_DATASETS else read_cohort(name)
         for trait in traits:
-            tl.predict(cohort, model=resolve_model(adata, trait), **step.kwargs)
+            tl.predict(cohort, model=resolve_model(adata, trait), device=ctx.device, **step.kwargs)
         found = get.record(cohort, "prediction", step.kwargs["key_added"])
         adata.uns[found.key] = dict(found.data)  # the cohort's predictions, kept with the training results
     return compute

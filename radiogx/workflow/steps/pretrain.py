@@ -23,7 +23,7 @@ def _excluded(adata: AnnData, ctx: Context) -> dict:
 
 
 def _compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
-    call(adata, ctx, step, patients_used=PATIENTS_USED, save_to=ctx.store.file_path("pretrain", fp, ".pt"))
+    call(adata, ctx, step, save_to=ctx.store.file_path("pretrain", fp, ".pt"))
 
 
 def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
@@ -31,8 +31,10 @@ def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     if not s["enabled"]:
         return []
     kwargs = {k: s[k] for k in ("output", "loss", "epochs", "batch_size", "patience")}
-    kwargs.update(hidden=list(train["hidden"]), activation=train["activation"] or "tanh", seed=cfg["run"]["seed"])
-    return [Step("pretrain", "pretrain", kwargs, ["input"], derived={"exclude": f"patients with any of {traits}"},
+    kwargs.update(hidden=list(train["hidden"]), activation=train["activation"] or "tanh", seed=cfg["run"]["seed"],
+                  patients_used=PATIENTS_USED)
+    return [Step("pretrain", "pretrain", kwargs, ["input"], derived={"exclude": f"patients with any of {traits}",
+                                                                     "save_to": "the step's stored file"},
                  objects=_excluded, compute=_compute)]
 
 

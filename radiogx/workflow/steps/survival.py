@@ -42,7 +42,7 @@ def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
               "selection": None if s["selection"] == "none" else s["selection"], "penalizer": s["penalizer"]}
     features = {"features": list(s["features"]), "traits": list(traits) if s["traits"] else [],
                 "associations": "the features of step 'associations'" if s["associations"] else "none",
-                "left out": "features with a single value among patients with the endpoint"}
+                "not_tested": "features with a single value among patients with the endpoint, left out"}
     deps = ["input"] + [f"train:{t}" for t in traits] + (["associations"] if s["associations"] else [])
     return [Step("survival", "survival", kwargs, deps, derived={"features": features}, compute=_compute)]
 
