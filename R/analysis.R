@@ -97,14 +97,18 @@ radiogxCamera <- function(se, trait, gene_sets, min_size = 5L) {
     if (!is.null(target)) keep <- keep & index$target %in% target
     found <- index[keep, , drop = FALSE]
     if (nrow(found) != 1L) {
-        stop(sprintf("%s attributions match key = '%s'%s%s: %s; pass trait, target or attribution",
-                     if (nrow(found)) nrow(found) else "no", key,
-                     if (is.null(trait)) "" else sprintf(", trait = '%s'", trait),
-                     if (is.null(target)) "" else sprintf(", target = '%s'", target),
-                     paste(sprintf("%s/%s/%s", index$key, index$trait, index$target), collapse = ", ")),
-             call. = FALSE)
+        .noSingleAttribution("attributions", nrow(found), key, trait, target,
+                             sprintf("%s/%s/%s", index$key, index$trait, index$target))
     }
     found$column
+}
+
+# The error of an attribution lookup that matched none or several (`candidates`: what the user may pick from).
+.noSingleAttribution <- function(what, n, key, trait, target, candidates) {
+    stop(sprintf("%s %s match key = '%s'%s%s: %s; pass trait, target or attribution", if (n) n else "no", what, key,
+                 if (is.null(trait)) "" else sprintf(", trait = '%s'", trait),
+                 if (is.null(target)) "" else sprintf(", target = '%s'", target),
+                 paste(candidates, collapse = ", ")), call. = FALSE)
 }
 
 # The export's attribution index (key, method, trait, target, layer, column), from its "attributions" tables.
@@ -123,12 +127,8 @@ radiogxCamera <- function(se, trait, gene_sets, min_size = 5L) {
     found <- columns[startsWith(columns, paste0(prefix, "_")) | columns == prefix]
     if (!is.null(target)) found <- found[endsWith(found, paste0("_", target))]
     if (length(found) != 1L) {
-        stop(sprintf("%s attribution columns match key = '%s'%s%s: %s; pass trait, target or attribution",
-                     if (length(found)) length(found) else "no", key,
-                     if (is.null(trait)) "" else sprintf(", trait = '%s'", trait),
-                     if (is.null(target)) "" else sprintf(", target = '%s'", target),
-                     if (length(found)) paste(found, collapse = ", ") else paste(columns, collapse = ", ")),
-             call. = FALSE)
+        .noSingleAttribution("attribution columns", length(found), key, trait, target,
+                             if (length(found)) found else columns)
     }
     found
 }

@@ -74,36 +74,43 @@ class ResultKind:
 KINDS: dict[str, ResultKind] = {}
 
 
+def _register(table: dict, entry, cls: type, what: str, replace: bool):
+    """The one registration rule: an entry of the registry's type, under a name not taken unless ``replace``."""
+    if not isinstance(entry, cls):
+        raise TypeError(f"{what} must be a {cls.__name__}, got {type(entry).__name__}")
+    if entry.name in table and not replace:
+        raise ValueError(f"a {what} {entry.name!r} is registered already; pass replace=True to replace it")
+    table[entry.name] = entry
+    return entry
+
+
 def register_kind(kind: ResultKind, *, replace: bool = False) -> ResultKind:
     """Add a result kind; :func:`radiogx.get.records` then finds its records, the report draws and tabulates them
     and the R export writes its tables. Refuses a name already taken unless ``replace``."""
-    if not isinstance(kind, ResultKind):
-        raise TypeError(f"kind must be a ResultKind, got {type(kind).__name__}")
-    if kind.name in KINDS and not replace:
-        raise ValueError(f"a result kind {kind.name!r} is registered already; pass replace=True to replace it")
-    KINDS[kind.name] = kind
-    return kind
+    return _register(KINDS, kind, ResultKind, "result kind", replace)
 
 
-def _builtin(name: str, tool: str, per_trait: bool, default_key: str, section: str, **kw: str) -> None:
-    base = "radiogx.workflow._report_kinds"
-    refs = {what: f"{base}:{name}_{what}" for what in kw.pop("has", "").split()}
+def _builtin(name: str, tool: str, per_trait: bool, default_key: str, section: str, report: tuple[str, ...]) -> None:
+    """A built-in kind: its tables in ``radiogx.get._kind_tables``, its report parts in
+    ``radiogx.workflow._report_kinds`` (``<name>_<part>`` for each part of ``report``)."""
+    refs = {part: f"radiogx.workflow._report_kinds:{name}_{part}" for part in report}
     register_kind(ResultKind(name, tool, per_trait, default_key, f"radiogx.get._kind_tables:{name}_tables",
-                             section=section, **refs, **kw))
+                             section=section, **refs))
 
 
-for _args in [("model", "train", True, "radiogx", "Models", "figures summary overview"),
-              ("compare", "compare", True, "radiogx_compare", "Models", "summary"),
-              ("bootstrap", "bootstrap", True, "radiogx_bootstrap", "Models", "summary"),
-              ("saliency", "saliency", True, "saliency", "Saliency", "figures summary"),
-              ("set_nodes", "set_nodes", True, "set_nodes", "Models", "figures summary"),
-              ("associations", "associations", True, "associations", "Associations", "figures summary"),
-              ("masking", "gene_masking", False, "gene_masking", "Gene masking", "figures summary overview"),
-              ("enrichment", "enrich", False, "", "Enrichment", "figures summary overview"),
-              ("survival", "survival", False, "survival", "Survival", "figures summary overview"),
-              ("autoencoder", "pretrain", False, "pretrain", "Models", "summary"),
-              ("prediction", "predict", True, "predict", "Prediction", "figures")]:
-    _builtin(*_args[:5], has=_args[5])
+_ALL = ("figures", "summary", "overview")
+for _args in [("model", "train", True, "radiogx", "Models", _ALL),
+              ("compare", "compare", True, "radiogx_compare", "Models", ("summary",)),
+              ("bootstrap", "bootstrap", True, "radiogx_bootstrap", "Models", ("summary",)),
+              ("saliency", "saliency", True, "saliency", "Saliency", ("figures", "summary")),
+              ("set_nodes", "set_nodes", True, "set_nodes", "Models", ("figures", "summary")),
+              ("associations", "associations", True, "associations", "Associations", ("figures", "summary")),
+              ("masking", "gene_masking", False, "gene_masking", "Gene masking", _ALL),
+              ("enrichment", "enrich", False, "", "Enrichment", _ALL),
+              ("survival", "survival", False, "survival", "Survival", _ALL),
+              ("autoencoder", "pretrain", False, "pretrain", "Models", ("summary",)),
+              ("prediction", "predict", True, "predict", "Prediction", ("figures",))]:
+    _builtin(*_args)
 
 
 @dataclass(frozen=True)
@@ -164,15 +171,12 @@ def _load_builtins() -> None:
 def register_baseline(baseline: Baseline, *, replace: bool = False) -> Baseline:
     """Add a baseline: :func:`radiogx.tl.compare`, :func:`radiogx.tl.bootstrap` and ``radiogx run`` accept its name
     from then on. Refuses a name already taken for its task unless ``replace``."""
-    if not isinstance(baseline, Baseline):
+    if not isinstance(baseline, Baseline):  # before reading its task
         raise TypeError(f"baseline must be a Baseline, got {type(baseline).__name__}")
     if baseline.task not in _BASELINES:
         raise ValueError(f"task must be one of {list(_BASELINES)}, got {baseline.task!r}")
     _load_builtins()
-    if baseline.name in _BASELINES[baseline.task] and not replace:
-        raise ValueError(f"a {baseline.task} baseline {baseline.name!r} is registered already; pass replace=True")
-    _BASELINES[baseline.task][baseline.name] = baseline
-    return baseline
+    return _register(_BASELINES[baseline.task], baseline, Baseline, f"{baseline.task} baseline", replace)
 
 
 def baselines(task: str = "classification") -> dict[str, Baseline]:
@@ -222,12 +226,7 @@ ATTRIBUTION_METHODS: dict[str, AttributionMethod] = {}
 
 def register_attribution_method(method: AttributionMethod, *, replace: bool = False) -> AttributionMethod:
     """Add an attribution method that :func:`radiogx.tl.saliency` and ``radiogx run`` accept by name."""
-    if not isinstance(method, AttributionMethod):
-        raise TypeError(f"method must be an AttributionMethod, got {type(method).__name__}")
-    if method.name in ATTRIBUTION_METHODS and not replace:
-        raise ValueError(f"an attribution method {method.name!r} is registered already; pass replace=True")
-    ATTRIBUTION_METHODS[method.name] = method
-    return method
+    return _register(ATTRIBUTION_METHODS, method, AttributionMethod, "attribution method", replace)
 
 
 def attribution_methods() -> dict[str, AttributionMethod]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["RadiogxSettings", "settings"]
+__all__ = ["RadiogxSettings", "settings", "check_device"]
 
 _LEVELS = {0: logging.ERROR, 1: logging.WARNING, 2: logging.INFO, 3: logging.DEBUG}
 
@@ -26,7 +26,8 @@ def _default_datasetdir() -> Path:
     return Path(cache) / "radiogx" / "data"
 
 
-def _check_device(value, name: str) -> str:
+def check_device(value, name: str) -> str:
+    """``value`` when it names a device radiogx can use, else a ValueError naming ``name``."""
     if not isinstance(value, str) or not (value in {"auto", "cpu", "cuda"} or value.startswith("cuda:")):
         raise ValueError(f"{name} must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {value!r}")
     return value
@@ -117,14 +118,14 @@ class RadiogxSettings:
 
     @device.setter
     def device(self, value: str) -> None:
-        self._device = _check_device(value, "settings.device")
+        self._device = check_device(value, "settings.device")
 
     def torch_device(self, device: str | None = None):
         """The :class:`torch.device` that ``device`` (a tool's ``device=``; ``None``: ``settings.device``) resolves
         to."""
         import torch
 
-        value = self._device if device is None else _check_device(str(device), "device")
+        value = self._device if device is None else check_device(str(device), "device")
         if value == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch.device(value)

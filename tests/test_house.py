@@ -140,7 +140,7 @@ def test_methods_lists_every_baseline_and_attribution_method_with_a_reference():
 # --- the architecture -------------------------------------------------------------------------------------------------
 
 def _modules(folder: str) -> list[Path]:
-    return sorted((ROOT / "radiogx").glob(f"{folder}/**/*.py")) if folder else sorted((ROOT / "radiogx").glob("*.py"))
+    return sorted((ROOT / "radiogx").glob(f"{folder}/**/*.py"))
 
 
 #: Where ``adata.uns`` may be touched outside ``rg.tl`` and ``rg.get``: the run's own record and the step store.

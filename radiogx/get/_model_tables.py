@@ -7,22 +7,15 @@ import pandas as pd
 from anndata import AnnData
 
 from .._metrics import regression_scores, score_auc
-from ._records import find_record, is_regression, records
+from ._records import is_regression, record
 
 __all__ = ["cv_df", "oof_df", "compare_df", "bootstrap_df", "pooled_baseline_scores"]
 
 
-def _optional_key(adata: AnnData, kind: str, key: str | None) -> str | None:
-    """The ``adata.uns`` key of the ``kind`` result (``None`` when ``key`` is ``None`` and adata holds none)."""
-    if key is None and records(adata, kind).empty:
-        return None
-    return find_record(adata, kind, key)
-
-
 def _store(adata: AnnData, kind: str, key: str | None) -> dict:
     """The per-trait store of the ``kind`` result (``{}`` when ``key`` is ``None`` and adata holds none)."""
-    found = _optional_key(adata, kind, key)
-    return {} if found is None else adata.uns[found]
+    found = record(adata, kind, key, missing_ok=True)
+    return {} if found is None else found.data
 
 
 def _traits(store: dict, trait: str | None, what: str, hint: str) -> list[str]:

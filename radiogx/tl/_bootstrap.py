@@ -422,6 +422,7 @@ def bootstrap(
         raise ValueError("repeats= needs interval='percentile' (BCa's jackknife assumes one fixed set of predictions)")
     if network_protocol not in ("fixed_epochs", "paper"):
         raise ValueError(f"network_protocol must be 'fixed_epochs' or 'paper', got {network_protocol!r}")
+    device = settings.torch_device(device)
     key = model_key(adata, key)
     model = resolve_model(adata, trait, key)
     record = adata.uns[key][trait]
@@ -439,7 +440,7 @@ def bootstrap(
         raise ValueError(f"no compare results for {missing} on {trait!r}: run rg.tl.compare(adata, {trait!r}) first")
     params = {"kind": "bootstrap", "model_key": key, "compare_key": compare_key if comp is not None else "",
               "method": method, "n_boot": int(n_boot), "cv": cv, "seed": seed, "ci": float(ci),
-              "device": str(settings.torch_device(device)), "precision": "fp32", "radiogx_version": __version__}
+              "device": str(device), "precision": "fp32", "radiogx_version": __version__}
     if method == "oof":
         y, scores, n_classes, folds = _oof_scores(adata, trait, record, comp, models)
         at_ceiling = [] if interval != "bca" or n_classes == REGRESSION else [  # only BCa needs them before the run
@@ -489,7 +490,7 @@ def bootstrap(
         ae = pretrained.cpu() if pretrained is not None else None
         jobs = [delayed(_one_boot)(b, child_seed(seed, 20_000 + b), data.x, data.y, data.n_classes, cv, cfg,
                                    class_weight, baselines, network_protocol, ae, freeze, model.set_mask,
-                                   settings.torch_device(device))
+                                   device)
                 for b in range(n_boot)]
         out = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=n_boot, desc=f"bootstrap {trait}",
                         disable=not settings.show_progress))

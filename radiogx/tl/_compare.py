@@ -24,8 +24,8 @@ from .._metrics import regression_scores, score_auc, score_pr_auc
 from .._registry import baselines
 from ._baselines import BASELINE_GRIDS, REGRESSION_GRIDS, baseline_estimator, baseline_fit_kwargs, baseline_scores  # noqa: F401
 from ._record import write_record
-from ..get import records
-from ._trait import child_seed, model_key, outer_folds, trait_data
+from ..get import record as find_result
+from ._trait import child_seed, outer_folds, trait_data
 
 __all__ = ["compare", "baseline_estimator", "BASELINE_GRIDS", "REGRESSION_GRIDS", "baseline_scores"]
 
@@ -134,9 +134,9 @@ def compare(
     :func:`radiogx.pl.compare` and :func:`radiogx.pl.roc`.
     """
     adata = adata.copy() if copy else adata
-    if key is not None or not records(adata, "model").empty:
-        key = model_key(adata, key)
-    record = adata.uns.get(key, {}).get(trait) if key is not None else None
+    trained = find_result(adata, "model", key, missing_ok=True)  # none: the baselines alone, on folds of their own
+    key = trained.key if trained is not None else None
+    record = trained.entry(trait) if trained is not None else None
     if seed is None:
         seed = int(record["params"]["seed"]) if record else settings.seed
     n_jobs = settings.n_jobs if n_jobs is None else n_jobs

@@ -103,17 +103,18 @@ def pretrain(
     scale = x[train_idx].std(0)
     scale[scale == 0] = 1.0
     xs = (x - mean) / scale
+    device = settings.torch_device(device)
     ae, history, best_epoch = fit_autoencoder(
         xs[train_idx], x_val=xs[val_idx], hidden=tuple(hidden), activation=activation, output=output, loss=loss,
         epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate, patience=patience,
-        seed=child_seed(seed, 2), device=settings.torch_device(device),
+        seed=child_seed(seed, 2), device=device,
     )
-    r2 = reconstruction_r2(ae, xs[val_idx], device=settings.torch_device(device))
+    r2 = reconstruction_r2(ae, xs[val_idx], device=device)
     ae.scaler_mean, ae.scaler_scale = mean, scale
     write_record(adata, key_added, tool="pretrain", record={
         "params": {"kind": "autoencoder", "hidden": list(hidden), "activation": activation, "output": output, "loss": loss, "epochs": epochs,
                    "batch_size": batch_size, "optimizer": optimizer, "patience": patience, "holdout": holdout,
-                   "seed": seed, "device": str(settings.torch_device(device)), "precision": "fp32",
+                   "seed": seed, "device": str(device), "precision": "fp32",
                    **({"patients_used": str(patients_used)} if patients_used else {}),
                    "radiogx_version": __version__},
         "r2_holdout": float(r2), "best_epoch": int(best_epoch), "history": np.asarray(history, dtype=float),

@@ -104,7 +104,7 @@ def saliency(
     if normalize not in (None, "minmax"):
         raise ValueError(f"normalize must be None or 'minmax', got {normalize!r}")
     models = models_to_explain(adata, model, trait, key)
-    device_arg, used = device, str(settings.torch_device(device))
+    device = settings.torch_device(device)  # once: every model's attribution computes there
     outputs = {}
     for m in models:
         if m.is_regression or m.n_classes == 2:
@@ -115,7 +115,6 @@ def saliency(
             if unknown:
                 raise ValueError(f"target {unknown} is not a class of the {m.trait!r} model; classes: {m.classes}")
             targets = [(m.classes.index(t), t) for t in wanted]
-        device = settings.torch_device(device_arg)
         x = torch.from_numpy(m.scaled(adata)).to(device)
         net = m.network(device=device)
         for p in net.parameters():
@@ -148,7 +147,7 @@ def saliency(
         adata_record = {
             "params": {"kind": "saliency", "method": method, "abs": bool(abs), "normalize": normalize or "", "n_steps": int(n_steps),
                        "baselines": "0 (training mean)" if baselines is None else repr(baselines),
-                       "model_id": m.model_id, "device": used, "precision": "fp32", "radiogx_version": __version__},
+                       "model_id": m.model_id, "device": str(device), "precision": "fp32", "radiogx_version": __version__},
             "targets": np.array([t or (m.trait if m.is_regression else m.classes[-1]) for _, t in targets], dtype=object),
             "keys": np.array([attribution_key(key_added, m.trait, t) for _, t in targets], dtype=object),
         }

@@ -63,14 +63,13 @@ def set_nodes(
     adata = adata.copy() if copy else adata
     check_adata(adata)
     models = models_to_explain(adata, model, trait, key)
-    device_arg = device
+    device = settings.torch_device(device)  # once: every model's attribution computes there
     if model is None and trait is None:
         models = [m for m in models if m.set_nodes is not None]
     if not models or any(m.set_nodes is None for m in models):
         raise ValueError("set_nodes needs a gene-set network: rg.tl.train(adata, trait, architecture='gene_sets', "
                          "gene_sets=...)")
     for m in models:
-        device = settings.torch_device(device_arg)
         net = m.network(device=device)
         for p in net.parameters():
             p.requires_grad_(False)
@@ -100,7 +99,7 @@ def set_nodes(
         table = pd.concat(rows, ignore_index=True).sort_values(["target", "rank"], ignore_index=True)
         write_record(adata, key_added, tool="set_nodes", trait=m.trait, record={
             "params": {"kind": "set_nodes", "method": "layer_gradient_x_activation", "model_id": m.model_id,
-                       "device": str(settings.torch_device(device_arg)), "precision": "fp32",
+                       "device": str(device), "precision": "fp32",
                        "radiogx_version": __version__},
             "targets": np.array([str(t) for _, t in targets], dtype=object), "keys": np.array(keys, dtype=object),
             "table": table,

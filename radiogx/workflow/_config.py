@@ -10,6 +10,7 @@ import difflib
 import tomllib
 from pathlib import Path
 
+from .._settings import check_device
 from ._schema import (
     BUNDLED_CLINICAL,
     BUNDLED_DATASETS,
@@ -31,7 +32,11 @@ def _scheduler(v):
 
 
 def _device(v):
-    return None if v in ("auto", "cpu", "cuda") or v.startswith("cuda:") else "'auto', 'cpu', 'cuda' or 'cuda:N'"
+    try:
+        check_device(v, "device")  # the rule of rg.settings.device and every tool's device=
+    except ValueError:
+        return "'auto', 'cpu', 'cuda' or 'cuda:N'"
+    return None
 
 
 def _n_jobs(v):

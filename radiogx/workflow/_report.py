@@ -87,7 +87,7 @@ def overview(adata: AnnData):
 def figure_specs(adata: AnnData) -> list[FigureSpec]:
     """The figures a run's results call for, in report order: the overview, then each kind's registered figures."""
     specs = [FigureSpec(kind.section, name, caption, draw) for kind, _, (name, caption, draw) in _parts(adata, "figures")]
-    if any(get.record(adata, "model", r.key).traits for r in get.each_record(adata, "model")):
+    if any(r.traits for r in get.each_record(adata, "model")):
         specs.insert(0, FigureSpec("Overview", "overview", "the run at a glance: models on the same folds, gene "
                                    "masking, and survival (or enrichment)", lambda: overview(adata)))
     return specs

@@ -10,11 +10,7 @@ from ... import get
 from .._schema import ConfigError, Key, in_range, tool_key
 from ._spec import Context, Step, StepSpec, call
 from .masking import COLLECTION_DOC
-from ..._registry import attribution_methods
-
-
-def METHODS():  # noqa: N802 (the registered attribution methods, read when a config is checked)
-    return tuple(attribution_methods())
+from .saliency import method_names
 
 
 def attributions(adata: AnnData, method: str, traits: list[str]) -> list[tuple[str, str, str]]:
@@ -85,10 +81,10 @@ SPEC = StepSpec("enrich", "enrich", 70, {
     "enabled": Key("bool", True, "pre-ranked GSEA of the attributions"),
     "collections": Key("str_list", ["hallmark"], COLLECTION_DOC),
     "cohort": Key("bool", True, "rank the cohort-mean attribution of each trait and class"),
-    "cohort_method": Key("str", "saliency", "saliency method ranked at cohort level", choices=METHODS),
+    "cohort_method": Key("str", "saliency", "saliency method ranked at cohort level", choices=method_names),
     "per_patient": Key("bool", True, "rank each patient's attributions (the paper's fgsea per patient)",
                        why="a run ranks both: the cohort (key 'cohort') and each patient ('per_patient')"),
-    "patient_method": Key("str", "input_x_gradient", "saliency method ranked per patient", choices=METHODS),
+    "patient_method": Key("str", "input_x_gradient", "saliency method ranked per patient", choices=method_names),
     "n_perm": tool_key("int", "permutations", check=in_range(10)),
     "min_size": Key("int", 10, "smallest set", check=in_range(1),
                     why="10, not 15: hallmark sets keep 10-14 of their genes on the demo's 840-gene cohort"),

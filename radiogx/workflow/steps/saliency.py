@@ -8,6 +8,11 @@ from .._schema import Key
 from ._spec import Step, StepSpec
 
 
+def method_names() -> tuple[str, ...]:
+    """The registered attribution methods (``rg.tl.methods()``), read when a config is checked."""
+    return tuple(attribution_methods())
+
+
 def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s = cfg["steps.saliency"]
     if not s["enabled"]:
@@ -19,7 +24,7 @@ def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
 SPEC = StepSpec("saliency", "saliency", 60, {
     "enabled": Key("bool", True, "per-patient gene attributions"),
     "methods": Key("str_list", ["saliency", "input_x_gradient"], "attribution methods (rg.tl.saliency's method)",
-                   item_choices=lambda: tuple(attribution_methods())),
+                   item_choices=method_names),
     "abs": Key("bool", False, "absolute values (the paper) instead of signed attributions",
                why="signed attributions: per-patient GSEA of signed input x gradient calls each Verhaak patient's own "
                    "signature in 150 of 173 patients, absolute saliency (the paper's, the tool's default) in 34"),
