@@ -114,7 +114,7 @@ radiogxCamera <- function(se, trait, gene_sets, min_size = 5L) {
 # The export's attribution index (key, method, trait, target, layer, column), from its "attributions" tables.
 .attributionIndex <- function(se) {
     tables <- S4Vectors::metadata(se)$tables
-    which <- names(tables)[names(tables) == "attributions" | startsWith(names(tables), "attributions.")]
+    which <- grep("^attributions(\\.|$)", names(tables), value = TRUE)  # an export with no tables has no names
     if (!length(which)) return(NULL)
     out <- do.call(rbind, lapply(tables[which], as.data.frame))
     out[] <- lapply(out, as.character)
