@@ -398,9 +398,9 @@ def test_verdict_says_which_model_wins(small_synthetic):
     assert (wins == "no") == bool((diffs["ci_upper"] < 0).any())
     assert wins != "no" or verdict.startswith("network worse than")
     print(f"\nbest model {best}; network wins: {wins}; {verdict}")
-    from radiogx.workflow._report import _verdicts
+    from radiogx.workflow._report_kinds import _verdict_notes
 
-    html = _verdicts(rg.get.compare_df(adata))
+    html = _verdict_notes(rg.get.compare_df(adata).drop_duplicates("trait"))
     assert ("weaker evidence" in html) == (wins == "no")
 
 
@@ -411,9 +411,10 @@ def test_verdict_says_when_the_network_is_at_chance(small_synthetic, permuted_co
     rg.tl.bootstrap(adata, "permuted")
     table = rg.get.compare_df(adata)
     assert table["network_wins"].iloc[0] != "yes" and "not clearly better than chance" in table["network_verdict"].iloc[0]
-    from radiogx.workflow._report import _verdicts
+    from radiogx.workflow._report_kinds import _verdict_notes
 
-    assert "exploratory" in _verdicts(table) or "weaker evidence" in _verdicts(table)
+    notes = _verdict_notes(table.drop_duplicates("trait"))
+    assert "exploratory" in notes or "weaker evidence" in notes
 
 
 # --- baselines -------------------------------------------------------------------------------------------------------

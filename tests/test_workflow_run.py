@@ -101,7 +101,7 @@ def _steps(out: Path) -> pd.DataFrame:
 def assert_same_results(a, b, path="uns"):
     """Every result identical, bit for bit, except the run's own bookkeeping and the model files' locations."""
     if isinstance(a, dict):
-        skip = {"radiogx_run", "model_id", "path"}
+        skip = {"radiogx_run", "model_id", "model_ids", "path"}
         assert set(a) == set(b), f"{path}: keys differ: {set(a) ^ set(b)}"
         for k in a:
             if k not in skip:

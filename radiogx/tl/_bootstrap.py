@@ -423,7 +423,7 @@ def bootstrap(
     if network_protocol not in ("fixed_epochs", "paper"):
         raise ValueError(f"network_protocol must be 'fixed_epochs' or 'paper', got {network_protocol!r}")
     device = settings.torch_device(device)
-    key = model_key(adata, key)
+    key = model_key(adata, key, trait)
     model = resolve_model(adata, trait, key)
     record = adata.uns[key][trait]
     if compare_key is None:

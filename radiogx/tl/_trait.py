@@ -9,7 +9,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from .._logging import logger
 from .._validation import check_adata, preview
-from ..get import find_record
+from ..get import find_record, records
 from ..nn._model import RadiogenomicModel, lookup, register
 
 __all__ = ["TASKS", "TRANSFORMS", "TraitData", "trait_data", "trait_task", "continuous_values", "outer_folds",
@@ -165,9 +165,13 @@ def child_seed(seed: int, *keys: int) -> int:
     return int(np.random.SeedSequence([int(seed), *map(int, keys)]).generate_state(1)[0])
 
 
-def model_key(adata: AnnData, key: str | None) -> str:
+def model_key(adata: AnnData, key: str | None, trait: str | None = None) -> str:
     """The ``adata.uns`` key of the model records to use: the rule of every reader (:func:`radiogx.get.record`):
-    ``key`` when given, else ``"radiogx"`` when it holds models, else the only model record."""
+    ``key`` when given, else ``"radiogx"`` when it holds models, else the only model record. ``trait``: named in the
+    error when ``adata`` holds no model at all."""
+    if key is None and trait is not None and records(adata, "model").empty:
+        raise ValueError(f"no model for trait {trait!r}: adata holds no model results; run "
+                         f"rg.tl.train(adata, {trait!r}) first")
     return find_record(adata, "model", key)
 
 
@@ -178,7 +182,7 @@ def trained_traits(adata: AnnData, key: str | None = None) -> list[str]:
 
 def resolve_model(adata: AnnData, trait: str, key: str | None = None) -> RadiogenomicModel:
     """The model that :func:`radiogx.tl.train` recorded for ``trait`` (in memory, else loaded from its saved path)."""
-    key = model_key(adata, key)
+    key = model_key(adata, key, trait)
     record = adata.uns.get(key, {}).get(trait)
     if not isinstance(record, dict) or "model_id" not in record:
         raise ValueError(f"no model for trait {trait!r} in adata.uns[{key!r}]: run rg.tl.train(adata, {trait!r}) first "
