@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import signal
@@ -402,3 +403,35 @@ def test_a_worker_killed_mid_run_changes_nothing(one_process, tmp_path):
     assert "parallel work on Dask, 2 workers" in log
     print("step computed again after the kill:", "a Dask worker was lost" in log)
     _assert_same_h5ad(one_process / "results.h5ad", out / "results.h5ad")
+
+
+def test_another_device_recomputes_the_torch_steps_and_nothing_else(tmp_path, monkeypatch):
+    """[run] device enters the fingerprints of the torch steps only, and a step's fingerprint reads the *result*
+    fingerprints of the steps before it: a torch step computed again on another device recomputes the steps after it
+    only when its numbers changed. This machine has one device, so the third run labels its torch steps' placement
+    "cuda:0" (all that another device changes in a fingerprint) while computing on the CPU."""
+    from radiogx.workflow import _runner
+    from radiogx.workflow.steps._spec import takes_device
+
+    cfg = copy.deepcopy(DASK_CONFIG)
+    cfg["steps"].update({"bootstrap": {"n_boot": 20}, "masking": {"collections": ["synthetic"], "n_null": 20},
+                         "saliency": {"enabled": True}, "enrich": {"collections": ["synthetic"], "n_perm": 200,
+                                                                   "min_size": 3}})
+    out = tmp_path / "out"
+    rg.workflow.run(cfg, out=out)
+    shutil.copy(out / "results.h5ad", tmp_path / "first.h5ad")
+    cfg["run"]["device"] = "cpu"  # the device it already ran on: nothing to recompute
+    again = rg.workflow.run(cfg, out=out)
+    assert (again.uns["radiogx_run"]["steps"]["status"].iloc[1:] == "cached").all()
+    real = _runner._placement
+    monkeypatch.setattr(_runner, "_placement",
+                        lambda step, ctx: [("device", "cuda:0")] if real(step, ctx) else [])
+    third = rg.workflow.run(cfg, out=out)
+    status = third.uns["radiogx_run"]["steps"].set_index("step")["status"].drop("input")
+    torch_steps = {"train:trait_0", "bootstrap:trait_0", "masking:synthetic", "saliency:saliency",
+                   "saliency:input_x_gradient"}
+    assert all(takes_device(tool) for tool in ("train", "bootstrap", "gene_masking", "saliency"))
+    assert not any(takes_device(tool) for tool in ("compare", "enrich"))
+    assert set(status[status == "computed"].index) == torch_steps
+    assert {"compare:trait_0", "enrich:cohort"} <= set(status[status == "cached"].index)
+    _assert_same_h5ad(tmp_path / "first.h5ad", out / "results.h5ad")

@@ -22,7 +22,7 @@ from ._inputs import load_cohort, load_collections, resolve_traits
 from ._lock import RunLock
 from ._outputs import write_outputs
 from ._run_info import RUN_KEY
-from ._store import Snapshot, StepStore, apply_delta, data_fingerprint, fingerprint
+from ._store import Snapshot, StepStore, apply_delta, data_fingerprint, fingerprint, result_fingerprint
 from .steps import Context, plan
 from .steps._spec import takes_device
 from .steps.pretrain import labelled_patients
@@ -75,9 +75,9 @@ def run(config: str | Path | dict, *, out: str | Path | None = None, n_jobs: int
         scheduler: str | None = None) -> AnnData:
     """Run the whole radiogenomic pipeline of a config file (see ``radiogx run --help-config``).
 
-    Steps whose stored result has the same fingerprint (its settings, the fingerprints of the steps it reads, the
-    cohort's content and radiogx's version) are loaded instead of recomputed, so a run resumes after a crash and a
-    changed setting recomputes only the steps it reaches. Every output is written atomically. One run at a time per
+    Steps whose stored result has the same fingerprint (its settings, the results of the steps it reads, the
+    cohort's content, radiogx's version and, for a torch step, the device) are loaded instead of recomputed, so a
+    run resumes after a crash and a changed setting recomputes only the steps whose inputs it changes. Every output is written atomically. One run at a time per
     output folder: a second is refused with a message that names the run holding it, and the lock of a run whose
     process died is taken over.
 
@@ -237,11 +237,13 @@ def _prepare(cfg: dict):
 
 def _run_step(step, adata: AnnData, ctx: Context, position: str) -> dict:
     """Reuse the step's stored result when its fingerprint matches, else compute and store it; add it to ``adata``
-    from the stored file either way. Returns the step's row of the run table."""
-    where = [("device", ctx.device)] if takes_device(step.tool) else []  # a torch step: where it computed
+    from the stored file either way. Returns the step's row of the run table.
+
+    A step's fingerprint hashes its settings, the *result* fingerprints of the steps it reads, radiogx's version and,
+    for a torch step, the device: a torch step computed again elsewhere is recomputed, and the steps after it only
+    when its results changed."""
     fp = fingerprint(step.name, step.tool, step.kwargs, step.derived, [ctx.fingerprints[d] for d in step.deps],
-                     __version__, *where)
-    ctx.fingerprints[step.name] = fp
+                     __version__, *_placement(step, ctx))
     store = ctx.store
     if store.has(step.name, fp):
         delta = store.load(step.name, fp)
@@ -276,10 +278,16 @@ def _run_step(step, adata: AnnData, ctx: Context, position: str) -> dict:
         delta = store.load(step.name, fp)  # computed or resumed, the AnnData gets the stored result
         status = "computed"
         logger.info(f"run: {position} {step.name}: done in {seconds:.1f} s")
+    ctx.fingerprints[step.name] = result_fingerprint(delta)
     apply_delta(adata, delta)
     if step.on_load is not None:
         step.on_load(adata)
     return {"step": step.name, "status": status, "seconds": round(seconds, 2), "fingerprint": fp[:16]}
+
+
+def _placement(step, ctx: Context) -> list[tuple[str, str]]:
+    """Where a step computes, as it enters its fingerprint: the device of a torch step, nothing for the others."""
+    return [("device", ctx.device)] if takes_device(step.tool) else []
 
 
 def _check_references(adata: AnnData, cfg: dict) -> None:

@@ -14,11 +14,15 @@ from pathlib import Path
 
 import anndata
 import numpy as np
+import pandas as pd
 from anndata import AnnData
 
 from .._atomic import atomic_path
 
-__all__ = ["Snapshot", "StepStore", "apply_delta", "data_fingerprint", "fingerprint"]
+__all__ = ["Snapshot", "StepStore", "apply_delta", "data_fingerprint", "fingerprint", "result_fingerprint"]
+
+# What a result records about how it was made rather than what it found: left out of its result fingerprint.
+BOOKKEEPING = frozenset({"seconds", "radiogx_run", "model_id", "model_ids", "path", "model_path", "device"})
 
 
 def fingerprint(*parts) -> str:
@@ -38,6 +42,39 @@ def data_fingerprint(adata: AnnData) -> str:
     h.update(adata.obs.to_csv().encode())
     h.update(json.dumps({c: str(t) for c, t in adata.obs.dtypes.items()}).encode())
     return h.hexdigest()
+
+
+def result_fingerprint(delta: AnnData) -> str:
+    """SHA-256 of what a step added (:class:`Snapshot`'s delta), without its :data:`BOOKKEEPING`: two computations
+    that found the same numbers have the same result fingerprint, so the steps that read them are not recomputed
+    (a torch step run again on another device, for one)."""
+    h = hashlib.sha256()
+    _feed(h, {"obs": delta.obs, "var": delta.var, "layers": dict(delta.layers), "obsm": dict(delta.obsm),
+              "uns": dict(delta.uns)})
+    return h.hexdigest()
+
+
+def _feed(h, value) -> None:
+    """Add ``value`` to the hash ``h``, canonically (dict keys sorted; tables by their values, index and dtypes)."""
+    if isinstance(value, dict):
+        for k in sorted(map(str, value)):
+            if k not in BOOKKEEPING:
+                h.update(f"<{k}>".encode())
+                _feed(h, value[k])
+    elif isinstance(value, pd.DataFrame):
+        h.update(repr((list(map(str, value.columns)), [str(t) for t in value.dtypes])).encode())
+        h.update(value.to_csv(float_format="%r").encode())
+    elif isinstance(value, np.ndarray) and value.dtype != object:
+        h.update(f"{value.dtype}{value.shape}".encode())
+        h.update(np.ascontiguousarray(value).tobytes())
+    elif hasattr(value, "toarray"):
+        _feed(h, value.toarray())
+    elif isinstance(value, (list, tuple, np.ndarray)):
+        h.update(f"[{len(value)}".encode())
+        for item in value:
+            _feed(h, item)
+    else:
+        h.update(repr(value).encode())
 
 
 class Snapshot:
