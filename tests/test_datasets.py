@@ -104,7 +104,7 @@ def test_volumetrics_vasari_and_external_cohorts():
     adata = rg.datasets.verhaak2010()
     rg.pp.add_clinical(adata, fractal, columns=["et_mean3dfd"])  # a radiomic feature, a continuous trait
     assert adata.obs["et_mean3dfd"].notna().sum() == 48
-    assert rg.tl._trait.trait_task(adata.obs["et_mean3dfd"]) == "regression"
+    assert rg._traits.trait_task(adata.obs["et_mean3dfd"]) == "regression"
     assert rg.datasets.vasari_demo().shape == (20, 10)
     ph = rg.datasets.phillips2006()
     assert ph.shape == (100, 12703)

@@ -206,7 +206,7 @@ def test_single_genes_use_the_label_permutation_null(subtype_model, monkeypatch)
     # the label null, for one gene, against a direct permutation test of the same statistic
     resolved = res[(res["pval_method"] == "labels:sequential_mc") & (res["pval"].between(0.005, 0.2))]
     gene = resolved.iloc[0]
-    model = rg.tl._trait.resolve_model(adata, "subtype")
+    model = rg.get.model(adata, "subtype")
     names, y = _labelled(adata, model)
     probs = _Scorer(adata, model, "out_of_fold", names, precision="fp32", max_rows=None).probs(
         [np.array([model.genes.get_loc(gene["gene_set"])])])[0]

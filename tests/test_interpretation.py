@@ -203,7 +203,7 @@ def test_saliency_multiclass_targets_methods_and_h5ad(subtypes, tmp_path):
         assert list(adata.uns[method]["subtype"]["targets"]) == ["Proneural"]
     ixg = adata.layers["input_x_gradient_subtype_Proneural"]
     rg.tl.saliency(adata, target="Proneural", abs=False, key_added="grad")
-    model = rg.tl._trait.resolve_model(adata, "subtype")
+    model = rg.get.model(adata, "subtype")
     np.testing.assert_allclose(ixg, adata.layers["grad_subtype_Proneural"] * model.scaled(adata), rtol=1e-4, atol=1e-6)
     fig = rg.pl.saliency(adata, "subtype", target="Proneural", return_fig=True)
     assert len(fig.axes) == 3

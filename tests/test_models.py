@@ -11,7 +11,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 import radiogx as rg
-from radiogx.nn import _model
+from radiogx.nn import _persist
 
 matplotlib.use("Agg")
 
@@ -109,17 +109,19 @@ def test_save_load_round_trip_and_gene_checks(small_synthetic, tmp_path):
     assert list(before.columns) == ["negative", "positive"]
     np.testing.assert_allclose(before.sum(axis=1), 1.0)
     path = model.save(tmp_path / "m.pt")
-    assert adata.uns["radiogx"]["trait_0"]["path"] == str(path.resolve())
+    assert adata.uns["radiogx"]["trait_0"]["path"] == "", "model.save changes no AnnData"
     with pytest.raises(FileExistsError, match="overwrite=True"):
         model.save(tmp_path / "m.pt")
+    rg.io.save_model(adata, "trait_0", path, overwrite=True)  # records the path explicitly
+    assert adata.uns["radiogx"]["trait_0"]["path"] == str(path.resolve())
     loaded = rg.nn.RadiogenomicModel.load(path, adata=adata)
     pd.testing.assert_frame_equal(loaded.predict_proba(adata), before, check_exact=True)
     for k in range(3):
         np.testing.assert_array_equal(loaded.predict_logits(adata, fold=k), model.predict_logits(adata, fold=k))
     # a fresh session: the id no longer resolves in memory, the recorded path does
-    _model._REGISTRY.pop(model.model_id)
-    _model._REGISTRY.pop(loaded.model_id, None)
-    from radiogx.tl._trait import resolve_model
+    _persist._REGISTRY.pop(model.model_id)
+    _persist._REGISTRY.pop(loaded.model_id, None)
+    from radiogx.get import model as resolve_model
     np.testing.assert_array_equal(resolve_model(adata, "trait_0").predict_proba(adata), before)
     other = adata[:, adata.var_names[5:]].copy()
     with pytest.raises(ValueError, match=r"adata lacks 5 of them \['G"):

@@ -60,8 +60,11 @@ def test_a_saved_model_is_found_after_copy_and_h5ad_round_trip(tmp_path):
     used = cohort.copy()
     rg.tl.saliency(used)
     model.save(tmp_path / "trait_0.pt")
-    for holder in (cohort, used):  # every live AnnData that holds the model learns the path
-        assert holder.uns["radiogx"]["trait_0"]["path"] == str((tmp_path / "trait_0.pt").resolve())
+    for holder in (cohort, used):  # save() changes no AnnData
+        assert holder.uns["radiogx"]["trait_0"]["path"] == ""
+    rg.io.save_model(cohort, "trait_0", tmp_path / "trait_0.pt", overwrite=True)  # the path recorded explicitly
+    assert cohort.uns["radiogx"]["trait_0"]["path"] == str((tmp_path / "trait_0.pt").resolve())
+    assert used.uns["radiogx"]["trait_0"]["path"] == ""
     expected = used.layers["saliency_trait_0"].copy()
     cohort.write_h5ad(tmp_path / "r.h5ad")
     ref = weakref.ref(model)
@@ -75,7 +78,8 @@ def test_a_saved_model_is_found_after_copy_and_h5ad_round_trip(tmp_path):
 
 
 def test_autoencoder_saves_and_loads(tmp_path):
-    ae = rg.tl.pretrain(_cohort(), hidden=(8,), epochs=3, seed=0)
+    cohort = _cohort()
+    ae = rg.tl.pretrain(cohort, hidden=(8,), epochs=3, seed=0)
     path = ae.save(tmp_path / "ae.pt")
     with pytest.raises(FileExistsError, match="overwrite=True"):
         ae.save(path)
@@ -84,6 +88,26 @@ def test_autoencoder_saves_and_loads(tmp_path):
     for k, v in ae.state_dict().items():
         assert torch.equal(v, back.state_dict()[k])
     np.testing.assert_array_equal(back.scaler_mean, ae.scaler_mean)
+    # the networks' file format: genes, id and a content hash that load checks
+    assert back.genes == list(cohort.var_names) and back.model_id == ae.model_id
+    payload = torch.load(path, weights_only=True)
+    payload["state"]["encoder.0.0.weight"][0, 0] += 1.0
+    torch.save(payload, tmp_path / "altered.pt")
+    with pytest.raises(ValueError, match="does not match the hash"):
+        rg.nn.TranscriptomeAutoencoder.load(tmp_path / "altered.pt")
+    # an autoencoder of radiogx <= 0.8 (format /1: settings and weights, no genes) still loads
+    legacy = {"format": "radiogx.TranscriptomeAutoencoder/1", "hparams": dict(ae.hparams), "state": ae.state_dict(),
+              "scaler_mean": torch.as_tensor(ae.scaler_mean), "scaler_scale": torch.as_tensor(ae.scaler_scale)}
+    torch.save(legacy, tmp_path / "legacy.pt")
+    old = rg.nn.TranscriptomeAutoencoder.load(tmp_path / "legacy.pt")
+    assert old.genes is None and torch.equal(old.state_dict()["encoder.0.0.weight"], ae.state_dict()["encoder.0.0.weight"])
+    # a network file is not an autoencoder, nor the reverse
+    rg.tl.train(cohort, "trait_0", **NET, save_to=tmp_path / "net.pt")
+    with pytest.raises(ValueError, match="not a saved radiogx autoencoder .format 'radiogx.RadiogenomicModel/2'"):
+        rg.nn.TranscriptomeAutoencoder.load(tmp_path / "net.pt")
+    with pytest.raises(ValueError, match="not a saved radiogx model .format 'radiogx.TranscriptomeAutoencoder/2'"):
+        rg.nn.RadiogenomicModel.load(path)
+    assert cohort.uns["radiogx"]["trait_0"]["path"] == str((tmp_path / "net.pt").resolve())
     torch.save({"not": "an autoencoder"}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a saved radiogx autoencoder"):
         rg.nn.TranscriptomeAutoencoder.load(tmp_path / "other.pt")

@@ -102,7 +102,7 @@ def test_saliency_enrichment_and_prediction_of_a_continuous_trait(planted):
     with pytest.raises(ValueError, match=r"score='auc' does not apply to the continuous trait"):
         rg.tl.gene_masking(adata, "single", score="auc", n_null=0)
     new = planted[:40].copy()
-    rg.tl.predict(new, model=rg.tl._trait.resolve_model(planted, "trait_0"))
+    rg.tl.predict(new, model=rg.get.model(planted, "trait_0"))
     summary = rg.get.prediction_summary_df(new).iloc[0]
     assert summary["n_compared"] == 40 and summary["r2"] > 0.5  # in-sample patients: a check of the plumbing
     assert rg.get.predictions_df(new)["predicted"].dtype == float

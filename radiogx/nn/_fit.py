@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
@@ -25,22 +25,6 @@ REGRESSION = 0
 _DROPOUT_STREAM = 0x5EED
 
 
-#: Defaults of a network configuration (``rg.tl.train`` arguments and ``param_grid`` keys).
-DEFAULT_CONFIG = {
-    "hidden": (4000, 2000, 1000),
-    "activation": "tanh",
-    "dropout": 0.0,
-    "epochs": 200,
-    "batch_size": 32,
-    "optimizer": "adam",
-    "learning_rate": None,
-    "weight_decay": 0.0,
-    "patience": 20,
-    "min_delta": 0.0,
-    "input_dropout": None,
-    "select_genes": None,
-    "interaction_rank": 0,
-}
 _OPTIMIZERS = {  # name -> (class, default learning rate: Keras' defaults for the paper's Adadelta and Nadam)
     "adam": (torch.optim.Adam, 1e-3),
     "adamw": (torch.optim.AdamW, 1e-3),
@@ -70,6 +54,7 @@ class NetworkConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> NetworkConfig:
+        """A validated configuration: ``values`` over :data:`DEFAULT_CONFIG`."""
         unknown = set(values) - set(DEFAULT_CONFIG)
         if unknown:
             raise ValueError(f"unknown network settings {sorted(unknown)}; allowed: {sorted(DEFAULT_CONFIG)}")
@@ -103,6 +88,10 @@ class NetworkConfig:
 
     def as_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+#: Defaults of a network configuration (``rg.tl.train`` arguments and ``param_grid`` keys): :class:`NetworkConfig`'s.
+DEFAULT_CONFIG = {f.name: f.default for f in fields(NetworkConfig)}
 
 
 @dataclass

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import functools
-import os
 import threading
 from collections.abc import Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from .._atomic import atomic_path
+from ._persist import SavedModel
 
 __all__ = ["TranscriptomeAutoencoder", "RadiogenomicNetwork", "MaskedLinear", "SeededDropout", "seed_dropout", "seeded_init",
            "ACTIVATIONS", "network_from_state", "merge_networks"]
 
-_AE_FORMAT = "radiogx.TranscriptomeAutoencoder/1"
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "elu": nn.ELU}
 
 
@@ -102,7 +99,7 @@ def _block(n_in: int, n_out: int, activation: str, dropout: float = 0.0, mask: t
     return nn.Sequential(*layers)
 
 
-class TranscriptomeAutoencoder(nn.Module):
+class TranscriptomeAutoencoder(SavedModel, nn.Module):
     """Dense -> BatchNorm -> activation encoder, mirrored decoder, and a reconstruction layer.
 
     Parameters
@@ -130,6 +127,10 @@ class TranscriptomeAutoencoder(nn.Module):
         self.decoder = nn.Sequential(*[_block(a, b, activation) for a, b in zip(back[:-2], back[1:-1])])
         self.reconstruction = nn.Linear(back[-2], n_genes) if output == "linear" else _block(back[-2], n_genes, activation)
         self.hparams = {"n_genes": n_genes, "hidden": list(hidden), "activation": activation, "output": output}
+        #: The input genes, in order (set by :func:`radiogx.tl.pretrain`), the training scaler and the session id.
+        self.genes: list[str] | None = None
+        self.scaler_mean = self.scaler_scale = None
+        self.model_id, self.path = self.new_id(), None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.reconstruction(self.decoder(self.encoder(x)))
@@ -138,35 +139,32 @@ class TranscriptomeAutoencoder(nn.Module):
         """The encoder's Dense layers, in order (what encoder transfer copies)."""
         return [block[0] for block in self.encoder]
 
-    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Save the settings, the weights and (from :func:`radiogx.tl.pretrain`) the scaler to one file (atomically);
-        return its path. :meth:`load` reads it back."""
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-        payload = {"format": _AE_FORMAT, "hparams": dict(self.hparams), "state": self.state_dict()}
+    # persistence (the shared format of :class:`~radiogx.nn._persist.SavedModel`) ------------------------------------
+    FORMAT = "radiogx.TranscriptomeAutoencoder/2"
+    LEGACY_FORMAT = "radiogx.TranscriptomeAutoencoder/1"  # radiogx <= 0.8: no genes, no id, no content hash; still read
+    READABLE = (LEGACY_FORMAT, FORMAT)
+    WHAT = "autoencoder"
+
+    def _meta(self) -> dict:
+        return {"hparams": dict(self.hparams), "genes": None if self.genes is None else list(self.genes)}
+
+    def _tensors(self) -> dict:
+        payload = {"state": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
         for name in ("scaler_mean", "scaler_scale"):
             if getattr(self, name, None) is not None:
                 payload[name] = torch.as_tensor(np.asarray(getattr(self, name), dtype=np.float32))
-        with atomic_path(path) as tmp:
-            torch.save(payload, tmp)
-        return path
+        return payload
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> TranscriptomeAutoencoder:
-        """An autoencoder saved by :meth:`save` (files of radiogx <= 0.3.0's workflow, without a format tag, too)."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no saved autoencoder at {path}")
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(payload, dict) or "hparams" not in payload or payload.get("format", _AE_FORMAT) != _AE_FORMAT:
-            raise ValueError(f"{path} is not a saved radiogx autoencoder")
-        hp = dict(payload["hparams"])
+    def _from_file(cls, meta: dict, payload: dict) -> TranscriptomeAutoencoder:
+        hp = dict(meta["hparams"])
         ae = cls(hp.pop("n_genes"), hp.pop("hidden"), **hp)
         ae.load_state_dict(payload["state"])
         for name in ("scaler_mean", "scaler_scale"):
             if name in payload:
                 setattr(ae, name, payload[name].numpy())
+        ae.genes = meta.get("genes")
+        ae.model_id = meta.get("model_id") or ae.model_id
         return ae.eval()
 
 

@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._fit import DEFAULT_CONFIG
+
 __all__ = ["PRESETS", "GENE_SET_DEFAULTS", "auto_width", "gene_set_mask"]
 
-#: Settings of each preset; ``hidden="auto"`` scales one hidden layer to the cohort (:func:`auto_width`).
+# The network settings that rg.tl.train takes as arguments, at NetworkConfig's defaults (the one source of them).
+_NETWORK = {k: v for k, v in DEFAULT_CONFIG.items() if k != "min_delta"}
+
+#: Settings of each preset: what it changes from :class:`~radiogx.nn.NetworkConfig`'s defaults, and its training loop
+#: (search grid, inner splits, final model); ``hidden="auto"`` scales one hidden layer to the cohort (:func:`auto_width`).
 PRESETS: dict[str, dict] = {
-    "default": {
-        "hidden": "auto", "activation": "tanh", "dropout": 0.2, "input_dropout": None, "epochs": 200,
-        "batch_size": 32, "optimizer": "adam", "learning_rate": None, "weight_decay": 0.0, "patience": 20,
-        "select_genes": None, "interaction_rank": 0, "param_grid": {"select_genes": [30, 100, 1000]}, "inner_splits": 3, "final": "ensemble",
-        "min_epochs": 10,
-    },
+    "default": {**_NETWORK, "hidden": "auto", "dropout": 0.2, "param_grid": {"select_genes": [30, 100, 1000]},
+                "inner_splits": 3, "final": "ensemble", "min_epochs": 10},
     # Smedley et al. 2020: 4000-2000-1000 tanh, Adadelta, batch 10, one network refit
-    "paper": {
-        "hidden": (4000, 2000, 1000), "activation": "tanh", "dropout": 0.0, "input_dropout": None, "epochs": 200,
-        "batch_size": 10, "optimizer": "adadelta", "learning_rate": None, "weight_decay": 0.0, "patience": 20,
-        "select_genes": None, "interaction_rank": 0, "param_grid": None, "inner_splits": 1, "final": "refit", "min_epochs": 10,
-    },
+    "paper": {**_NETWORK, "hidden": (4000, 2000, 1000), "activation": "tanh", "batch_size": 10, "optimizer": "adadelta",
+              "param_grid": None, "inner_splits": 1, "final": "refit", "min_epochs": 10},
 }
 
 

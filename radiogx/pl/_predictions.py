@@ -91,7 +91,7 @@ def _values(adata: AnnData, df, rec, trait: str, *, show, return_fig):
     axes[0].set(xlabel=f"predicted {trait}{scale}", ylabel="patients", title=f"{trait}: predictions ({len(df)} patients)")
     _distance(axes[1], df, params)
     if evaluated:
-        from ..tl._trait import continuous_values
+        from .._traits import continuous_values
 
         mask, known = continuous_values(adata, str(params["truth"]), transform=str(params.get("transform", "none")),
                                         func="pl.predictions")

@@ -31,7 +31,10 @@ from ..nn._modules import TranscriptomeAutoencoder, network_from_state
 from ._baselines import baseline_estimator, baseline_fit_kwargs, baseline_scores
 from ._record import write_record
 from .._metrics import regression_scores, rows_auc, score_auc
-from ._trait import child_seed, model_key, resolve_model, trait_data
+from ._folds import child_seed
+from ..get import model as recorded_model
+from ..get import model_key
+from .._traits import trait_data
 
 __all__ = ["bootstrap"]
 
@@ -424,7 +427,7 @@ def bootstrap(
         raise ValueError(f"network_protocol must be 'fixed_epochs' or 'paper', got {network_protocol!r}")
     device = settings.torch_device(device)
     key = model_key(adata, key, trait)
-    model = resolve_model(adata, trait, key)
+    model = recorded_model(adata, trait, key)
     record = adata.uns[key][trait]
     if compare_key is None:
         linked = linked_record(adata, "compare", key)

@@ -25,7 +25,8 @@ from .._registry import baselines
 from ._baselines import BASELINE_GRIDS, REGRESSION_GRIDS, baseline_estimator, baseline_fit_kwargs, baseline_scores  # noqa: F401
 from ._record import write_record
 from ..get import record as find_result
-from ._trait import child_seed, outer_folds, trait_data
+from ._folds import child_seed, outer_folds
+from .._traits import trait_data
 
 __all__ = ["compare", "baseline_estimator", "BASELINE_GRIDS", "REGRESSION_GRIDS", "baseline_scores"]
 

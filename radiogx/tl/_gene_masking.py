@@ -23,7 +23,9 @@ from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._record import write_record
 from .._metrics import _EPS, benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
 from ._sequential_null import DEFAULT_EXCEEDANCES, SequentialPvalues, sequential_pvalues
-from ._trait import child_seed, continuous_values, models_to_explain
+from ._folds import child_seed
+from .._traits import continuous_values
+from ._models import models_to_explain
 
 __all__ = ["gene_masking"]
 

@@ -19,7 +19,7 @@ from ..nn._model import RadiogenomicModel, register
 from ._gene_sets import SymbolIndex, report_case_matches
 from ._record import write_record
 from ._saliency import attribution_key
-from ._trait import models_to_explain
+from ._models import models_to_explain
 
 __all__ = ["predict", "prediction_columns"]
 
@@ -333,7 +333,7 @@ def _evaluate_values(adata: AnnData, column: str, predicted: np.ndarray, transfo
     """R^2, Spearman's rho and the RMSE of predicted values against a known continuous trait (on the model's
     transformed scale)."""
     from .._metrics import regression_scores
-    from ._trait import continuous_values
+    from .._traits import continuous_values
 
     if not pd.api.types.is_numeric_dtype(adata.obs[column]) or adata.obs[column].notna().sum() < 3:
         logger.warning(f"predict: {column!r} holds no continuous values to score the predictions against; no evaluation")

@@ -16,8 +16,9 @@ from .._settings import settings
 from .._validation import check_adata, preview
 from ..nn._fit import fit_autoencoder, reconstruction_r2
 from ..nn._modules import TranscriptomeAutoencoder
+from ..nn._persist import register
 from ._record import write_record
-from ._trait import child_seed
+from ._folds import child_seed
 
 __all__ = ["pretrain"]
 
@@ -71,7 +72,8 @@ def pretrain(
         Save the autoencoder to this file (:meth:`~radiogx.nn.TranscriptomeAutoencoder.save`, overwriting) and
         record its ``path`` (what ``radiogx run`` does, so that a resumed run or a new session loads it).
     key_added
-        ``adata.uns[key_added]`` receives ``params``, ``r2_holdout`` (variance-weighted reconstruction R^2 on the
+        ``adata.uns[key_added]`` receives ``params``, ``model_id`` and ``path`` (as :func:`train`'s records),
+        ``r2_holdout`` (variance-weighted reconstruction R^2 on the
         held-out patients), ``history`` and the patients used.
 
     Returns
@@ -110,7 +112,9 @@ def pretrain(
         seed=child_seed(seed, 2), device=device,
     )
     r2 = reconstruction_r2(ae, xs[val_idx], device=device)
-    ae.scaler_mean, ae.scaler_scale = mean, scale
+    ae.scaler_mean, ae.scaler_scale, ae.genes = mean, scale, [str(g) for g in adata.var_names]
+    ae = ae.cpu()
+    register(ae, adata)
     write_record(adata, key_added, tool="pretrain", record={
         "params": {"kind": "autoencoder", "hidden": list(hidden), "activation": activation, "output": output, "loss": loss, "epochs": epochs,
                    "batch_size": batch_size, "optimizer": optimizer, "patience": patience, "holdout": holdout,
@@ -120,7 +124,9 @@ def pretrain(
         "r2_holdout": float(r2), "best_epoch": int(best_epoch), "history": np.asarray(history, dtype=float),
         "patients": np.asarray(adata.obs_names[keep], dtype=object),
         "added": log_added("pretrain", uns=key_added),
-        **({"path": str(ae.cpu().save(save_to, overwrite=True).resolve())} if save_to is not None else {}),
+        "model_id": ae.model_id,
+        "path": "" if save_to is None else str(ae.save(save_to, overwrite=True).resolve()),
     })
     logger.info(f"pretrain: {int(keep.sum())} patients, reconstruction R^2 on held-out patients {r2:.3f} (epoch {best_epoch})")
-    return ae.cpu()
+    return ae
+

@@ -19,7 +19,7 @@ from .._validation import check_adata
 from .._registry import attribution_methods, resolve
 from ..nn._model import RadiogenomicModel
 from ._record import write_record
-from ._trait import models_to_explain
+from ._models import models_to_explain
 
 __all__ = ["saliency", "attribution_key"]
 

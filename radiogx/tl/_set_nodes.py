@@ -14,7 +14,7 @@ from .._settings import settings
 from .._validation import check_adata
 from ..nn._model import RadiogenomicModel
 from ._record import write_record
-from ._trait import models_to_explain
+from ._models import models_to_explain
 
 __all__ = ["set_nodes"]
 

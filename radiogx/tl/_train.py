@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
+from .._validation import preview
 from .._metrics import regression_scores, score_auc, score_pr_auc
 from ..nn._fit import REGRESSION, NetworkConfig, fit_network, logit_scores, predict_logits, probabilities
 from ..nn._model import RadiogenomicModel, register
@@ -27,7 +29,8 @@ from ..nn._modules import TranscriptomeAutoencoder, merge_networks, network_from
 from ..nn._recipes import GENE_SET_DEFAULTS, PRESETS, auto_width, gene_set_mask
 from ._record import write_record
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
-from ._trait import child_seed, outer_folds, trait_data
+from ._folds import child_seed, outer_folds
+from .._traits import trait_data
 
 __all__ = ["train"]
 
@@ -169,6 +172,7 @@ def train(
     seed: int | None = None,
     n_jobs: int | None = None,
     device: str | None = None,
+    save_to: str | os.PathLike | None = None,
     key_added: str = "radiogx",
 ) -> RadiogenomicModel:
     """Train a radiogenomic network for ``trait`` and estimate its performance by cross-validation.
@@ -267,14 +271,17 @@ def train(
     device
         Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
         Recorded in the result's ``params`` with the arithmetic precision.
+    save_to
+        Save the model to this file (:meth:`~radiogx.nn.RadiogenomicModel.save`, overwriting) and record its path, so
+        that an ``.h5ad`` round trip or a new session finds it (:func:`radiogx.io.save_model` does the same later).
     key_added
         ``adata.uns[key_added][trait]`` receives the record.
 
     Returns
     -------
     The final :class:`~radiogx.nn.RadiogenomicModel`, which also keeps the fold networks. Writes
-    ``adata.uns[key_added][trait]``: ``model_id`` (resolves to the in-memory model), ``path`` (set when the model is
-    saved), ``classes`` (empty for a continuous trait), ``params`` (with ``task`` and ``transform``), ``cv``
+    ``adata.uns[key_added][trait]``: ``model_id`` (resolves to the in-memory model), ``path`` (the saved file, or
+    ``""``), ``classes`` (empty for a continuous trait), ``params`` (with ``task`` and ``transform``), ``cv``
     (DataFrame per fold: ``fold``, ``n_train``, ``n_test``, ``roc_auc`` and ``pr_auc``, or ``r2``, ``spearman`` and
     ``rmse`` for a continuous trait, ``best_epoch``, ``config``, ``selection_score``: the inner (nested) or
     held-out-fold (paper) score that chose them), ``oof`` (DataFrame per patient: ``fold``, ``label`` and ``p_<i>``,
@@ -339,6 +346,10 @@ def train(
     configs = _configs(base, param_grid, data.x.shape[1], None if set_names is None else len(set_names))
     if pretrained is not None and pretrained.hparams["n_genes"] != data.x.shape[1]:
         raise ValueError(f"the autoencoder was trained on {pretrained.hparams['n_genes']} genes, adata has {data.x.shape[1]}")
+    if pretrained is not None and pretrained.genes is not None and list(pretrained.genes) != list(data.genes):
+        differ = [f"{a}/{b}" for a, b in zip(pretrained.genes, data.genes) if a != b]
+        raise ValueError(f"the autoencoder's genes are not adata's, in the same order ({len(differ)} positions "
+                         f"differ: {preview(differ)}); pretrain on this cohort's genes, or order adata like it")
     if pretrained is not None:
         widths = list(pretrained.hparams["hidden"])
         if any(list(c.hidden) != widths for c in configs):
@@ -469,7 +480,8 @@ def train(
                f"{metric}_pooled": float(pooled)},
         "radiogx_version": __version__, "torch_version": torch.__version__,
     }
-    record = {"model_id": model.model_id, "path": "", "classes": list(data.classes), "params": params, "cv": cv_table,
+    path = "" if save_to is None else str(model.save(save_to, overwrite=True).resolve())
+    record = {"model_id": model.model_id, "path": path, "classes": list(data.classes), "params": params, "cv": cv_table,
               "oof": oof, "configs": pd.DataFrame([{"config": i, **{k: json.dumps(v) for k, v in c.as_dict().items()}}
                                                    for i, c in enumerate(configs)]),
               "summary": summary}

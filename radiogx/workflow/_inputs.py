@@ -63,7 +63,7 @@ def resolve_traits(adata: AnnData, traits: dict, cv: int) -> tuple[dict[str, str
     """The traits to model, each with its task (``"classification"`` or ``"regression"``, as ``rg.tl.train``'s
     ``task="auto"`` decides), and, for each trait left out, why (too few patients in a class, or with a value, for
     ``cv`` folds; a constant continuous trait)."""
-    from ..tl._trait import trait_task
+    from .._traits import trait_task
 
     names = traits["names"]
     if names is None:

@@ -10,9 +10,7 @@ from ._spec import Context, Step, StepSpec
 
 
 def _objects(adata: AnnData, ctx: Context) -> dict:
-    from ...nn._modules import TranscriptomeAutoencoder
-
-    return {"pretrained": TranscriptomeAutoencoder.load(get.record(adata, "autoencoder")["path"])}
+    return {"pretrained": get.autoencoder(adata)}
 
 
 def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:

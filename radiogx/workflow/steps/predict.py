@@ -33,12 +33,11 @@ def _content(name: str) -> str:
 def _compute(name: str, traits: list[str]):
     def compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
         from ... import datasets, tl
-        from ...tl._trait import resolve_model
         from .._predict import read_cohort
 
         cohort = getattr(datasets, name)() if name in BUNDLED_DATASETS else read_cohort(name)
         for trait in traits:
-            tl.predict(cohort, model=resolve_model(adata, trait), device=ctx.device, **step.kwargs)
+            tl.predict(cohort, model=get.model(adata, trait), device=ctx.device, **step.kwargs)
         found = get.record(cohort, "prediction", step.kwargs["key_added"])
         adata.uns[found.key] = dict(found.data)  # the cohort's predictions, kept with the training results
     return compute

@@ -18,36 +18,29 @@ RECIPE_KEYS = ("preset", "architecture", "nodes_per_set", "hidden", "activation"
 
 
 def _objects(adata: AnnData, ctx: Context) -> dict:
-    from ...nn._modules import TranscriptomeAutoencoder
-
     out = {}
     if ctx.cfg["steps.pretrain"]["enabled"]:
-        out["pretrained"] = TranscriptomeAutoencoder.load(get.record(adata, "autoencoder")["path"])
+        out["pretrained"] = get.autoencoder(adata)
     if ctx.cfg["steps.train"]["architecture"] == "gene_sets":
         out["gene_sets"] = next(iter(ctx.collections["train"].values()))
     return out
 
 
 def _compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
-    model = call(adata, ctx, step)
-    model.save(ctx.store.file_path(step.name, fp, ".pt"), overwrite=True)
+    call(adata, ctx, step, save_to=ctx.store.file_path(step.name, fp, ".pt"))
 
 
 def _register(trait: str):
     def on_load(adata: AnnData) -> None:
         """Make a stored model known to this session (a resumed run reads it from the step's file)."""
-        from ...nn._model import RadiogenomicModel, lookup, register
-
-        record = get.record(adata, "model").trait(trait)
-        if lookup(str(record["model_id"]), adata) is None:
-            register(RadiogenomicModel.load(record["path"]), adata)
+        get.model(adata, trait, get.record(adata, "model").key)
     return on_load
 
 
 def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s, pre = cfg["steps.train"], cfg["steps.pretrain"]
     recipe = {k: (tuple(s[k]) if isinstance(s[k], list) else s[k]) for k in RECIPE_KEYS}
-    base, derived = ["input"], {}
+    base, derived = ["input"], {"save_to": "the step's stored file"}
     if pre["enabled"]:
         base.append("pretrain")
         derived["pretrained"] = "the autoencoder of step 'pretrain'"

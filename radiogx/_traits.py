@@ -1,19 +1,18 @@
-"""Shared by the modelling tools: a trait's labels, the outer folds, seeds, and the models recorded in ``adata.uns``."""
+"""A trait as the modelling tools see it: its task (classes or a value), its labelled patients and its transform.
+
+Torch-free: the readers, plots and the workflow's input checks use it as the tools do.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from anndata import AnnData
-from sklearn.model_selection import KFold, StratifiedKFold
 
-from .._logging import logger
-from .._validation import check_adata, preview
-from ..get import find_record, records
-from ..nn._model import RadiogenomicModel, lookup, register
+from ._logging import logger
+from ._validation import check_adata, preview
 
-__all__ = ["TASKS", "TRANSFORMS", "TraitData", "trait_data", "trait_task", "continuous_values", "outer_folds",
-           "child_seed", "model_key", "resolve_model", "trained_traits", "models_to_explain"]
+__all__ = ["TASKS", "TRANSFORMS", "TraitData", "trait_data", "trait_task", "continuous_values"]
 
 
 #: What a network learns of a trait: its classes, or its value (a continuous trait: a volume ratio, a radiomic feature).
@@ -148,67 +147,3 @@ def trait_data(adata: AnnData, trait: str, *, cv: int | None = None, func: str =
     if n_missing:
         logger.info(f"{func}: trait {trait!r}: {n_missing} patients without a value are left out ({int(mask.sum())} used)")
     return TraitData(adata, trait, mask, y, classes)
-
-
-def outer_folds(y: np.ndarray, cv: int, seed: int) -> np.ndarray:
-    """Fold number of each patient: ``StratifiedKFold(cv, shuffle=True, random_state=seed)`` (``KFold`` for the
-    values of a continuous trait), shared by every model."""
-    folds = np.empty(len(y), dtype=np.int64)
-    splitter = KFold if np.issubdtype(np.asarray(y).dtype, np.floating) else StratifiedKFold
-    for k, (_, test) in enumerate(splitter(cv, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)):
-        folds[test] = k
-    return folds
-
-
-def child_seed(seed: int, *keys: int) -> int:
-    """A seed for one unit of work, independent of the order or process that runs it."""
-    return int(np.random.SeedSequence([int(seed), *map(int, keys)]).generate_state(1)[0])
-
-
-def model_key(adata: AnnData, key: str | None, trait: str | None = None) -> str:
-    """The ``adata.uns`` key of the model records to use: the rule of every reader (:func:`radiogx.get.record`):
-    ``key`` when given, else ``"radiogx"`` when it holds models, else the only model record. ``trait``: named in the
-    error when ``adata`` holds no model at all."""
-    if key is None and trait is not None and records(adata, "model").empty:
-        raise ValueError(f"no model for trait {trait!r}: adata holds no model results; run "
-                         f"rg.tl.train(adata, {trait!r}) first")
-    return find_record(adata, "model", key)
-
-
-def trained_traits(adata: AnnData, key: str | None = None) -> list[str]:
-    record = adata.uns.get(model_key(adata, key), {})
-    return [t for t, r in record.items() if isinstance(r, dict) and "model_id" in r]
-
-
-def resolve_model(adata: AnnData, trait: str, key: str | None = None) -> RadiogenomicModel:
-    """The model that :func:`radiogx.tl.train` recorded for ``trait`` (in memory, else loaded from its saved path)."""
-    key = model_key(adata, key, trait)
-    record = adata.uns.get(key, {}).get(trait)
-    if not isinstance(record, dict) or "model_id" not in record:
-        raise ValueError(f"no model for trait {trait!r} in adata.uns[{key!r}]: run rg.tl.train(adata, {trait!r}) first "
-                         f"(trained traits: {trained_traits(adata, key)})")
-    model = lookup(str(record["model_id"]), adata)
-    if model is None:
-        path = str(record.get("path", ""))
-        if not path:
-            raise ValueError(f"the model for {trait!r} (id {str(record['model_id'])[:8]}) is not in memory and was never "
-                             "saved: a model lives as long as the AnnData it was trained on (or a copy that used it) "
-                             "or the object rg.tl.train returned; keep one, or save it with model.save(path), or "
-                             "train again")
-        model = RadiogenomicModel.load(path)
-        register(model, adata)
-    return model
-
-
-def models_to_explain(adata: AnnData, model: RadiogenomicModel | None, trait: str | None,
-                      key: str | None) -> list[RadiogenomicModel]:
-    """The model given, else the recorded model of ``trait``, else the recorded models of every trained trait."""
-    if model is not None:
-        if not isinstance(model, RadiogenomicModel):
-            raise TypeError(f"model must be a RadiogenomicModel, got {type(model).__name__}")
-        return [model]
-    key = model_key(adata, key)
-    traits = [trait] if trait is not None else trained_traits(adata, key)
-    if not traits:
-        raise ValueError(f"no model for any trait in adata.uns[{key!r}]: run rg.tl.train(adata, trait) first")
-    return [resolve_model(adata, t, key) for t in traits]
