@@ -1,10 +1,16 @@
-"""Shared fixtures. The real data must be present: a missing folder fails the run rather than skipping tests, unless
-the run deselects the tests that read them (``pytest -m "not data"``)."""
+"""Shared fixtures, and the ``data`` tier declared by fixtures and markers.
+
+A test reads the real data sets only through the fixtures of :data:`DATA_FIXTURES` (directly or through another
+fixture) or under ``@pytest.mark.data``; both mark it ``data``. Every other test runs with ``rg.settings.datasetdir``
+and ``RADIOGX_DATASETDIR`` pointing at an empty folder, so that an undeclared read fails there instead of passing
+where the data happen to be: the tier cannot drift from what the tests do. A missing data folder fails the run rather
+than skipping tests, unless the run deselects them (``pytest -m "not data"``)."""
 
 from __future__ import annotations
 
-import inspect
-import re
+import contextlib
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,36 +18,33 @@ import pytest
 import radiogx as rg
 
 DATA = Path(rg.settings.datasetdir)
-# what reads the real data: the dataset loaders (rg.datasets.synthetic does not), bundled collections by name, the
-# demo and the walkthrough, and the fixtures below that wrap them
-_READS_DATA = re.compile(
-    r"datasets\.(verhaak2010|tcga_\w+|phillips2006|freije2004|vasari_demo|cancersubtypes_gbm|iclusterplus_gbm|gene_sets|fetch)"
-    r"|[\"'](hallmark|hallmark_v6\.2|reactome|go_bp|ivygap)[\"']|\b(verhaak|tcga_clinical|data_dir)\b|datasetdir|demo"
-    r"|walkthrough"
-    r"|configs/|\.toml")
+#: Where the tests that declare no real data look for it: an empty folder.
+NO_DATA = Path(tempfile.mkdtemp(prefix="radiogx-tests-without-data-"))
+#: The fixtures that hold the real data; a test that requests one of them (or a fixture that does) reads it.
+DATA_FIXTURES = frozenset({"real_data", "data_dir", "verhaak", "tcga_clinical"})
 
 
-def _reads_data(item) -> bool:
-    sources = [item.function]
-    if hasattr(item, "callspec"):  # parametrized: the cases may read the data (e.g. lambdas in a table of cases)
-        sources += [v for v in item.callspec.params.values() if callable(v)]
-    for name in item.fixturenames:
-        for fixturedef in item._fixtureinfo.name2fixturedefs.get(name, ()):
-            if not inspect.getsourcefile(fixturedef.func).endswith("conftest.py"):  # a test module's own fixtures
-                sources.append(fixturedef.func)
-    for source in sources:
-        try:
-            text = inspect.getsource(source)
-        except (OSError, TypeError):
-            continue
-        if _READS_DATA.search(text):
-            return True
-    return any(n in ("verhaak", "tcga_clinical", "data_dir") for n in item.fixturenames)
+@contextlib.contextmanager
+def _datasetdir(folder: Path):
+    saved = (rg.settings.datasetdir, os.environ.get("RADIOGX_DATASETDIR"))
+    rg.settings.datasetdir, os.environ["RADIOGX_DATASETDIR"] = folder, str(folder)
+    try:
+        yield folder
+    finally:
+        rg.settings.datasetdir = saved[0]
+        if saved[1] is None:
+            os.environ.pop("RADIOGX_DATASETDIR", None)
+        else:
+            os.environ["RADIOGX_DATASETDIR"] = saved[1]
+
+
+def pytest_configure(config):
+    rg.settings.datasetdir, os.environ["RADIOGX_DATASETDIR"] = NO_DATA, str(NO_DATA)
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if _reads_data(item):
+        if DATA_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.data)
 
 
@@ -59,13 +62,22 @@ def pytest_collection_finish(session):
 
 
 @pytest.fixture(autouse=True)
-def _restore_settings():
-    """Each test starts from the same settings and leaves them as it found them."""
-    saved = (rg.settings.verbosity, rg.settings.seed, rg.settings.n_jobs, rg.settings.device, rg.settings.datasetdir,
-             rg.settings.progress)
-    yield
-    (rg.settings.verbosity, rg.settings.seed, rg.settings.n_jobs, rg.settings.device, rg.settings.datasetdir,
-     rg.settings.progress) = saved
+def _restore_settings(request):
+    """Each test starts from the same settings and leaves them as it found them; the data folder is the real one for
+    a test of the ``data`` tier, the empty one for any other."""
+    saved = (rg.settings.verbosity, rg.settings.seed, rg.settings.n_jobs, rg.settings.device, rg.settings.progress)
+    folder = DATA if request.node.get_closest_marker("data") else NO_DATA
+    with _datasetdir(folder):
+        yield
+    (rg.settings.verbosity, rg.settings.seed, rg.settings.n_jobs, rg.settings.device, rg.settings.progress) = saved
+    rg.settings.datasetdir, os.environ["RADIOGX_DATASETDIR"] = NO_DATA, str(NO_DATA)
+
+
+@pytest.fixture(scope="session")
+def real_data():
+    """``with real_data():`` reads the real data sets (for a module or session fixture, set up before the test's own
+    data folder is chosen); a test that requests it is of the ``data`` tier."""
+    return lambda: _datasetdir(DATA)
 
 
 @pytest.fixture(scope="session")
@@ -74,8 +86,9 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def verhaak():
-    return rg.datasets.verhaak2010()
+def verhaak(real_data):
+    with real_data():
+        return rg.datasets.verhaak2010()
 
 
 @pytest.fixture
@@ -102,14 +115,15 @@ def permuted_copies():
 
 
 @pytest.fixture(scope="session")
-def tcga_clinical():
+def tcga_clinical(real_data):
     """The TCGA-GBM clinical patients (no expression) with OS, age, gender, KPS, G-CIMP and MGMT in ``obs``."""
     import anndata as ad
     import pandas as pd
 
-    clinical = rg.datasets.tcga_gbm_clinical()
-    adata = ad.AnnData(obs=pd.DataFrame(index=clinical.index))
-    rg.pp.add_clinical(adata, clinical, columns=["os_days", "os_event", "age", "gender", "kps"])
-    rg.pp.add_clinical(adata, rg.datasets.tcga_glioma_subtypes(), columns=["gcimp", "mgmt"])
+    with real_data():
+        clinical = rg.datasets.tcga_gbm_clinical()
+        adata = ad.AnnData(obs=pd.DataFrame(index=clinical.index))
+        rg.pp.add_clinical(adata, clinical, columns=["os_days", "os_event", "age", "gender", "kps"])
+        rg.pp.add_clinical(adata, rg.datasets.tcga_glioma_subtypes(), columns=["gcimp", "mgmt"])
     adata.obs["age_per_10y"] = adata.obs["age"] / 10
     return adata

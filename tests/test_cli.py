@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import radiogx as rg
 
 EXE = Path(sys.executable).with_name("radiogx")
@@ -22,6 +24,7 @@ def test_version():
     assert out.returncode == 0 and out.stdout.strip() == f"radiogx {rg.__version__}"
 
 
+@pytest.mark.data
 def test_demo_summarises_the_real_cohorts():
     env = {**os.environ, "RADIOGX_DATASETDIR": str(rg.settings.datasetdir)}
     out = _run("demo", "--skip-models", env=env)

@@ -36,6 +36,7 @@ def test_verhaak2010_values_match_the_raw_file(verhaak, data_dir):
     assert list(verhaak.obs["subtype"].astype(str)) == subtypes[2:]
 
 
+@pytest.mark.data
 def test_gene_set_collections_sizes():
     assert len(rg.datasets.gene_sets("hallmark")) == 50
     assert len(rg.datasets.gene_sets("hallmark_v6.2")) == 50
@@ -88,6 +89,7 @@ def test_tcga_gbm_clinical_os_matches_the_whole_file(data_dir):
     assert clin["kps"].dropna().between(0, 100).all()
 
 
+@pytest.mark.data
 def test_tcga_glioma_subtypes_gbm_rows():
     sub = rg.datasets.tcga_glioma_subtypes()
     assert len(sub) == 606
@@ -96,6 +98,7 @@ def test_tcga_glioma_subtypes_gbm_rows():
     assert set(sub["mgmt"].dropna()) == {"Methylated", "Unmethylated"}
 
 
+@pytest.mark.data
 def test_volumetrics_vasari_and_external_cohorts():
     vol = rg.datasets.tcga_gbm_volumetrics()
     assert len(vol) == 97 and (vol["Histology"] == "glioblastoma").all()

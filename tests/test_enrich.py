@@ -54,6 +54,7 @@ def test_cohort_enrichment_of_a_screened_network_runs_and_leaves_unseen_genes_ou
     assert res["size"].max() <= 300 and np.isfinite(res["pval"]).all()
 
 
+@pytest.mark.data
 def test_verhaak_per_patient_enrichment_recovers_the_own_signature():
     adata = rg.datasets.verhaak2010()
     rg.tl.train(adata, "subtype", hidden=(512, 256), dropout=0.4, epochs=100, patience=15, cv=5, seed=0, n_jobs=2)

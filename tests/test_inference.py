@@ -57,8 +57,8 @@ def test_sequential_pvalues_are_valid_and_resolve_small_ones():
 
 
 @pytest.fixture(scope="module")
-def subtype_model():
-    adata = rg.datasets.verhaak2010()
+def subtype_model(verhaak):
+    adata = verhaak.copy()
     rg.tl.train(adata, "subtype", seed=0, n_jobs=2, **SMALL_NET)
     return adata
 
@@ -74,6 +74,7 @@ def _calibration(pvals: np.ndarray) -> dict[float, float]:
     return {a: float(np.mean(pvals <= a)) for a in CALIBRATED}
 
 
+@pytest.mark.data
 @pytest.mark.slow
 def test_label_null_is_calibrated_on_both_sides_under_permuted_subtypes(permuted_copies):
     """Verhaak 173 x 840 with permuted subtypes: a network without signal. The label null permutes within the outer

@@ -24,8 +24,8 @@ SUBTYPE_NET = {"hidden": (512, 256), "dropout": 0.4, "epochs": 100, "patience": 
 
 
 @pytest.fixture(scope="module")
-def subtypes():
-    adata = rg.datasets.verhaak2010()
+def subtypes(verhaak):
+    adata = verhaak.copy()
     rg.tl.train(adata, "subtype", **SUBTYPE_NET)
     return adata
 
@@ -105,6 +105,7 @@ def test_verhaak_signed_saliency_top_genes_are_the_own_signature(subtypes):
     assert all(p < 1e-3 for _, p in pvals.values())
 
 
+@pytest.mark.data
 @pytest.mark.slow
 def test_phillips_own_signature_beats_other_signatures_and_random_sets():
     ph = rg.datasets.phillips2006()

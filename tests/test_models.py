@@ -22,9 +22,9 @@ TINY_GRIDS = {"logit_l1": {"C": [0.1, 1.0]}, "logit_l2": {"C": [0.01, 1.0]}, "sv
 
 
 @pytest.fixture(scope="module")
-def subtype_run():
+def subtype_run(verhaak):
     """Verhaak subtypes: the network and all five baselines on the same 5 outer folds."""
-    adata = rg.datasets.verhaak2010()
+    adata = verhaak.copy()
     model = rg.tl.train(adata, "subtype", cv=5, seed=0, n_jobs=2, **SMALL)
     rg.tl.compare(adata, "subtype", param_grids=TINY_GRIDS, n_jobs=2)
     return adata, model

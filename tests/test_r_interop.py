@@ -20,6 +20,7 @@ def r():
     return robjects
 
 
+@pytest.mark.data
 @pytest.mark.r
 def test_r_readgmt_reads_what_python_writes(r, tmp_path):
     """R: ``gs <- readGmt(path)``; every set name and gene must equal Python's."""
@@ -196,6 +197,7 @@ def test_r_man_pages_and_namespace_are_generated_by_roxygen_and_check_clean(tmp_
     assert res.returncode == 0 and res.stdout.strip() == "", res.stdout + res.stderr
 
 
+@pytest.mark.data
 @pytest.mark.slow
 @pytest.mark.r
 def test_an_r_user_runs_radiogx_and_gets_the_python_results(tmp_path):

@@ -15,6 +15,7 @@ import radiogx as rg
 WALKTHROUGH = Path(__file__).parents[1] / "vignettes" / "walkthrough.py"
 
 
+@pytest.mark.data
 @pytest.mark.slow
 @pytest.mark.r
 def test_python_walkthrough_runs_to_the_r_export(tmp_path):

@@ -86,6 +86,7 @@ def test_malformed_config_is_refused_before_any_work(tmp_path, what, edit, messa
     assert not out.exists(), "nothing may be written before the config is valid"
 
 
+@pytest.mark.data
 def test_references_to_the_cohort_are_checked_before_any_step(tmp_path):
     """Keys that name obs columns are checked on the loaded cohort, before the first step runs."""
     out = tmp_path / "out"
