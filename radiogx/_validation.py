@@ -16,6 +16,7 @@ __all__ = [
     "check_finite",
     "patient_barcode",
     "preview",
+    "adata_patients",
 ]
 
 _TCGA_PATIENT = re.compile(r"^TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}")
@@ -86,3 +87,10 @@ def patient_barcode(ids: Iterable, *, what: str = "patient ids") -> pd.Index:
         m = _TCGA_PATIENT.match(up)
         out.append(m.group(0) if m else s)
     return pd.Index(out, dtype="object")
+
+
+def adata_patients(adata: AnnData) -> pd.Index:
+    """12-character patient barcodes of ``adata.obs_names`` (unique), for joining per-patient tables."""
+    patients = patient_barcode(adata.obs_names, what="adata.obs_names")
+    check_unique(patients, "patients in adata.obs_names (after truncating TCGA barcodes to 12 characters)")
+    return patients

@@ -115,7 +115,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _model_info(args: argparse.Namespace) -> int:
-    from .nn._model import model_info
+    from .nn import model_info
 
     info = model_info(args.model)
     training = info.pop("training")

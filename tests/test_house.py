@@ -200,6 +200,28 @@ def test_no_import_circle_among_radiogx_modules():
     assert not any(visit(m, [m]) for m in sorted(edges) if state.get(m) is None), circle
 
 
+def test_no_module_imports_another_subpackages_private_module():
+    """A subpackage's private modules are its own: another subpackage imports what its ``__init__`` or a public
+    module (``radiogx.nn.engine``) offers; radiogx's core modules (``radiogx/_*.py``) are shared by all."""
+    offenders = []
+    for path in (ROOT / "radiogx").rglob("*.py"):
+        rel = path.relative_to(ROOT)
+        own = rel.parts[1] if len(rel.parts) > 2 else None
+        package = list(rel.parts[:-1])
+        for node in ast.walk(ast.parse(path.read_text())):  # function-level imports too
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                target = package[: len(package) - node.level + 1] + (node.module.split(".") if node.module else [])
+            elif (node.module or "").startswith("radiogx."):
+                target = node.module.split(".")
+            else:
+                continue
+            if len(target) >= 3 and target[1] != own and not target[1].startswith("_") and target[2].startswith("_"):
+                offenders.append(f"{rel}:{node.lineno} imports {'.'.join(target)}")
+    assert not offenders, offenders
+
+
 def test_attributions_table_says_where_each_attribution_is(keyed):
     adata = keyed.copy()
     adata.obs["trait_0_x"] = adata.obs["trait_0"]

@@ -5,8 +5,8 @@ from ._kind_tables import kind_tables, result_tables
 from ._models import autoencoder, model, model_key, trained_traits
 from ._model_tables import bootstrap_df, compare_df, cv_df, oof_df, pooled_baseline_scores
 from ._prediction_tables import prediction_summary_df, predictions_df
-from ._records import (KINDS, Record, each_record, find_record, is_regression, linked_record, record, records,
-                       trait_entry)
+from ._records import (KINDS, Record, each_record, find_record, is_regression, kind_of, linked_record, record,
+                       records, trait_entry)
 from ._survival_tables import km_df, survival_df
 
 # the public readers (rg.get.<name>); the finder (record, each_record, linked_record, Record, find_record, ...) and

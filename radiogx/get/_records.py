@@ -55,7 +55,7 @@ def _legacy_kind(record: dict, params: dict) -> str | None:
     return None
 
 
-def _kind_of(value) -> tuple[str | None, list[str]]:
+def kind_of(value) -> tuple[str | None, list[str]]:
     """(kind, traits) of one ``adata.uns`` entry; ``(None, [])`` when it is not a radiogx result."""
     if not isinstance(value, dict) or not value:
         return None, []
@@ -102,7 +102,7 @@ def records(adata: AnnData, kind: str | None = None) -> pd.DataFrame:
         raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
     rows = []
     for key, value in adata.uns.items():
-        k, traits = _kind_of(value)
+        k, traits = kind_of(value)
         if k is not None and (kind is None or k == kind):
             rows.append({"key": str(key), "kind": k, "tool": KINDS[k].tool, "traits": ";".join(traits)})
     return pd.DataFrame(rows, columns=["key", "kind", "tool", "traits"])
@@ -119,7 +119,7 @@ def find_record(adata: AnnData, kind: str, key: str | None) -> str:
             raise ValueError(f"no {kind} results under adata.uns[{key!r}]; {kind} results here: {found['key'].tolist()}. "
                              f"Run rg.tl.{tool} first")
         if key not in set(found["key"]):
-            actual = _kind_of(adata.uns[key])[0]
+            actual = kind_of(adata.uns[key])[0]
             raise ValueError(f"adata.uns[{key!r}] holds {actual or 'no radiogx'} results, not {kind}; {kind} results "
                              f"here: {found['key'].tolist()}")
         return key

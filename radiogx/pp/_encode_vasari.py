@@ -14,7 +14,8 @@ from .. import __version__
 from .._logging import logger
 from .._validation import check_adata, check_unique, patient_barcode
 from ..io import read_vasari
-from ._utils import adata_patients, check_new_columns, report_unmatched
+from .._validation import adata_patients
+from ._utils import check_new_columns, report_unmatched
 
 __all__ = ["encode_vasari", "VASARI_FEATURES"]
 

@@ -6,16 +6,9 @@ import pandas as pd
 from anndata import AnnData
 
 from .._logging import logger
-from .._validation import check_unique, patient_barcode, preview
+from .._validation import check_unique, preview
 
-__all__ = ["adata_patients", "check_new_columns", "harmonise_obs_dtypes", "report_unmatched"]
-
-
-def adata_patients(adata: AnnData) -> pd.Index:
-    """12-character patient barcodes of ``adata.obs_names`` (unique), for joining per-patient tables."""
-    patients = patient_barcode(adata.obs_names, what="adata.obs_names")
-    check_unique(patients, "patients in adata.obs_names (after truncating TCGA barcodes to 12 characters)")
-    return patients
+__all__ = ["check_new_columns", "harmonise_obs_dtypes", "report_unmatched"]
 
 
 def check_new_columns(adata: AnnData, columns, *, overwrite: bool, func: str) -> None:

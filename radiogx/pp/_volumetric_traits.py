@@ -13,7 +13,8 @@ from anndata import AnnData
 from .. import __version__
 from .._logging import logger
 from .._validation import check_adata, check_unique, patient_barcode, preview
-from ._utils import adata_patients, check_new_columns, report_unmatched
+from .._validation import adata_patients
+from ._utils import check_new_columns, report_unmatched
 
 __all__ = ["volumetric_traits", "VOLUMETRIC_TRAITS"]
 

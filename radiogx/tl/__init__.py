@@ -6,7 +6,7 @@ from ._associations import associations
 from . import _baselines  # noqa: F401 (registers the built-in baselines)
 from ._bootstrap import bootstrap
 from ._compare import compare
-from ._enrich import enrich
+from ._enrich import NoTestableSets, enrich
 from ._gene_masking import gene_masking
 from ._predict import predict
 from ._pretrain import pretrain
@@ -18,4 +18,5 @@ from ._train import train
 __all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency", "set_nodes", "enrich", "associations", "survival",
            "predict"]
 # the extension points (README, "Extending radiogx"): rg.tl.methods(), rg.tl.register_baseline(rg.tl.Baseline(...)),
-# rg.tl.register_attribution_method, rg.tl.register_kind; they take no AnnData, so they are not tools
+# rg.tl.register_attribution_method, rg.tl.register_kind; they take no AnnData, so they are not tools. NoTestableSets:
+# the error enrich raises when no gene set can be tested (the workflow goes on with the other traits)

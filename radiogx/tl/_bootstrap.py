@@ -26,8 +26,8 @@ from .. import __version__
 from .._logging import log_added
 from .._settings import settings
 from ..get import KINDS, is_regression, linked_record
-from ..nn._fit import REGRESSION, NetworkConfig, fit_network, logit_scores, predict_logits
-from ..nn._modules import TranscriptomeAutoencoder, network_from_state
+from ..nn.engine import fit_network, logit_scores, network_from_state, NetworkConfig, predict_logits, REGRESSION
+from ..nn import TranscriptomeAutoencoder
 from ._baselines import baseline_estimator, baseline_fit_kwargs, baseline_scores
 from ._record import write_record
 from .._metrics import regression_scores, rows_auc, score_auc

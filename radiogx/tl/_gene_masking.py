@@ -16,9 +16,8 @@ from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata
-from ..nn._fit import probabilities
-from ..nn._masking_engine import FoldedNetwork, masked_logits
-from ..nn._model import RadiogenomicModel
+from ..nn.engine import FoldedNetwork, masked_logits, probabilities
+from ..nn import RadiogenomicModel
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._record import write_record
 from .._metrics import _EPS, benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik

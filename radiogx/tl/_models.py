@@ -6,7 +6,7 @@ from anndata import AnnData
 
 from ..get import model as recorded_model
 from ..get import model_key, trained_traits
-from ..nn._model import RadiogenomicModel
+from ..nn import RadiogenomicModel
 
 __all__ = ["models_to_explain"]
 

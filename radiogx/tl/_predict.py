@@ -15,7 +15,8 @@ from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata, preview
-from ..nn._model import RadiogenomicModel, register
+from ..nn import RadiogenomicModel
+from ..nn.engine import register
 from ._gene_sets import SymbolIndex, report_case_matches
 from ._record import write_record
 from ._saliency import attribution_key

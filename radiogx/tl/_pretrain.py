@@ -14,9 +14,8 @@ from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata, preview
-from ..nn._fit import fit_autoencoder, reconstruction_r2
-from ..nn._modules import TranscriptomeAutoencoder
-from ..nn._persist import register
+from ..nn.engine import fit_autoencoder, reconstruction_r2, register
+from ..nn import TranscriptomeAutoencoder
 from ._record import write_record
 from ._folds import child_seed
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from anndata import AnnData
 
 from .._logging import logger
-from ..get._records import _kind_of
+from ..get import kind_of
 
 __all__ = ["write_record"]
 
@@ -21,7 +21,7 @@ def write_record(adata: AnnData, key_added: str, record: dict, *, tool: str, tra
     if isinstance(adata.uns.get(key_added), dict) and not adata.uns[key_added]:
         del adata.uns[key_added]  # an empty mapping holds nothing to lose
     if key_added in adata.uns:
-        held, _ = _kind_of(adata.uns[key_added])
+        held, _ = kind_of(adata.uns[key_added])
         if held != kind:
             what = f"{held} results" if held else "something that is not a radiogx result"
             raise ValueError(f"{tool}: adata.uns[{key_added!r}] holds {what}; pass another key_added (or delete it)")

@@ -17,7 +17,7 @@ from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata
 from .._registry import attribution_methods, resolve
-from ..nn._model import RadiogenomicModel
+from ..nn import RadiogenomicModel
 from ._record import write_record
 from ._models import models_to_explain
 

@@ -12,7 +12,7 @@ from .. import __version__
 from .._logging import log_added
 from .._settings import settings
 from .._validation import check_adata
-from ..nn._model import RadiogenomicModel
+from ..nn import RadiogenomicModel
 from ._record import write_record
 from ._models import models_to_explain
 

@@ -23,10 +23,9 @@ from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import preview
 from .._metrics import regression_scores, score_auc, score_pr_auc
-from ..nn._fit import REGRESSION, NetworkConfig, fit_network, logit_scores, predict_logits, probabilities
-from ..nn._model import RadiogenomicModel, register
-from ..nn._modules import TranscriptomeAutoencoder, merge_networks, network_from_state
-from ..nn._recipes import GENE_SET_DEFAULTS, PRESETS, auto_width, gene_set_mask
+from ..nn.engine import (auto_width, fit_network, GENE_SET_DEFAULTS, gene_set_mask, logit_scores, merge_networks,
+                         network_from_state, NetworkConfig, predict_logits, PRESETS, probabilities, register, REGRESSION)
+from ..nn import RadiogenomicModel, TranscriptomeAutoencoder
 from ._record import write_record
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._folds import child_seed, outer_folds

@@ -22,7 +22,7 @@ RESULTS = "results.h5ad"
 def write_outputs(adata: AnnData, out: Path, outputs: dict) -> None:
     """Write what ``[outputs]`` asks for into ``out``; the report is rendered from the written results."""
     from .. import io
-    from ..io._r_export import result_tables
+    from ..get import result_tables
 
     if outputs["h5ad"] or outputs["report"]:
         with atomic_path(out / RESULTS) as tmp:  # gzip: per-patient attribution layers compress (zeros, NaN)

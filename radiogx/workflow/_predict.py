@@ -11,8 +11,7 @@ from anndata import AnnData
 from .. import get, io, pp, tl
 from .._atomic import atomic_path
 from .._logging import logger
-from .._validation import patient_barcode
-from ..pp._utils import adata_patients
+from .._validation import adata_patients, patient_barcode
 from ._inputs import _table
 
 __all__ = ["read_cohort", "predict_cohort"]

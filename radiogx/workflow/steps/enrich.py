@@ -34,7 +34,7 @@ def result_key(per_patient: bool, layer: str) -> str:
 
 
 def _compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
-    from ...tl._enrich import NoTestableSets
+    from ...tl import NoTestableSets
 
     for trait, target, layer in attributions(adata, step.kwargs["key"], ctx.traits):
         try:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from anndata import AnnData
 
-from ...nn._fit import _OPTIMIZERS as OPTIMIZERS
-from ...nn._modules import ACTIVATIONS
+from ...nn.engine import ACTIVATIONS, OPTIMIZERS
 from ... import get
 from .._schema import ConfigError, Key, in_range, positive_list, tool_key
 from ._spec import Context, Step, StepSpec, call
