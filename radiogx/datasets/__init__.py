@@ -7,6 +7,7 @@ source; see :func:`radiogx.datasets.fetch`.
 from ._fetch import fetch
 from ._gene_sets import GENE_SET_COLLECTIONS, gene_sets
 from ._geo import freije2004, phillips2006
+from . import _tcga
 from ._synthetic import synthetic
 from ._tcga import (
     VERHAAK_SIGNATURES,
@@ -20,20 +21,4 @@ from ._tcga import (
     verhaak2010,
 )
 
-__all__ = [
-    "verhaak2010",
-    "tcga_gbm_clinical",
-    "tcga_glioma_subtypes",
-    "tcga_gbm_volumetrics",
-    "tcga_glioma_fractal",
-    "vasari_demo",
-    "phillips2006",
-    "freije2004",
-    "cancersubtypes_gbm",
-    "iclusterplus_gbm",
-    "gene_sets",
-    "synthetic",
-    "fetch",
-    "VERHAAK_SIGNATURES",
-    "GENE_SET_COLLECTIONS",
-]
+__all__ = [*_tcga.__all__, "phillips2006", "freije2004", "gene_sets", "synthetic", "fetch", "GENE_SET_COLLECTIONS"]

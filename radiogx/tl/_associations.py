@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added, logger
 from .._validation import check_adata
@@ -14,6 +15,7 @@ from ._record import write_record
 __all__ = ["associations"]
 
 
+@doc_params
 def associations(
     adata: AnnData,
     *,
@@ -45,8 +47,7 @@ def associations(
     key_added
         ``adata.uns[key_added][label]`` receives ``counts`` (DataFrame: ``feature``, ``gene_set``, ``n_patients``)
         and ``params``; the features become obs columns.
-    copy
-        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
+    {copy}
 
     Returns
     -------

@@ -22,6 +22,7 @@ from scipy.stats import norm
 from sklearn.utils import resample
 from tqdm.auto import tqdm
 
+from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added
 from .._settings import settings
@@ -294,6 +295,7 @@ def _oof_bootstrap(y, scores, n_classes, folds, *, statistic, n_boot, seed, inte
     return names, boots, estimate, jack
 
 
+@doc_params
 def bootstrap(
     adata: AnnData,
     trait: str,
@@ -381,9 +383,7 @@ def bootstrap(
         Seed of the bootstraps; ``None`` uses the network's seed.
     n_jobs
         Refit only: bootstraps run in parallel; each job is single-threaded, so results do not depend on ``n_jobs``.
-    device
-        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
-        Recorded in the result's ``params`` with the arithmetic precision.
+    {device}
     key, compare_key
         Where ``train`` and ``compare`` recorded their results; ``None``: the rule of every reader
         (:func:`radiogx.get.record`: ``"radiogx"``, else the only model record; the compare record made for that
@@ -394,8 +394,7 @@ def bootstrap(
         baseline: ``estimate``, ``mean``, ``ci_lower``, ``ci_upper`` (this comparison alone), ``fraction_positive``,
         ``sim_lower``, ``sim_upper`` (simultaneous over the baselines) and ``verdict``) and ``params`` (with
         ``covers``: what the intervals cover and what they are conditional on; ``margin``; ``ceiling``).
-    copy
-        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
+    {copy}
 
     Returns
     -------

@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
+from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added
 from .._settings import settings
@@ -64,6 +65,7 @@ def _fit_baseline(name, grid, x, y, train, test, n_classes, seed, inner_cv, regr
     return name, scores, best, float(search.best_score_)
 
 
+@doc_params
 def compare(
     adata: AnnData,
     trait: str,
@@ -125,8 +127,7 @@ def compare(
         trait), ``oof`` (out-of-fold scores: a column per model for binary traits, ``<model>_<j>`` for class ``j`` of
         ``classes`` otherwise, and each patient's ``label``; a continuous trait's predicted values per model and its
         ``observed`` values), ``classes`` and ``params`` (with ``task``).
-    copy
-        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
+    {copy}
 
     Returns
     -------

@@ -10,6 +10,7 @@ import pandas as pd
 from anndata import AnnData
 from tqdm.auto import tqdm
 
+from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
@@ -119,6 +120,7 @@ def _ranked_attribution(adata: AnnData, key: str | None, trait: str | None, targ
     return names[targets.index(str(target))]
 
 
+@doc_params
 def enrich(
     adata: AnnData,
     *,
@@ -196,8 +198,7 @@ def enrich(
         ``"mc_bound"`` where the p-value is only an upper bound at the resolution of ``max_perm``), ``gene_sets``
         (DataFrame: ``gene_set`` and its tested ``genes``, ``;``-joined: what :func:`radiogx.pl.running_score` draws)
         and ``params``.
-    copy
-        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
+    {copy}
 
     Returns
     -------

@@ -12,6 +12,7 @@ from anndata import AnnData
 from scipy.stats import rankdata
 from tqdm.auto import tqdm
 
+from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
@@ -166,6 +167,7 @@ def _score_permuted(probs: np.ndarray, labels: np.ndarray, k: int, score: str) -
     return np.stack([rows_average_precision(p, row.astype(bool)) for row in positive], axis=1)
 
 
+@doc_params
 def gene_masking(
     adata: AnnData,
     gene_sets: GeneSets,
@@ -261,9 +263,7 @@ def gene_masking(
         ``benchmarks/masking_speed.py``).
     seed
         Seed of the null draws; ``None`` uses ``rg.settings.seed``.
-    device
-        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
-        Recorded in the result's ``params`` with the arithmetic precision.
+    {device}
     key
         Where ``train`` recorded the models; ``None``: ``"radiogx"``, else the only model
         record (the rule of :func:`radiogx.get.record`).
@@ -274,8 +274,7 @@ def gene_masking(
         of the tested score over the first ``n_null`` random sets (label permutations with ``null="labels"``), ``pval_random_sets``, ``pval_labels`` (NaN where not
         computed), ``pval`` (their maximum), ``padj``, and ``n_draws`` and ``pval_method`` of the null that gave
         ``pval``: ``"<null>:sequential_mc"`` or ``"<null>:mc_bound"``) and ``params``.
-    copy
-        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
+    {copy}
 
     Returns
     -------

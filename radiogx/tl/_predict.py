@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
@@ -92,6 +93,7 @@ def _load(model) -> RadiogenomicModel:
     return model
 
 
+@doc_params
 def predict(
     adata: AnnData,
     *,
@@ -155,16 +157,13 @@ def predict(
         probable of them (e.g. Verhaak's four subtypes scored against a three-class call); the plain call's balanced
         accuracy over all the model's classes and the number of patients the restriction reassigned are reported
         beside it.
-    device
-        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
-        Recorded in the result's ``params`` with the arithmetic precision.
+    {device}
     key
         Where :func:`radiogx.tl.train` recorded the models (with ``model=None``); ``None``:
         ``"radiogx"``, else the only model record (the rule of :func:`radiogx.get.record`).
     key_added
         The record's key and the prefix of the ``.obs`` columns.
-    copy
-        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
+    {copy}
 
     Returns
     -------

@@ -10,6 +10,7 @@ import numpy as np
 from anndata import AnnData
 from sklearn.model_selection import train_test_split
 
+from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
@@ -22,6 +23,7 @@ from ._folds import child_seed
 __all__ = ["pretrain"]
 
 
+@doc_params
 def pretrain(
     adata: AnnData,
     *,
@@ -62,9 +64,7 @@ def pretrain(
         Share of the training patients held out for early stopping and the reported R^2.
     seed
         Seed; ``None`` uses ``rg.settings.seed``.
-    device
-        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
-        Recorded in the result's ``params`` with the arithmetic precision.
+    {device}
     patients_used
         Which patients these are, in words (e.g. "patients without any modelled trait"), recorded in ``params``.
     save_to

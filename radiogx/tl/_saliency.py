@@ -12,6 +12,7 @@ import torch
 from anndata import AnnData
 from tqdm.auto import tqdm
 
+from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
@@ -31,6 +32,7 @@ def attribution_key(key_added: str, trait: str, target: str | None) -> str:
     return re.sub(r"/", "-", name)
 
 
+@doc_params
 def saliency(
     adata: AnnData,
     *,
@@ -79,14 +81,9 @@ def saliency(
         Integration steps of integrated gradients.
     batch_size
         Patients per batch; results do not depend on it.
-    device
-        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
-        Recorded in the result's ``params`` with the arithmetic precision.
-    key, key_added
-        Where ``train`` recorded the models (``None``: ``"radiogx"``, else the only model record); the prefix of
-        what is written.
-    copy
-        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
+    {device}
+    {models_key}
+    {copy}
 
     Returns
     -------

@@ -8,6 +8,7 @@ import torch
 from anndata import AnnData
 from captum.attr import LayerGradientXActivation
 
+from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added
 from .._settings import settings
@@ -19,6 +20,7 @@ from ._models import models_to_explain
 __all__ = ["set_nodes"]
 
 
+@doc_params
 def set_nodes(
     adata: AnnData,
     *,
@@ -42,14 +44,9 @@ def set_nodes(
         Patients x genes (the model's genes).
     model, trait
         The model; ``None`` uses the gene-set models :func:`radiogx.tl.train` recorded (for ``trait`` or all).
-    device
-        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
-        Recorded in the result's ``params`` with the arithmetic precision.
-    key, key_added
-        Where ``train`` recorded the models (``None``: ``"radiogx"``, else the only model record); the prefix of
-        what is written.
-    copy
-        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
+    {device}
+    {models_key}
+    {copy}
 
     Returns
     -------

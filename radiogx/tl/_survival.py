@@ -15,6 +15,7 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test, proportional_hazard_test
 from scipy.stats import chi2
 
+from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added, logger
 from .._validation import check_adata, preview
@@ -143,6 +144,7 @@ def _lr_pval(data: pd.DataFrame, cph: CoxPHFitter, term: str) -> float:
     return float(chi2.sf(max(2 * (float(cph.log_likelihood_) - reduced), 0.0), df=1))
 
 
+@doc_params
 def survival(
     adata: AnnData,
     *,
@@ -216,8 +218,7 @@ def survival(
         ``selection``) and ``params``.
     not_tested
         Features the caller left out, each with why (recorded in ``params["not_tested"]``, shown by the report).
-    copy
-        Work on a copy of ``adata`` and return it; ``adata`` stays unchanged.
+    {copy}
 
     Returns
     -------

@@ -18,6 +18,7 @@ from sklearn.model_selection import ParameterGrid, ShuffleSplit, StratifiedShuff
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
+from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
@@ -135,6 +136,7 @@ def _set_layer(adata: AnnData, gene_sets, genes: pd.Index, nodes_per_set: int, m
     return names, gene_set_mask(matched.indices, len(genes), nodes_per_set)
 
 
+@doc_params
 def train(
     adata: AnnData,
     trait: str,
@@ -267,9 +269,7 @@ def train(
     n_jobs
         Outer folds run in parallel through joblib (``-1``: all cores); each fold job uses one torch thread, so results
         are identical for any ``n_jobs``. ``None`` uses ``rg.settings.n_jobs``.
-    device
-        Where torch computes: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``; ``None``: ``rg.settings.device``.
-        Recorded in the result's ``params`` with the arithmetic precision.
+    {device}
     save_to
         Save the model to this file (:meth:`~radiogx.nn.RadiogenomicModel.save`, overwriting) and record its path, so
         that an ``.h5ad`` round trip or a new session finds it (:func:`radiogx.io.save_model` does the same later).
