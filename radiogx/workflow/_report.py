@@ -48,11 +48,12 @@ def _each(adata: AnnData, kind: str) -> list[get.Record]:
     return sorted(get.each_record(adata, kind), key=lambda r: r.key != get.KINDS[kind].default_key)
 
 
-def _parts(adata: AnnData, what: str):
+def _parts(adata: AnnData, what: str, fallback=None):
     """``(kind entry, record, item)`` of every item a kind's registered ``what`` (``figures``, ``summary``,
-    ``overview``) gives for each of its records, kinds in registry order."""
+    ``overview``) gives for each of its records, kinds in registry order; ``fallback(adata, rec)`` gives the items
+    of a kind that registers no ``what``."""
     for kind in get.KINDS.values():
-        func = resolve(getattr(kind, what))
+        func = resolve(getattr(kind, what)) or fallback
         if func is None:
             continue
         for rec in _each(adata, kind.name):
@@ -115,15 +116,13 @@ def save_figures(adata: AnnData, out: str | Path, *, formats=("png", "svg"), emb
 def _tables(adata: AnnData) -> dict[str, list[tuple[str, str]]]:
     """Per report section, its ``(title, HTML)`` tables: each kind's registered ``summary``, else every table its
     registered ``tables`` gives."""
+    def every_table(adata: AnnData, rec):
+        return ((f"{name} ({rec.key})", df, 40, "") for name, df in get.kind_tables(adata, rec.kind, rec.key).items())
+
     out: dict[str, list[tuple[str, str]]] = {}
-    for kind in get.KINDS.values():
-        summary = resolve(kind.summary)
-        for rec in _each(adata, kind.name):
-            items = (summary(adata, rec) if summary is not None else
-                     ((f"{name} ({rec.key})", df, 40, "") for name, df in get.kind_tables(adata, kind.name, rec.key).items()))
-            for title, content, n, note in items:
-                body = content if isinstance(content, str) else _table(content, n)
-                out.setdefault(kind.section, []).append((title, body + note))
+    for kind, _, (title, content, n, note) in _parts(adata, "summary", fallback=every_table):
+        body = content if isinstance(content, str) else _table(content, n)
+        out.setdefault(kind.section, []).append((title, body + note))
     return out
 
 
