@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -40,6 +41,10 @@ def _datasetdir(folder: Path):
 
 def pytest_configure(config):
     rg.settings.datasetdir, os.environ["RADIOGX_DATASETDIR"] = NO_DATA, str(NO_DATA)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(NO_DATA, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):

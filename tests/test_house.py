@@ -44,6 +44,9 @@ def test_a_model_under_another_key_is_found_by_every_tool_and_reader_without_key
     assert rg.get.cv_df(adata)["trait"].unique().tolist() == ["trait_0"]
     assert set(rg.get.compare_df(adata)["model"]) == {"network", "logit_l2"}
     assert rg.get.saliency_df(adata)["trait"].unique().tolist() == ["trait_0"]
+    ids = rg.get.record(adata, "model").model_ids  # what each result read, by the models' ids
+    assert len(ids) == 1 and all(rg.get.record(adata, kind).model_ids == ids
+                                 for kind in ("masking", "saliency", "prediction"))
     # two model records: the finder names them instead of guessing
     rg.tl.train(adata, "trait_0", seed=1, key_added="m2", **NET)
     with pytest.raises(ValueError, match=r"2 model results in adata: \['m', 'm2'\]; pass key="):

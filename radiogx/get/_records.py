@@ -138,8 +138,8 @@ class Record:
 
     A read-only view over ``adata.uns[key]``, whichever shape its kind keeps (one entry per trait, or one for the
     call): ``params`` of the call (per trait: ``params_of(trait)``), the ``traits`` it holds, ``outputs`` (what the
-    tool wrote where: ``{"obs": [...], "layers": [...], ...}``), and ``model_key`` (the model record it read, ``""``
-    when none).
+    tool wrote where: ``{"obs": [...], "layers": [...], ...}``), ``model_key`` (the model record it read, ``""``
+    when none) and ``model_ids`` (the models it holds or read).
     """
 
     key: str
@@ -208,6 +208,19 @@ class Record:
             for slot, names in dict(entry.get("added", {})).items():
                 out.setdefault(str(slot), []).extend(str(n) for n in names)
         return out
+
+    @property
+    def model_ids(self) -> list[str]:
+        """The ids of the trained models it holds (a model record) or read (``params["model_id"]``, masking's
+        ``params["model_ids"]``), in order, each once."""
+        entries = [e for _, e in self.items()] if self.per_trait else [self.data]
+        ids: list[str] = []
+        for entry in entries:
+            params = dict(entry.get("params", {}))
+            for found in (entry.get("model_id"), params.get("model_id"), *list(params.get("model_ids", []))):
+                if found and str(found) not in ids:
+                    ids.append(str(found))
+        return ids
 
     @property
     def model_key(self) -> str:
