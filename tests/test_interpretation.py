@@ -170,25 +170,47 @@ def test_masking_is_seeded_and_in_sample_option(planted):
 
 # saliency ---------------------------------------------------------------------------------------------------------------
 
-def test_saliency_equals_finite_differences_and_batch_size_does_not_matter(planted):
-    adata = planted.copy()
-    model = rg.tl.train(adata, "trait_0", hidden=(16, 8), activation="tanh", epochs=10, patience=3, cv=3, seed=0)
-    rg.tl.saliency(adata, abs=False, batch_size=7)
-    grad = adata.layers["saliency_trait_0"]
-    x = model.scaled(adata).astype(np.float64)
-    net = model.network(device="cpu").double()
-    eps = 1e-6
-    for gene in (0, 17, 250):
+def _finite_differences(net, x: np.ndarray, genes, eps: float = 1e-6) -> np.ndarray:
+    """d logit / d x of ``net`` (float64) at ``x`` for ``genes``, by central differences: patients x genes."""
+    out = []
+    for gene in genes:
         up, down = x.copy(), x.copy()
         up[:, gene] += eps
         down[:, gene] -= eps
         with torch.no_grad():
-            fd = (net(torch.from_numpy(up)) - net(torch.from_numpy(down))).numpy().ravel() / (2 * eps)
-        np.testing.assert_allclose(grad[:, gene], fd, rtol=1e-3, atol=1e-5)
+            out.append((net(torch.from_numpy(up)) - net(torch.from_numpy(down))).numpy().ravel() / (2 * eps))
+    return np.stack(out, axis=1)
+
+
+def test_saliency_equals_finite_differences_and_batch_size_does_not_matter(planted):
+    """Out of fold (the default): each patient's gradient is its held-out fold network's, at that fold's scaling;
+    patients="all": the final network's (the paper's in-sample scheme)."""
+    adata = planted.copy()
+    adata.obs.loc[adata.obs_names[:10], "trait_0"] = np.nan  # unlabelled: explained by the final model
+    model = rg.tl.train(adata, "trait_0", hidden=(16, 8), activation="tanh", epochs=10, patience=3, cv=3, seed=0)
+    rg.tl.saliency(adata, abs=False, batch_size=7)
+    rg.tl.saliency(adata, abs=False, patients="all", key_added="insample")
+    genes = [0, 17, 250]
+    folds = adata.uns["saliency"]["trait_0"]["explained_by"]["fold"].to_numpy()
+    assert sorted(set(folds)) == [-1, 0, 1, 2] and (folds[:10] == -1).all() and (folds[10:] >= 0).all()
+    grad = adata.layers["saliency_trait_0"]
+    for k in (-1, 0, 1, 2):
+        rows = np.flatnonzero(folds == k)
+        fold = None if k < 0 else k
+        x = model.scaled(adata[rows], fold=fold).astype(np.float64)
+        fd = _finite_differences(model.network(fold, device="cpu").double(), x, genes)
+        np.testing.assert_allclose(grad[np.ix_(rows, genes)], fd, rtol=1e-3, atol=1e-5)
+    x = model.scaled(adata).astype(np.float64)
+    fd = _finite_differences(model.network(device="cpu").double(), x, genes)
+    np.testing.assert_allclose(adata.layers["insample_trait_0"][:, genes], fd, rtol=1e-3, atol=1e-5)
+    assert not np.allclose(grad[10:], adata.layers["insample_trait_0"][10:])  # the fold networks are other networks
     again = adata.copy()
     rg.tl.saliency(again, abs=False, batch_size=1000)
     np.testing.assert_allclose(again.layers["saliency_trait_0"], grad, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(adata.var["saliency_trait_0"], grad.mean(axis=0), rtol=1e-5)
+    table = rg.get.attributions_df(adata, key="saliency")
+    assert table["patients"].tolist() == ["out_of_fold"]
+    assert rg.get.attributions_df(adata, key="insample")["patients"].tolist() == ["all"]
 
 
 def test_saliency_multiclass_targets_methods_and_h5ad(subtypes, tmp_path):
@@ -205,7 +227,11 @@ def test_saliency_multiclass_targets_methods_and_h5ad(subtypes, tmp_path):
     ixg = adata.layers["input_x_gradient_subtype_Proneural"]
     rg.tl.saliency(adata, target="Proneural", abs=False, key_added="grad")
     model = rg.get.model(adata, "subtype")
-    np.testing.assert_allclose(ixg, adata.layers["grad_subtype_Proneural"] * model.scaled(adata), rtol=1e-4, atol=1e-6)
+    folds = adata.uns["grad"]["subtype"]["explained_by"]["fold"].to_numpy()
+    scaled = np.empty(adata.shape, dtype=np.float32)  # each patient in the scaling of the fold that explains it
+    for k in np.unique(folds):
+        scaled[folds == k] = model.scaled(adata[folds == k], fold=None if k < 0 else int(k))
+    np.testing.assert_allclose(ixg, adata.layers["grad_subtype_Proneural"] * scaled, rtol=1e-4, atol=1e-6)
     fig = rg.pl.saliency(adata, "subtype", target="Proneural", return_fig=True)
     assert len(fig.axes) == 3
     adata.write_h5ad(tmp_path / "s.h5ad")

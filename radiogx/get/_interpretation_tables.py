@@ -71,15 +71,18 @@ def attributions_df(adata: AnnData, *, key: str | None = None) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame with ``key`` (the call's ``key_added``), ``method``, ``trait``, ``target`` (the class attributed; a
-    binary trait's positive class, a continuous trait's name), ``layer`` (the patients x genes ``.layers`` entry) and
-    ``column`` (its cohort mean in ``.var``).
+    DataFrame with ``key`` (the call's ``key_added``), ``method``, ``patients`` (``"out_of_fold"``: each labelled
+    patient explained by the fold network that never saw it; ``"all"``: by the final model, in sample; results of
+    radiogx <= 0.8 are ``"all"``), ``trait``, ``target`` (the class attributed; a binary trait's positive class, a
+    continuous trait's name), ``layer`` (the patients x genes ``.layers`` entry) and ``column`` (its cohort mean in
+    ``.var``).
     """
     found = record(adata, "saliency", key)
-    rows = [{"key": found.key, "method": str(rec["params"].get("method", "")), "trait": t, "target": str(target),
+    rows = [{"key": found.key, "method": str(rec["params"].get("method", "")),
+             "patients": str(rec["params"].get("patients", "all")), "trait": t, "target": str(target),
              "layer": str(col), "column": str(col)}
             for t, rec in found.items() for target, col in zip(rec["targets"], rec["keys"])]
-    return pd.DataFrame(rows, columns=["key", "method", "trait", "target", "layer", "column"])
+    return pd.DataFrame(rows, columns=["key", "method", "patients", "trait", "target", "layer", "column"])
 
 
 def set_nodes_df(adata: AnnData, *, key: str | None = None, trait: str | None = None) -> pd.DataFrame:

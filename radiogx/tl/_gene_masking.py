@@ -25,7 +25,7 @@ from .._metrics import _EPS, benjamini_hochberg, rows_auc, rows_average_precisio
 from ._sequential_null import DEFAULT_EXCEEDANCES, SequentialPvalues, sequential_pvalues
 from ._folds import child_seed
 from .._traits import continuous_values
-from ._models import models_to_explain
+from ._models import held_out_folds, models_to_explain
 
 __all__ = ["gene_masking"]
 
@@ -66,23 +66,16 @@ class _Scorer:
         # each patient's outer fold (in-sample: one group); the label null permutes labels within these groups
         self.groups = np.zeros(len(names), dtype=np.int64)
         if patients == "out_of_fold":
-            if not model.cv_folds:
-                raise ValueError(f"the model for {model.trait!r} keeps no fold models (trained with protocol='paper'); "
-                                 "use patients='all' with n_null=0 (in-sample scores and ranks only) or train with "
-                                 "protocol='nested'")
-            order = pd.Index(names)
-            covered = 0
-            for k, fold in enumerate(model.cv_folds):
-                held = order.intersection(pd.Index(fold["test"]), sort=False)
-                if len(held):
-                    pos = order.get_indexer(held)
-                    self.groups[pos] = k
-                    x = torch.from_numpy(model.scaled(adata[held], fold=k)).to(device)
-                    self.parts.append((pos, FoldedNetwork(model.network(k, device=device), dtype=dtype), x))
-                    covered += len(held)
-            if covered < len(order):
-                raise ValueError(f"{len(order) - covered} patients labelled for {model.trait!r} were in no fold at training "
-                                 "time, so they have no out-of-fold model; train again on this adata")
+            folds = held_out_folds(model, names, instead="use patients='all' with n_null=0 (in-sample scores and "
+                                                          "ranks only) or train with protocol='nested'")
+            if (folds < 0).any():
+                raise ValueError(f"{int((folds < 0).sum())} patients labelled for {model.trait!r} were in no fold at "
+                                 "training time, so they have no out-of-fold model; train again on this adata")
+            self.groups = folds
+            for k in np.unique(folds):
+                pos = np.flatnonzero(folds == k)
+                x = torch.from_numpy(model.scaled(adata[names[pos]], fold=int(k))).to(device)
+                self.parts.append((pos, FoldedNetwork(model.network(int(k), device=device), dtype=dtype), x))
         elif patients == "all":
             x = torch.from_numpy(model.scaled(adata[names])).to(device)
             self.parts.append((np.arange(len(names)), FoldedNetwork(model.network(device=device), dtype=dtype), x))

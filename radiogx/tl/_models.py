@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 from anndata import AnnData
 
 from ..get import model as recorded_model
 from ..get import model_key, trained_traits
 from ..nn import RadiogenomicModel
 
-__all__ = ["models_to_explain"]
+__all__ = ["models_to_explain", "held_out_folds"]
 
 
 def models_to_explain(adata: AnnData, model: RadiogenomicModel | None, trait: str | None,
@@ -23,3 +25,17 @@ def models_to_explain(adata: AnnData, model: RadiogenomicModel | None, trait: st
     if not traits:
         raise ValueError(f"no model for any trait in adata.uns[{key!r}]: run rg.tl.train(adata, trait) first")
     return [recorded_model(adata, t, key) for t in traits]
+
+
+def held_out_folds(model: RadiogenomicModel, names, *, instead: str) -> np.ndarray:
+    """Per patient of ``names``: the outer fold whose network never saw it (the fold of its out-of-fold prediction),
+    ``-1`` for a patient in no fold's held-out set (unlabelled at training time, or from another cohort).
+    ``instead``: what to do with a model that keeps no fold networks (the error's advice)."""
+    if not model.cv_folds:
+        raise ValueError(f"the model for {model.trait!r} keeps no fold models (trained with protocol='paper'); {instead}")
+    order = pd.Index(names)
+    folds = np.full(len(order), -1, dtype=np.int64)
+    for k, fold in enumerate(model.cv_folds):
+        pos = order.get_indexer(pd.Index(fold["test"]))
+        folds[pos[pos >= 0]] = k
+    return folds

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 import torch
 from anndata import AnnData
 from tqdm.auto import tqdm
@@ -20,7 +21,7 @@ from .._validation import check_adata
 from .._registry import attribution_methods, resolve
 from ..nn import RadiogenomicModel
 from ._record import write_record
-from ._models import models_to_explain
+from ._models import held_out_folds, models_to_explain
 
 __all__ = ["saliency", "attribution_key"]
 
@@ -39,6 +40,7 @@ def saliency(
     model: RadiogenomicModel | None = None,
     trait: str | None = None,
     method: str = "saliency",
+    patients: Literal["out_of_fold", "all"] = "out_of_fold",
     target: str | Sequence[str] | None = None,
     abs: bool = True,
     normalize: Literal["minmax"] | None = None,
@@ -58,7 +60,10 @@ def saliency(
     ``"input_x_gradient"`` come from captum. Unlike the paper, whose subtype saliency always read output node 0,
     ``target=None`` attributes every class of a multiclass model. A continuous trait's model attributes its predicted
     value (its one output, on the trait's scale; the record's target is the trait).
-    The final model (refit on all labelled patients) explains every patient of ``adata``, labelled or not.
+    By default each labelled patient is explained by the outer fold's network that never saw it (the network of its
+    out-of-fold prediction; where a fold averages its inner networks, their average), so that no patient's genes
+    come from a model fitted to that patient; patients in no fold (unlabelled at training time, or another cohort's)
+    by the final model.
 
     Parameters
     ----------
@@ -69,6 +74,10 @@ def saliency(
     method
         Attribution method: a name of the registry (``rg.tl.methods()``; built in: ``"saliency"``, the paper's;
         ``"integrated_gradients"``, ``"deeplift"``, ``"input_x_gradient"``), each a captum attribution.
+    patients
+        ``"out_of_fold"``: each labelled patient by its held-out fold's network, in that fold's scaled units (the
+        other patients by the final model); ``"all"``: every patient by the final model, which was trained on the
+        labelled ones (the paper's scheme, in-sample).
     target
         Class(es) of a multiclass model to attribute; ``None``: all. Binary models attribute their single logit.
     abs
@@ -76,7 +85,8 @@ def saliency(
     normalize
         ``"minmax"`` scales each patient's attributions to [0, 1] (the paper's per-patient normalisation).
     baselines
-        Reference input of integrated gradients and DeepLift, in scaled units; default 0, the training mean.
+        Reference input of integrated gradients and DeepLift, in scaled units; default 0, the training mean (of
+        the fold that explains the patient).
     n_steps
         Integration steps of integrated gradients.
     batch_size
@@ -89,8 +99,9 @@ def saliency(
     -------
     ``None``, or the modified copy with ``copy=True``. Writes, per trait (and class of a multiclass model; name from
     :func:`attribution_key`): ``adata.layers[name]``: patients x genes float32 attributions (NaN for genes the model
-    does not use); ``adata.var[name]``: their mean over patients; ``adata.uns[key_added][trait]``: ``params`` and
-    ``targets``.
+    does not use); ``adata.var[name]``: their mean over patients; ``adata.uns[key_added][trait]``: ``params``,
+    ``targets`` and ``explained_by`` (per patient: the outer fold whose network explained it, ``-1`` for the final
+    model).
     """
     adata = adata.copy() if copy else adata
     check_adata(adata)
@@ -100,6 +111,8 @@ def saliency(
     spec = methods[method]
     if normalize not in (None, "minmax"):
         raise ValueError(f"normalize must be None or 'minmax', got {normalize!r}")
+    if patients not in ("out_of_fold", "all"):
+        raise ValueError(f"patients must be 'out_of_fold' or 'all', got {patients!r}")
     models = models_to_explain(adata, model, trait, key)
     device = settings.torch_device(device)  # once: every model's attribution computes there
     outputs = {}
@@ -112,26 +125,37 @@ def saliency(
             if unknown:
                 raise ValueError(f"target {unknown} is not a class of the {m.trait!r} model; classes: {m.classes}")
             targets = [(m.classes.index(t), t) for t in wanted]
-        x = torch.from_numpy(m.scaled(adata)).to(device)
-        net = m.network(device=device)
-        for p in net.parameters():
-            p.requires_grad_(False)
-        explainer = resolve(spec.explainer)(net)
-        bs = batch_size or max(1, int(2e8 // (4 * x.shape[1] * (n_steps if "n_steps" in spec.args else 1))))
+        folds = (held_out_folds(m, adata.obs_names, instead="use patients='all' (the final model explains every "
+                                                           "patient, in sample)")
+                 if patients == "out_of_fold" else np.full(adata.n_obs, -1, dtype=np.int64))
+        parts = []  # (rows of adata, the network that explains them, their scaled input)
+        for k in np.unique(folds):
+            rows = np.flatnonzero(folds == k)
+            fold = None if k < 0 else int(k)
+            net = m.network(fold, device=device)
+            for p in net.parameters():
+                p.requires_grad_(False)
+            parts.append((rows, resolve(spec.explainer)(net),
+                          torch.from_numpy(m.scaled(adata[rows] if len(rows) < adata.n_obs else adata, fold=fold)).to(device)))
+        bs = batch_size or max(1, int(2e8 // (4 * len(m.genes) * (n_steps if "n_steps" in spec.args else 1))))
         gene_pos = adata.var_names.get_indexer(m.genes)
         for out_index, name in targets:
-            attr = np.empty(x.shape, dtype=np.float32)
-            for i in tqdm(range(0, len(x), bs), desc=f"{method} {m.trait}{'' if name is None else ' ' + name}",
-                          disable=not settings.show_progress):
-                xb = x[i:i + bs].clone().requires_grad_(True)
-                kwargs = {"target": out_index, **{k: v for k, v in spec.args.items() if v is not None}}
-                if "baselines" in spec.args:
-                    kwargs["baselines"] = _baselines(baselines, xb, m)
-                if "n_steps" in spec.args:
-                    kwargs["n_steps"] = n_steps
-                with warnings.catch_warnings():  # captum's notice that DeepLift hooks the activations for the call
-                    warnings.filterwarnings("ignore", message="Setting forward, backward hooks", category=UserWarning)
-                    attr[i:i + bs] = explainer.attribute(xb, **kwargs).detach().cpu().numpy()
+            attr = np.empty((adata.n_obs, len(m.genes)), dtype=np.float32)
+            bar = tqdm(total=adata.n_obs, desc=f"{method} {m.trait}{'' if name is None else ' ' + name}",
+                       disable=not settings.show_progress)
+            for rows, explainer, x in parts:
+                for i in range(0, len(x), bs):
+                    xb = x[i:i + bs].clone().requires_grad_(True)
+                    kwargs = {"target": out_index, **{k: v for k, v in spec.args.items() if v is not None}}
+                    if "baselines" in spec.args:
+                        kwargs["baselines"] = _baselines(baselines, xb, m)
+                    if "n_steps" in spec.args:
+                        kwargs["n_steps"] = n_steps
+                    with warnings.catch_warnings():  # captum's notice that DeepLift hooks the activations for the call
+                        warnings.filterwarnings("ignore", message="Setting forward, backward hooks", category=UserWarning)
+                        attr[rows[i:i + bs]] = explainer.attribute(xb, **kwargs).detach().cpu().numpy()
+                    bar.update(len(xb))
+            bar.close()
             if abs:
                 attr = np.abs(attr)
             if normalize == "minmax":
@@ -142,11 +166,12 @@ def saliency(
             full[:, gene_pos] = attr
             outputs[attribution_key(key_added, m.trait, name)] = full
         adata_record = {
-            "params": {"kind": "saliency", "method": method, "abs": bool(abs), "normalize": normalize or "", "n_steps": int(n_steps),
+            "params": {"kind": "saliency", "method": method, "patients": patients, "abs": bool(abs), "normalize": normalize or "", "n_steps": int(n_steps),
                        "baselines": "0 (training mean)" if baselines is None else repr(baselines),
                        "model_id": m.model_id, "device": str(device), "precision": "fp32", "radiogx_version": __version__},
             "targets": np.array([t or (m.trait if m.is_regression else m.classes[-1]) for _, t in targets], dtype=object),
             "keys": np.array([attribution_key(key_added, m.trait, t) for _, t in targets], dtype=object),
+            "explained_by": pd.DataFrame({"fold": folds}, index=adata.obs_names.copy()),
         }
         names = [attribution_key(key_added, m.trait, t) for _, t in targets]
         adata_record["added"] = log_added("saliency", layers=names, var=names, uns=key_added)

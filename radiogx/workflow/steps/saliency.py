@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..._registry import attribution_methods
-from .._schema import Key
+from .._schema import Key, tool_key
 from ._spec import Step, StepSpec
 
 
@@ -17,7 +17,8 @@ def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s = cfg["steps.saliency"]
     if not s["enabled"]:
         return []
-    return [Step(f"saliency:{method}", "saliency", {"method": method, "abs": s["abs"], "key_added": method},
+    return [Step(f"saliency:{method}", "saliency", {"method": method, "patients": s["patients"], "abs": s["abs"],
+                                                    "key_added": method},
                  [f"train:{t}" for t in traits]) for method in s["methods"]]
 
 
@@ -25,6 +26,8 @@ SPEC = StepSpec("saliency", "saliency", 60, {
     "enabled": Key("bool", True, "per-patient gene attributions"),
     "methods": Key("str_list", ["saliency", "input_x_gradient"], "attribution methods (rg.tl.saliency's method)",
                    item_choices=method_names),
+    "patients": tool_key("str", "'out_of_fold' (each labelled patient by the fold network that never saw it) or "
+                                "'all' (the final model, in sample: the paper's)"),
     "abs": Key("bool", False, "absolute values (the paper) instead of signed attributions",
                why="signed attributions: per-patient GSEA of signed input x gradient calls each Verhaak patient's own "
                    "signature in 150 of 173 patients, absolute saliency (the paper's, the tool's default) in 34"),
