@@ -155,10 +155,10 @@ def enrich(
 
     Which ranking to use: a **signed** attribution of a class's logit (``rg.tl.saliency(adata, method=
     "input_x_gradient", abs=False)``) says which genes push each patient towards that class, so GSEA can tell sets
-    that raise the prediction from sets that lower it. On the Verhaak subtypes it puts each patient's own signature
-    first for 71-100% of a subtype's patients and calls it (padj < 0.05) in 150 of 173 patients. The paper's
+    that raise the prediction from sets that lower it. On the Verhaak subtypes (out of fold, a 512-256 network) it
+    puts the patient's own signature first for 158 of 173 patients and calls it (padj < 0.05) in 168. The paper's
     **absolute** saliency only says how sensitive the prediction is to each gene, whichever way: genes of the other
-    signatures score high too, and the own signature is called in 34 of 173 patients (0 of 56 Mesenchymal). Use
+    signatures score high too, and the own signature is called in 107 of 173 patients. Use
     absolute saliency when the direction is meaningless (sets whose genes act in both directions, as the planted
     modules of ``rg.datasets.synthetic``), and signed attributions to read biology. At cohort level rank the mean
     signed **gradient** (``rg.tl.saliency(adata, abs=False)``): the cohort mean of input x gradient mixes patients of
