@@ -53,6 +53,17 @@ def test_a_model_under_another_key_is_found_by_every_tool_and_reader_without_key
         rg.tl.saliency(adata, key_added="again")
 
 
+def test_the_report_says_how_attributions_were_computed(keyed):
+    from radiogx.workflow._report import _tables
+
+    adata = keyed.copy()
+    rg.tl.saliency(adata)
+    rg.tl.saliency(adata, patients="all", key_added="insample")
+    titles = [title for section in _tables(adata).values() for title, _ in section]
+    assert any(t.startswith("saliency:") and "fold network that never saw it" in t for t in titles), titles
+    assert any(t.startswith("insample:") and "final model, in sample" in t for t in titles), titles
+
+
 def test_saliency_records_the_device_and_precision(keyed):
     adata = keyed.copy()
     rg.tl.saliency(adata, device="cpu")

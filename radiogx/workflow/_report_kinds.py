@@ -141,7 +141,10 @@ def saliency_figures(adata: AnnData, rec: Record):
 
 
 def saliency_summary(adata: AnnData, rec: Record):
-    yield (f"{rec.key}: ten genes of highest mean attribution", get.saliency_df(adata, key=rec.key, n_top=10), 60, "")
+    how = ("each patient explained by the fold network that never saw it" if rec.params.get("patients") == "out_of_fold"
+           else "every patient explained by the final model, in sample")
+    yield (f"{rec.key}: ten genes of highest mean attribution ({how})", get.saliency_df(adata, key=rec.key, n_top=10),
+           60, "")
 
 
 # --- masking --------------------------------------------------------------------------------------------------------
