@@ -153,7 +153,7 @@ def _content_hash(meta: dict, payload: dict) -> str:
 
 def read_model_file(path: str | os.PathLike, cls: type[SavedModel]) -> tuple[dict, dict]:
     """The metadata and tensors of a saved ``cls``, with a clear error for a missing, damaged, foreign or newer file
-    (files of ``cls.READABLE`` formats without a ``meta`` entry go to ``cls._legacy_meta``)."""
+    (a file of ``cls.LEGACY_FORMAT``, without a ``meta`` entry, is read by :func:`_legacy_meta`)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no saved {cls.WHAT} at {path}")

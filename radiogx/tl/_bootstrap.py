@@ -26,7 +26,7 @@ from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added
 from .._settings import settings
-from ..get import KINDS, is_regression, linked_record
+from ..get import KINDS, is_regression, linked_record, model_key
 from ..nn.engine import fit_network, logit_scores, network_from_state, NetworkConfig, predict_logits, REGRESSION
 from ..nn import TranscriptomeAutoencoder
 from ._baselines import baseline_estimator, baseline_fit_kwargs, baseline_scores
@@ -34,7 +34,6 @@ from ._record import write_record
 from .._metrics import regression_scores, rows_auc, score_auc
 from ._folds import child_seed
 from ..get import model as recorded_model
-from ..get import model_key
 from .._traits import trait_data
 
 __all__ = ["bootstrap"]

@@ -25,7 +25,7 @@ from .._metrics import _EPS, benjamini_hochberg, rows_auc, rows_average_precisio
 from ._sequential_null import DEFAULT_EXCEEDANCES, SequentialPvalues, sequential_pvalues
 from ._folds import child_seed
 from .._traits import continuous_values
-from ._models import held_out_folds, models_to_explain
+from ._models import fold_networks, held_out_folds, models_to_explain
 
 __all__ = ["gene_masking"]
 
@@ -72,15 +72,12 @@ class _Scorer:
                 raise ValueError(f"{int((folds < 0).sum())} patients labelled for {model.trait!r} were in no fold at "
                                  "training time, so they have no out-of-fold model; train again on this adata")
             self.groups = folds
-            for k in np.unique(folds):
-                pos = np.flatnonzero(folds == k)
-                x = torch.from_numpy(model.scaled(adata[names[pos]], fold=int(k))).to(device)
-                self.parts.append((pos, FoldedNetwork(model.network(int(k), device=device), dtype=dtype), x))
         elif patients == "all":
-            x = torch.from_numpy(model.scaled(adata[names])).to(device)
-            self.parts.append((np.arange(len(names)), FoldedNetwork(model.network(device=device), dtype=dtype), x))
+            folds = np.full(len(names), -1, dtype=np.int64)  # the final model for every patient
         else:
             raise ValueError(f"patients must be 'out_of_fold' or 'all', got {patients!r}")
+        for pos, net, x in fold_networks(model, adata[names], folds, device):
+            self.parts.append((pos, FoldedNetwork(net, dtype=dtype), x))
         self.n, self.max_rows, self.n_out = len(names), max_rows, model.n_classes
 
     def probs(self, sets) -> np.ndarray:

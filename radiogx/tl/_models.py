@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
+import torch
 from anndata import AnnData
 
 from ..get import model as recorded_model
 from ..get import model_key, trained_traits
 from ..nn import RadiogenomicModel
 
-__all__ = ["models_to_explain", "held_out_folds"]
+__all__ = ["models_to_explain", "held_out_folds", "fold_networks"]
 
 
 def models_to_explain(adata: AnnData, model: RadiogenomicModel | None, trait: str | None,
@@ -39,3 +42,13 @@ def held_out_folds(model: RadiogenomicModel, names, *, instead: str) -> np.ndarr
         pos = order.get_indexer(pd.Index(fold["test"]))
         folds[pos[pos >= 0]] = k
     return folds
+
+
+def fold_networks(model: RadiogenomicModel, adata: AnnData, folds: np.ndarray,
+                  device) -> Iterator[tuple[np.ndarray, torch.nn.Module, torch.Tensor]]:
+    """Per group of ``folds`` (:func:`held_out_folds`; ``-1``: the final model): the rows of ``adata`` it holds, that
+    fold's network (eval mode) and the rows' expression in that fold's scaled units, on ``device``."""
+    for k in np.unique(folds):
+        rows = np.flatnonzero(folds == k)
+        fold = None if k < 0 else int(k)
+        yield rows, model.network(fold, device=device), torch.from_numpy(model.scaled(adata[rows], fold=fold)).to(device)

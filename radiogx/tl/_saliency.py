@@ -21,7 +21,7 @@ from .._validation import check_adata
 from .._registry import attribution_methods, resolve
 from ..nn import RadiogenomicModel
 from ._record import write_record
-from ._models import held_out_folds, models_to_explain
+from ._models import fold_networks, held_out_folds, models_to_explain
 
 __all__ = ["saliency", "attribution_key"]
 
@@ -128,15 +128,11 @@ def saliency(
         folds = (held_out_folds(m, adata.obs_names, instead="use patients='all' (the final model explains every "
                                                            "patient, in sample)")
                  if patients == "out_of_fold" else np.full(adata.n_obs, -1, dtype=np.int64))
-        parts = []  # (rows of adata, the network that explains them, their scaled input)
-        for k in np.unique(folds):
-            rows = np.flatnonzero(folds == k)
-            fold = None if k < 0 else int(k)
-            net = m.network(fold, device=device)
+        parts = []  # (rows of adata, the explainer of the network that explains them, their scaled input)
+        for rows, net, x in fold_networks(m, adata, folds, device):
             for p in net.parameters():
                 p.requires_grad_(False)
-            parts.append((rows, resolve(spec.explainer)(net),
-                          torch.from_numpy(m.scaled(adata[rows] if len(rows) < adata.n_obs else adata, fold=fold)).to(device)))
+            parts.append((rows, resolve(spec.explainer)(net), x))
         bs = batch_size or max(1, int(2e8 // (4 * len(m.genes) * (n_steps if "n_steps" in spec.args else 1))))
         gene_pos = adata.var_names.get_indexer(m.genes)
         for out_index, name in targets:
