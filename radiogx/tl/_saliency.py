@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-import torch
 from anndata import AnnData
-from tqdm.auto import tqdm
 
 from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata
-from .._registry import attribution_methods, resolve
+from .._registry import attribution_methods
 from ..nn import RadiogenomicModel
 from ._record import write_record
-from ._models import fold_networks, held_out_folds, models_to_explain
+from ._attribute import model_targets, patient_attributions
+from ._models import held_out_folds, models_to_explain
 
 __all__ = ["saliency", "attribution_key"]
 
@@ -117,41 +115,14 @@ def saliency(
     device = settings.torch_device(device)  # once: every model's attribution computes there
     outputs = {}
     for m in models:
-        if m.is_regression or m.n_classes == 2:
-            targets = [(0, None)]
-        else:
-            wanted = m.classes if target is None else ([target] if isinstance(target, str) else list(target))
-            unknown = [t for t in wanted if t not in m.classes]
-            if unknown:
-                raise ValueError(f"target {unknown} is not a class of the {m.trait!r} model; classes: {m.classes}")
-            targets = [(m.classes.index(t), t) for t in wanted]
+        targets = model_targets(m, target)
         folds = (held_out_folds(m, adata.obs_names, instead="use patients='all' (the final model explains every "
                                                            "patient, in sample)")
                  if patients == "out_of_fold" else np.full(adata.n_obs, -1, dtype=np.int64))
-        parts = []  # (rows of adata, the explainer of the network that explains them, their scaled input)
-        for rows, net, x in fold_networks(m, adata, folds, device):
-            for p in net.parameters():
-                p.requires_grad_(False)
-            parts.append((rows, resolve(spec.explainer)(net), x))
-        bs = batch_size or max(1, int(2e8 // (4 * len(m.genes) * (n_steps if "n_steps" in spec.args else 1))))
         gene_pos = adata.var_names.get_indexer(m.genes)
-        for out_index, name in targets:
-            attr = np.empty((adata.n_obs, len(m.genes)), dtype=np.float32)
-            bar = tqdm(total=adata.n_obs, desc=f"{method} {m.trait}{'' if name is None else ' ' + name}",
-                       disable=not settings.show_progress)
-            for rows, explainer, x in parts:
-                for i in range(0, len(x), bs):
-                    xb = x[i:i + bs].clone().requires_grad_(True)
-                    kwargs = {"target": out_index, **{k: v for k, v in spec.args.items() if v is not None}}
-                    if "baselines" in spec.args:
-                        kwargs["baselines"] = _baselines(baselines, xb, m)
-                    if "n_steps" in spec.args:
-                        kwargs["n_steps"] = n_steps
-                    with warnings.catch_warnings():  # captum's notice that DeepLift hooks the activations for the call
-                        warnings.filterwarnings("ignore", message="Setting forward, backward hooks", category=UserWarning)
-                        attr[rows[i:i + bs]] = explainer.attribute(xb, **kwargs).detach().cpu().numpy()
-                    bar.update(len(xb))
-            bar.close()
+        arrays = patient_attributions(m, adata, spec, folds, targets, device=device, baselines=baselines,
+                                      n_steps=n_steps, batch_size=batch_size)
+        for (_, name), attr in zip(targets, arrays):
             if abs:
                 attr = np.abs(attr)
             if normalize == "minmax":
@@ -187,13 +158,3 @@ def _col_mean(values: np.ndarray) -> np.ndarray:
     out[used] = values[:, used].mean(axis=0)
     return out
 
-
-def _baselines(baselines, xb: torch.Tensor, m: RadiogenomicModel):
-    if baselines is None:
-        return torch.zeros_like(xb)
-    if np.isscalar(baselines):
-        return torch.full_like(xb, float(baselines))
-    arr = np.asarray(baselines, dtype=np.float32)
-    if arr.shape != (xb.shape[1],):
-        raise ValueError(f"baselines must be a scalar or one value per model gene ({xb.shape[1]}), got shape {arr.shape}")
-    return torch.from_numpy(arr).to(xb.device).expand_as(xb)
