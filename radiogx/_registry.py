@@ -102,6 +102,7 @@ _ALL = ("figures", "summary", "overview")
 for _args in [("model", "train", True, "radiogx", "Models", _ALL),
               ("compare", "compare", True, "radiogx_compare", "Models", ("summary",)),
               ("bootstrap", "bootstrap", True, "radiogx_bootstrap", "Models", ("summary",)),
+              ("stability", "stability", True, "stability", "Saliency", ("figures", "summary")),
               ("saliency", "saliency", True, "saliency", "Saliency", ("figures", "summary")),
               ("set_nodes", "set_nodes", True, "set_nodes", "Models", ("figures", "summary")),
               ("associations", "associations", True, "associations", "Associations", ("figures", "summary")),
@@ -137,6 +138,10 @@ class Baseline:
         ``(fitted estimator) -> per-gene weights``: how a fitted model is explained (``coef_``, ``feature_importances_``).
     fit_params
         ``(y_train) -> dict``: keyword arguments of its ``fit`` (e.g. balanced ``sample_weight``).
+    attribute
+        ``(fitted estimator, x scaled, n_classes) -> outputs x patients x genes``: each patient's per-gene
+        contributions to its score (linear models: coefficient x scaled input; boosted trees: TreeSHAP), what
+        :func:`radiogx.tl.importance` writes; ``None``: the baseline has none.
     """
 
     name: str
@@ -147,6 +152,7 @@ class Baseline:
     scores: Callable | str | None = None
     explain: Callable | str | None = None
     fit_params: Callable | str | None = None
+    attribute: Callable | str | None = None
 
     def estimator(self, seed: int, n_classes: int = 2):
         """A fresh, unfitted estimator."""
@@ -212,6 +218,9 @@ class AttributionMethod:
         Forward-backward passes per patient relative to one gradient (integrated gradients: ``n_steps``).
     reference
         Where the method comes from.
+    score
+        How :func:`radiogx.tl.stability` ranks genes by it: ``"contrast"`` for contributions (signed, relative to a
+        baseline: the class contrast of the mean attribution), ``"mean_abs"`` for a gradient's magnitude.
     """
 
     name: str
@@ -219,6 +228,7 @@ class AttributionMethod:
     args: Mapping[str, Any] = field(default_factory=dict)
     cost: str = "1"
     reference: str = ""
+    score: str = "contrast"
 
 
 ATTRIBUTION_METHODS: dict[str, AttributionMethod] = {}
@@ -234,7 +244,8 @@ def attribution_methods() -> dict[str, AttributionMethod]:
 
 
 for _m in [AttributionMethod("saliency", "captum.attr:Saliency", {"abs": False}, "1",
-                             "Simonyan, Vedaldi & Zisserman 2014, arXiv:1312.6034 (the paper's gene saliency)"),
+                             "Simonyan, Vedaldi & Zisserman 2014, arXiv:1312.6034 (the paper's gene saliency)",
+                             score="mean_abs"),
            AttributionMethod("integrated_gradients", "captum.attr:IntegratedGradients",
                              {"baselines": None, "n_steps": None}, "n_steps",
                              "Sundararajan, Taly & Yan 2017, ICML (axiomatic attribution)"),

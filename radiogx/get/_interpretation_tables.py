@@ -8,7 +8,8 @@ from anndata import AnnData
 
 from ._records import find_record, record
 
-__all__ = ["masking_df", "saliency_df", "attributions_df", "set_nodes_df", "enrich_df", "associations_df"]
+__all__ = ["masking_df", "saliency_df", "attributions_df", "set_nodes_df", "enrich_df", "associations_df",
+           "stability_df", "stability_summary_df", "stability_sanity_df"]
 
 
 def masking_df(adata: AnnData, *, key: str | None = None, trait: str | None = None, target: str | None = None,
@@ -135,3 +136,55 @@ def associations_df(adata: AnnData, *, key: str | None = None, label: str | None
               if label is None or name == label]
     out = pd.concat(frames, ignore_index=True)[["label", "feature", "gene_set", "n_patients"]]
     return out.sort_values(["label", "n_patients"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def _stability_table(adata: AnnData, key: str | None, trait: str | None, part: str) -> pd.DataFrame:
+    found = record(adata, "stability", key)
+    frames = [pd.DataFrame(rec[part]).assign(trait=t) for t, rec in found.items() if trait is None or t == trait]
+    if not frames:
+        raise ValueError(f"no stability results for trait {trait!r}; available: {list(found)}")
+    out = pd.concat(frames, ignore_index=True)
+    return out[["trait", *[c for c in out.columns if c != "trait"]]]
+
+
+def stability_df(adata: AnnData, *, key: str | None = None, trait: str | None = None, stable_only: bool = False) -> pd.DataFrame:
+    """Per gene, method and target: how a gene's attribution held over the retrainings of :func:`radiogx.tl.stability`.
+
+    ``key``: its ``key_added`` (``None``: ``"stability"``, else the only stability record). ``stable_only``: only the
+    stable genes (in the top k of at least 80% of the repeats), the list to publish.
+
+    Returns
+    -------
+    DataFrame with ``trait``, ``method``, ``target``, ``gene``, ``mean`` (its score averaged over repeats), ``sd``,
+    ``rel_sd`` (sd / \|mean\|), ``rank`` (of ``mean``; 1: the highest), ``mean_rank``, ``rank_lower`` and
+    ``rank_upper`` (the 2.5% and 97.5% quantiles of its ranks over the repeats: the range its rank took over
+    retrainings of the same data, not a confidence interval over cohorts), ``top_fraction`` (of repeats with it in
+    the top k), ``sign_agreement`` (of repeats whose score has the sign of ``mean``), ``stable`` and
+    ``in_consensus_top`` (``rank`` <= k), by trait, method, target and rank.
+    """
+    out = _stability_table(adata, key, trait, "genes")
+    if stable_only:
+        out = out[out["stable"]]
+    return out.sort_values(["trait", "method", "target", "rank"], kind="stable").reset_index(drop=True)
+
+
+def stability_summary_df(adata: AnnData, *, key: str | None = None, trait: str | None = None) -> pd.DataFrame:
+    """Per method and target of :func:`radiogx.tl.stability`: how stable its top k are, and its sanity checks.
+
+    Returns
+    -------
+    DataFrame with ``trait``, ``method``, ``target``, ``score`` (how genes were ranked), ``n_repeats``, ``top_k``,
+    ``phi`` with ``phi_lower``/``phi_upper`` (Nogueira's stability of the repeats' top-k selections and its 95%
+    asymptotic interval, over retrainings on this cohort), ``jaccard`` and ``kendall_tau`` (mean over pairs of
+    repeats), ``median_rel_sd`` (of the consensus top k), ``n_stable``, ``model_randomisation_rho`` (the highest
+    Spearman correlation of the gene scores with those of networks re-initialised from the output layer down),
+    ``label_randomisation_pval`` (median hypergeometric p of the overlap of a permuted-label network's top k with
+    the consensus top k) and ``flags`` (the checks a method failed: correlation above 0.5, p below 0.01).
+    """
+    return _stability_table(adata, key, trait, "summary")
+
+
+def stability_sanity_df(adata: AnnData, *, key: str | None = None, trait: str | None = None) -> pd.DataFrame:
+    """Every figure of :func:`radiogx.tl.stability`'s sanity checks: ``trait``, ``check``, ``method``, ``target``,
+    ``stage`` (the cascade's stage, or the permutation), ``statistic``, ``value`` and ``pval``."""
+    return _stability_table(adata, key, trait, "sanity")

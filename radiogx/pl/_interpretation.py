@@ -8,11 +8,11 @@ from anndata import AnnData
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from ..get import associations_df, enrich_df, masking_df, saliency_df, set_nodes_df
+from ..get import associations_df, enrich_df, masking_df, saliency_df, set_nodes_df, stability_df, stability_summary_df
 from ..get import find_record, record
 from ._utils import finish, new_axes
 
-__all__ = ["associations", "enrichment", "masking", "running_score", "saliency", "set_nodes"]
+__all__ = ["associations", "enrichment", "masking", "running_score", "saliency", "set_nodes", "stability"]
 
 
 def masking(adata: AnnData, *, key: str | None = None, score: str = "loglik", n_top: int = 10, padj: float = 0.05,
@@ -112,6 +112,47 @@ def saliency(adata: AnnData, trait: str, *, key: str | None = None, target: str 
         axes[1].set(xlabel=f"patients (grouped by {trait})", title="per-patient attribution")
         fig.colorbar(im, ax=axes[1], shrink=0.8)
     return finish(fig, axes, show=show, return_fig=return_fig)
+
+
+def stability(adata: AnnData, trait: str, *, key: str | None = None, method: str | None = None,
+              target: str | None = None, n_top: int = 30, ax: Axes | None = None, show: bool | None = None,
+              return_fig: bool = False) -> Axes | Figure | np.ndarray | None:
+    """The ``n_top`` genes of :func:`radiogx.tl.stability` by consensus rank, each with its mean rank over the
+    repeats and the 2.5-97.5% range of its ranks (the line), filled where the gene is stable (top k in at least 80%
+    of repeats), with the method's Phi and sanity flags in the title. Does not modify ``adata``.
+
+    Returns
+    -------
+    The axes (or the figure with ``return_fig=True``; ``None`` when shown).
+    """
+    genes = stability_df(adata, key=key, trait=trait)
+    summary = stability_summary_df(adata, key=key, trait=trait)
+    method = method or str(summary["method"].iloc[0])
+    targets = list(dict.fromkeys(summary.loc[summary["method"] == method, "target"]))
+    if not targets:
+        raise ValueError(f"no stability results for method {method!r} of {trait!r}; available: "
+                         f"{sorted(set(summary['method']))}")
+    target = target or targets[0]
+    if target not in targets:
+        raise ValueError(f"no stability results for target {target!r} of {trait!r}; available: {targets}")
+    row = summary[(summary["method"] == method) & (summary["target"] == target)].iloc[0]
+    top = genes[(genes["method"] == method) & (genes["target"] == target)].nsmallest(n_top, "rank").iloc[::-1]
+    fig, ax = new_axes(ax, figsize=(6.0, 0.24 * len(top) + 1.6))
+    y = np.arange(len(top))
+    ax.hlines(y, top["rank_lower"], top["rank_upper"], color="0.55", lw=1.5)
+    stable = top["stable"].to_numpy(dtype=bool)
+    ax.scatter(top["mean_rank"][stable], y[stable], color="tab:blue", zorder=3, label="stable")
+    ax.scatter(top["mean_rank"][~stable], y[~stable], facecolor="white", edgecolor="tab:blue", zorder=3,
+               label="not stable")
+    ax.axvline(int(row["top_k"]) + 0.5, color="tab:red", ls=":", lw=1, label=f"top {int(row['top_k'])}")
+    ax.set_yticks(y, top["gene"], fontsize=7)
+    ax.set_xlabel(f"rank over {int(row['n_repeats'])} retrainings (mean; line: 2.5-97.5% of repeats)")
+    flags = f"; FLAGGED: {row['flags']}" if row["flags"] else ""
+    label = target if target != trait else trait
+    ax.set_title(f"{trait}: {label} ({method}), Phi {row['phi']:.2f} [{row['phi_lower']:.2f}, {row['phi_upper']:.2f}]"
+                 f"{flags}", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    return finish(fig, ax, show=show, return_fig=return_fig)
 
 
 def enrichment(adata: AnnData, *, key: str | None = None, n_top: int = 15, padj: float = 0.05, ax: Axes | None = None, show: bool | None = None,

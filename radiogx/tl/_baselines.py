@@ -43,15 +43,32 @@ def _importances(estimator) -> np.ndarray:
     return np.asarray(estimator.feature_importances_, dtype=float)
 
 
+def _linear_contributions(estimator, x: np.ndarray, n_classes: int) -> np.ndarray:
+    """Coefficient x scaled input, per output (a binary model's one: its positive class)."""
+    coef = np.atleast_2d(estimator.coef_)
+    return coef[:, None, :] * np.asarray(x, dtype=np.float64)[None, :, :]
+
+
+def _tree_shap(estimator, x: np.ndarray, n_classes: int) -> np.ndarray:
+    """xgboost's exact TreeSHAP values (``pred_contribs``; Lundberg et al., Nat Mach Intell 2020), per output, on the
+    margin scale, without the bias column."""
+    import xgboost
+
+    contribs = estimator.get_booster().predict(xgboost.DMatrix(np.asarray(x, dtype=np.float32)), pred_contribs=True)
+    return contribs[None, :, :-1] if contribs.ndim == 2 else contribs[:, :, :-1].transpose(1, 0, 2)
+
+
 def _balanced(y) -> dict:
     return {"sample_weight": compute_sample_weight("balanced", y)}
 
 
 for _b in [
-    Baseline("logit_l1", "classification", {"C": _C}, _logit_l1, "Tibshirani 1996; " + _PAPER, explain=_coef),
+    Baseline("logit_l1", "classification", {"C": _C}, _logit_l1, "Tibshirani 1996; " + _PAPER, explain=_coef,
+             attribute=_linear_contributions),
     Baseline("logit_l2", "classification", {"C": _C},
              lambda seed, n: LogisticRegression(l1_ratio=0.0, solver="lbfgs", class_weight="balanced", max_iter=5000),
-             "le Cessie & van Houwelingen 1992; " + _PAPER, explain=_coef),
+             "le Cessie & van Houwelingen 1992; " + _PAPER, explain=_coef,
+             attribute=_linear_contributions),
     Baseline("svm", "classification", {"C": list(np.logspace(-3, 3, 7)), "kernel": ["linear", "rbf"]},
              lambda seed, n: SVC(class_weight="balanced", random_state=seed), "Cortes & Vapnik 1995; " + _PAPER),
     Baseline("random_forest", "classification",
@@ -61,18 +78,20 @@ for _b in [
     Baseline("gbt", "classification", {"max_depth": [1, 3], "n_estimators": [100, 300], "learning_rate": [0.1]},
              lambda seed, n: XGBClassifier(gamma=0.01, n_jobs=1, random_state=seed, tree_method="hist",
                                            max_bin=_MAX_BIN, verbosity=0),
-             "Chen & Guestrin 2016 (xgboost); " + _PAPER, explain=_importances, fit_params=_balanced),
+             "Chen & Guestrin 2016 (xgboost); " + _PAPER, explain=_importances, fit_params=_balanced,
+             attribute=_tree_shap),
     # Regressors of a continuous trait: penalties on the target standardised within the training fold, so that one
     # grid serves any trait's scale. ``mean`` predicts the training fold's mean: the floor a model must beat (its
     # out-of-fold R^2 is slightly below 0, not 0).
     Baseline("mean", "regression", {}, lambda seed, n: DummyRegressor(), "the training fold's mean (the R^2 floor)"),
     Baseline("ridge", "regression", {"alpha": list(np.logspace(-1, 5, 7))}, lambda seed, n: Ridge(),
-             "Hoerl & Kennard 1970", explain=_coef),
+             "Hoerl & Kennard 1970", explain=_coef, attribute=_linear_contributions),
     Baseline("lasso", "regression", {"alpha": list(np.logspace(-3, 0, 7))},  # tol as logit_l1's: 1e-3 of the variance
-             lambda seed, n: Lasso(max_iter=10_000, tol=1e-3, random_state=seed), "Tibshirani 1996", explain=_coef),
+             lambda seed, n: Lasso(max_iter=10_000, tol=1e-3, random_state=seed), "Tibshirani 1996", explain=_coef,
+             attribute=_linear_contributions),
     Baseline("elastic_net", "regression", {"alpha": list(np.logspace(-3, 0, 4)), "l1_ratio": [0.2, 0.5, 0.8]},
              lambda seed, n: ElasticNet(max_iter=10_000, tol=1e-3, random_state=seed), "Zou & Hastie 2005",
-             explain=_coef),
+             explain=_coef, attribute=_linear_contributions),
     Baseline("svr", "regression", {"C": list(np.logspace(-2, 2, 5)), "kernel": ["linear", "rbf"]},
              lambda seed, n: SVR(), "Drucker et al. 1997"),
     Baseline("random_forest", "regression", {"max_features": ["sqrt", 0.33]},
@@ -81,7 +100,7 @@ for _b in [
     Baseline("gbt", "regression", {"max_depth": [1, 3], "n_estimators": [100, 300], "learning_rate": [0.1]},
              lambda seed, n: XGBRegressor(gamma=0.01, n_jobs=1, random_state=seed, tree_method="hist",
                                           max_bin=_MAX_BIN, verbosity=0), "Chen & Guestrin 2016 (xgboost)",
-             explain=_importances),
+             explain=_importances, attribute=_tree_shap),
 ]:
     register_baseline(_b, replace=True)
 

@@ -147,6 +147,30 @@ def saliency_summary(adata: AnnData, rec: Record):
            60, "")
 
 
+def stability_figures(adata: AnnData, rec: Record):
+    for t, entry in rec.items():
+        for row in pd.DataFrame(entry["summary"]).itertuples():
+            yield (f"{rec.key}_{t}_{row.method}" + (f"_{row.target}" if row.target != t else ""),
+                   f"{rec.key}, {t} -> {row.target} ({row.method}): rank of the top genes over "
+                   f"{row.n_repeats} retrainings, out of fold",
+                   lambda t=t, m=str(row.method), target=str(row.target):
+                   pl.stability(adata, t, key=rec.key, method=m, target=target, return_fig=True))
+
+
+def stability_summary(adata: AnnData, rec: Record):
+    summary = get.stability_summary_df(adata, key=rec.key)
+    cols = ["trait", "method", "target", "phi", "phi_lower", "phi_upper", "jaccard", "median_rel_sd", "n_stable",
+            "model_randomisation_rho", "label_randomisation_pval", "flags"]
+    yield (f"{rec.key}: stability of the top {int(summary['top_k'].iloc[0])} over retrainings (Phi with its 95% "
+           "interval) and the sanity checks (a flag: the method's genes survive random weights, or a network trained "
+           "on permuted labels finds them too)", summary[cols], 60, "")
+    stable = get.stability_df(adata, key=rec.key, stable_only=True)
+    yield (f"{rec.key}: the stable genes (top {int(summary['top_k'].iloc[0])} in at least 80% of retrainings), ten "
+           "per trait, method and class", stable.groupby(["trait", "method", "target"], sort=False).head(10)[
+               ["trait", "method", "target", "gene", "rank", "rank_lower", "rank_upper", "top_fraction", "rel_sd"]],
+           60, "")
+
+
 # --- masking --------------------------------------------------------------------------------------------------------
 
 def masking_figures(adata: AnnData, rec: Record):

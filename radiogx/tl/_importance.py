@@ -1,0 +1,157 @@
+"""The genes of a classical baseline: per-patient, out-of-fold attributions of the model that
+:func:`radiogx.tl.compare` fitted on each outer training fold, written as an attribution result."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from anndata import AnnData
+
+from .. import __version__
+from .._docs import doc_params
+from .._logging import log_added, logger
+from .._registry import baseline, resolve
+from .._traits import trait_data
+from .._validation import check_adata
+from ..get import compare_df
+from ..get import record as find_result
+from ._compare import _model_key, _pipeline
+from ._folds import child_seed
+from ._record import write_record
+from ._saliency import _col_mean, attribution_key
+
+__all__ = ["importance"]
+
+
+def _best_baseline(adata: AnnData, trait: str, compare_key: str, available: list[str]) -> str:
+    """The baseline of highest score in :func:`radiogx.get.compare_df` that can attribute (the network excluded: its
+    genes come from :func:`radiogx.tl.saliency`)."""
+    table = compare_df(adata, trait=trait, compare_key=compare_key)
+    metric = str(table["metric"].iloc[0])
+    score = f"{metric}_pooled"
+    ranked = table[table["model"] != "network"].sort_values(score, ascending=False, kind="stable")
+    usable = [m for m in ranked["model"] if m in available]
+    if not usable:
+        raise ValueError(f"none of the compared baselines of {trait!r} ({list(ranked['model'])}) has per-patient "
+                         f"attributions; those that do: {available}")
+    if table["best_model"].iloc[0] == "network":
+        logger.info(f"importance: the network is {trait!r}'s best model (its genes: rg.tl.saliency); explaining the "
+                    f"best baseline, {usable[0]}")
+    return usable[0]
+
+
+@doc_params
+def importance(
+    adata: AnnData,
+    trait: str,
+    *,
+    model: str = "best",
+    compare_key: str | None = None,
+    key_added: str = "importance",
+    copy: bool = False,
+) -> AnnData | None:
+    """Per-patient, out-of-fold gene attributions of a classical baseline: the genes of the best model when it is
+    not the network.
+
+    Each outer fold's model is refit on that fold's training patients with the settings that fold's grid search chose
+    in :func:`radiogx.tl.compare` (the same estimator and seed, so the same fit), and explains the fold's held-out
+    patients: linear models (``logit_l1``, ``logit_l2``, ridge, lasso, elastic net) by coefficient x scaled input (in
+    the fold's standardised units: the contribution relative to the training mean, as input x gradient of the
+    network), boosted trees (``gbt``, xgboost) by exact TreeSHAP values (``pred_contribs``; Lundberg et al., Nat Mach
+    Intell 2020). The result is an attribution result like :func:`radiogx.tl.saliency`'s (signed, out of fold):
+    :func:`radiogx.tl.enrich`, :func:`radiogx.tl.associations` and the R export read it the same way.
+
+    Parameters
+    ----------
+    adata
+        The cohort :func:`radiogx.tl.compare` ran on.
+    trait
+        The trait.
+    model
+        A compared baseline with attributions (``rg.tl.methods()``; the registry's ``attribute``), or ``"best"``:
+        the baseline of highest pooled out-of-fold score in :func:`radiogx.get.compare_df`.
+    compare_key
+        The ``key_added`` of the compare call (``None``: ``"radiogx_compare"``, else the only compare record).
+    key_added
+        Names of the result (``adata.uns[key_added][trait]``, layers and ``.var`` columns as :func:`attribution_key`).
+    {copy}
+
+    Returns
+    -------
+    ``None``, or the modified copy with ``copy=True``. Writes, per target, ``adata.layers[name]`` (patients x genes;
+    NaN for patients in no outer fold, unlabelled at compare time) and ``adata.var[name]`` (their mean over the
+    explained patients), and ``adata.uns[key_added][trait]`` (``params`` with ``method`` ``"<model> importance"``
+    and ``patients="out_of_fold"``, ``targets``, ``keys``, ``explained_by``).
+    """
+    adata = adata.copy() if copy else adata
+    check_adata(adata)
+    found = find_result(adata, "compare", compare_key)
+    if trait not in found.traits:
+        raise ValueError(f"rg.tl.compare has no results for {trait!r} in adata.uns[{found.key!r}]; run "
+                         f"rg.tl.compare(adata, {trait!r}) first")
+    rec = found.entry(trait)
+    params = rec["params"]
+    regression = params["task"] == "regression"
+    task = "regression" if regression else "classification"
+    compared = list(params["models"])
+    available = [m for m in compared if baseline(m, task).attribute is not None]
+    name = _best_baseline(adata, trait, found.key, available) if model == "best" else model
+    if name not in compared:
+        raise ValueError(f"model {name!r} was not compared for {trait!r}; compared: {compared} (or 'best')")
+    if name not in available:
+        raise ValueError(f"baseline {name!r} has no per-patient attributions; those compared that do: {available}")
+    data = trait_data(adata, trait, task=params["task"], transform=params["transform"], func="importance")
+    oof = rec["oof"]
+    names = pd.Index(data.obs_names, dtype=str)
+    if not names.equals(pd.Index(oof.index, dtype=str)):
+        raise ValueError(f"the patients labelled for {trait!r} changed since rg.tl.compare; run it again")
+    folds = oof["fold"].to_numpy(dtype=np.int64)
+    chosen = rec["folds"]
+    chosen = chosen[chosen["model"] == name].set_index("fold")["best_params"]
+    seed = int(params["seed"])
+    classes = list(rec["classes"])
+    n_classes = len(classes)
+    attribute = resolve(baseline(name, task).attribute)
+    targets = [None] if regression or n_classes == 2 else classes
+    values = np.full((len(targets), adata.n_obs, adata.n_vars), np.nan, dtype=np.float32)
+    rows_of = adata.obs_names.get_indexer(names)
+    gene_pos = adata.var_names.get_indexer(data.genes)
+    for k in np.unique(folds):
+        train, test = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+        pipe = _pipeline(name, child_seed(seed, int(k), _model_key(name)), regression, n_classes)
+        prefix = "regressor__model__" if regression else "model__"
+        pipe.set_params(**{f"{prefix}{p}": v for p, v in json.loads(chosen.loc[k]).items()})
+        fit_params = {f"{prefix}{p}": v for p, v in baseline(name, task).fit_kwargs(data.y[train]).items()}
+        pipe.fit(data.x[train], data.y[train], **fit_params)
+        fitted = pipe.regressor_ if regression else pipe
+        x = fitted["scale"].transform(data.x[test])
+        contrib = attribute(fitted["model"], x, n_classes)
+        for j in range(len(targets)):
+            values[j][np.ix_(rows_of[test], gene_pos)] = contrib[j]
+    keys = [attribution_key(key_added, trait, t) for t in targets]
+    explained = np.full(adata.n_obs, -1, dtype=np.int64)
+    explained[rows_of] = folds
+    record = {
+        "params": {"kind": "saliency", "method": f"{name} importance", "model": name, "patients": "out_of_fold",
+                   "abs": False, "normalize": "", "compare_key": found.key, "model_id": "",
+                   "radiogx_version": __version__},
+        "targets": np.array([t or (trait if regression else classes[-1]) for t in targets], dtype=object),
+        "keys": np.array(keys, dtype=object),
+        "explained_by": pd.DataFrame({"fold": explained}, index=adata.obs_names.copy()),
+    }
+    record["added"] = log_added("importance", layers=keys, var=keys, uns=key_added)
+    write_record(adata, key_added, record, tool="importance", trait=trait)
+    for j, key in enumerate(keys):
+        if key in adata.layers:
+            logger.warning(f"importance: replacing adata.layers[{key!r}]")
+        adata.layers[key] = values[j]
+        adata.var[key] = _col_mean_rows(values[j])
+    return adata if copy else None
+
+
+def _col_mean_rows(values: np.ndarray) -> np.ndarray:
+    """Mean over the explained patients (rows that are not all NaN) of each gene."""
+    rows = ~np.isnan(values).all(axis=1)
+    return _col_mean(values[rows])

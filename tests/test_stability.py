@@ -1,0 +1,332 @@
+"""Attributions you can publish: stability over retrainings (rg.tl.stability), its statistics, the sanity checks,
+and the baselines' per-patient attributions (rg.tl.importance), each against planted truth."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import radiogx as rg
+from radiogx.tl._stability_stats import cohort_scores, nogueira_phi, overlap_pvalue, pairwise_agreement, top_selection
+
+matplotlib.use("Agg")
+
+RECIPE = {"hidden": (16,), "epochs": 40, "patience": 10, "cv": 3, "inner_splits": 1, "select_genes": "all", "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """A binary trait driven by one 12-gene module (genes G00001-G00012 of the synthetic cohort) among 150 genes."""
+    adata = rg.datasets.synthetic(n_obs=160, n_vars=150, n_traits=1, module_size=12, n_decoys=2, seed=4)
+    rg.tl.train(adata, "trait_0", **RECIPE)
+    return adata
+
+
+def _module(adata) -> set[str]:
+    """The planted module's genes (the set the synthetic cohort records as driving trait_0)."""
+    (name,) = adata.uns["synthetic"]["traits"]["trait_0"]["sets"]
+    return set(adata.uns["synthetic"]["gene_sets"][name])
+
+
+# --- statistics ---------------------------------------------------------------------------------------------------
+
+def _selections(rng, m: int, d: int, k: int, preference: np.ndarray) -> np.ndarray:
+    z = np.zeros((m, d), dtype=bool)
+    for row in z:
+        row[rng.choice(d, k, replace=False, p=preference / preference.sum())] = True
+    return z
+
+
+@pytest.mark.parametrize("structured", [False, True])
+def test_phi_interval_covers_the_procedure_stability_at_five_repeats(structured):
+    """Phi is 1 for identical selections. Its 95% interval over 5 repeats covers the procedure's stability (0 for
+    random selections; for selections that prefer 60 genes, the Phi of 300 repeats) in about 95% of draws: neither
+    always nor never (Nogueira's asymptotic interval covers 68-84% here)."""
+    same = np.zeros((5, 200), dtype=bool)
+    same[:, :20] = True
+    assert nogueira_phi(same)[0] == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    d, k = (840, 100) if structured else (200, 20)
+    preference = np.r_[np.full(60, 30.0), np.ones(d - 60)] if structured else np.ones(d)
+    truth = np.mean([nogueira_phi(_selections(rng, 300, d, k, preference))[0] for _ in range(3)]) if structured else 0.0
+    draws = [nogueira_phi(_selections(rng, 5, d, k, preference)) for _ in range(300)]
+    covered = np.mean([lo <= truth <= hi for _, lo, hi in draws])
+    assert abs(np.mean([phi for phi, _, _ in draws]) - truth) < 0.02
+    assert 0.90 <= covered <= 0.995
+
+
+def test_phi_matches_the_pairwise_definition_for_selections_of_one_size():
+    """With every selection of size k, Phi is the mean over pairs of (overlap - k^2/d) / (k - k^2/d) (Nogueira et al.
+    2018, their equation relating Phi to Kuncheva's index)."""
+    rng = np.random.default_rng(1)
+    d, k = 60, 12
+    z = np.zeros((6, d), dtype=bool)
+    for i, row in enumerate(z):
+        row[rng.choice(30, k, replace=False) if i % 2 else rng.choice(d, k, replace=False)] = True
+    pairs = [((z[a] & z[b]).sum() - k * k / d) / (k - k * k / d) for a in range(6) for b in range(6) if a != b]
+    assert nogueira_phi(z)[0] == pytest.approx(np.mean(pairs))
+
+
+def test_the_class_contrast_ranks_the_planted_gene_first_and_ignores_sign_flipping_noise():
+    """Gene 0 pushes the target's patients towards it; gene 1 has large attributions of random sign (a random weight
+    on an uninformative gene): its mean absolute attribution is the largest, its contrast near 0."""
+    rng = np.random.default_rng(2)
+    y = np.repeat([0, 1, 2], 40)
+    attr = rng.normal(0, 0.1, (120, 5))
+    attr[y == 1, 0] += 1.0
+    attr[:, 1] = rng.normal(0, 3.0, 120)
+    contrast = cohort_scores(attr, y, score="contrast", target_code=1)
+    assert np.argmax(contrast) == 0 and abs(contrast[1]) < 1.0
+    assert np.argmax(cohort_scores(attr, y, score="mean_abs", target_code=1)) == 1
+    values = rng.normal(size=120)
+    attr_reg = np.c_[values * 2.0, rng.normal(size=120)]
+    assert np.argmax(cohort_scores(attr_reg, values, score="contrast", target_code=None)) == 0
+    with pytest.raises(ValueError, match="score must be"):
+        cohort_scores(attr, y, score="median", target_code=1)
+
+
+def test_top_selection_never_fills_the_list_with_genes_without_evidence():
+    assert np.flatnonzero(top_selection(np.array([0.5, -1.0, 0.0, 2.0, 0.1]), 4)).tolist() == [0, 3, 4]
+
+
+def test_overlap_p_value_is_calibrated_for_random_selections():
+    """The hypergeometric p of two random selections: P(p <= a) is the largest attainable level at or below a (the
+    test is discrete), within binomial noise, at each a."""
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    p = []
+    for _ in range(2000):
+        a = np.zeros(300, dtype=bool)
+        b = np.zeros(300, dtype=bool)
+        a[rng.choice(300, 30, replace=False)] = True
+        b[rng.choice(300, 30, replace=False)] = True
+        p.append(overlap_pvalue(a, b)[1])
+    p = np.array(p)
+    levels = stats.hypergeom.sf(np.arange(31) - 1, 300, 30, 30)
+    for alpha in (0.05, 0.1, 0.25):
+        exact = levels[levels <= alpha].max()
+        assert exact > alpha / 3
+        assert abs((p <= alpha).mean() - exact) < 3.5 * np.sqrt(exact * (1 - exact) / len(p))
+
+
+def test_pairwise_agreement_of_identical_repeats_is_perfect():
+    scores = np.tile(np.arange(10.0), (3, 1))
+    sel = np.stack([top_selection(s, 4) for s in scores])
+    assert pairwise_agreement(sel, scores) == (1.0, 1.0)
+
+
+# --- the tool -----------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def stable(planted):
+    adata = planted.copy()
+    rg.tl.stability(adata, "trait_0", methods=["input_x_gradient", "saliency"], n_repeats=3, top_k=12, seed=5)
+    return adata
+
+
+def test_stability_finds_the_planted_module(stable):
+    genes = rg.get.stability_df(stable, stable_only=True)
+    module = _module(stable)
+    ixg = set(genes.loc[genes["method"] == "input_x_gradient", "gene"])
+    assert len(ixg & module) >= 9 and len(ixg - module) <= 2
+    summary = rg.get.stability_summary_df(stable).set_index("method")
+    assert summary.loc["input_x_gradient", "score"] == "contrast" and summary.loc["saliency", "score"] == "mean_abs"
+    row = summary.loc["input_x_gradient"]
+    assert row["phi_lower"] <= row["phi"] <= row["phi_upper"] and row["phi"] > 0.5
+    assert row["model_randomisation_rho"] < 0.5 and row["label_randomisation_pval"] > 0.01
+    assert row["flags"] == ""
+    assert 0 <= row["median_rel_sd"] < 1
+    rec = stable.uns["stability"]["trait_0"]
+    assert len(rec["repeats"]) == 3 and rec["repeats"]["seed"].nunique() == 3
+    assert int(stable.uns["radiogx"]["trait_0"]["params"]["seed"]) not in set(rec["repeats"]["seed"])
+    assert stable.var["stability_input_x_gradient_trait_0"].idxmax() == genes.loc[genes["method"] == "input_x_gradient", "gene"].iloc[0]
+    rg.tl.enrich(stable, key="stability_input_x_gradient_trait_0", gene_sets=stable.uns["synthetic"]["gene_sets"],
+                 min_size=5, n_perm=200, key_added="enrich_stable")
+    best = rg.get.enrich_df(stable, key="enrich_stable").iloc[0]
+    assert {best["gene_set"]} == set(stable.uns["synthetic"]["traits"]["trait_0"]["sets"]) and best["nes"] > 0
+    g = rg.get.stability_df(stable)
+    assert (g["rank_lower"] <= g["mean_rank"]).all() and (g["mean_rank"] <= g["rank_upper"]).all()
+    assert g.groupby(["method", "target"]).size().tolist() == [150, 150]
+
+
+def test_stability_is_a_result_kind_like_the_others(stable, tmp_path):
+    records = rg.get.records(stable)
+    assert records.set_index("key").loc["stability", "kind"] == "stability"
+    tables = rg.get.result_tables(stable)
+    assert {"stability", "stability_summary", "stability_sanity"} <= set(tables)
+    sanity = rg.get.stability_sanity_df(stable)
+    assert set(sanity["check"]) == {"model_randomisation", "label_randomisation"}
+    fig = rg.pl.stability(stable, "trait_0", return_fig=True)
+    assert "Phi" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="no stability results for method"):
+        rg.pl.stability(stable, "trait_0", method="deeplift")
+
+
+def test_stability_does_not_depend_on_n_jobs(planted):
+    one, two = planted.copy(), planted.copy()
+    kwargs = {"methods": ["input_x_gradient"], "n_repeats": 2, "top_k": 10, "seed": 9, "sanity": False}
+    rg.tl.stability(one, "trait_0", n_jobs=1, **kwargs)
+    rg.tl.stability(two, "trait_0", n_jobs=2, **kwargs)
+    pd.testing.assert_frame_equal(rg.get.stability_df(one), rg.get.stability_df(two))
+
+
+def test_model_randomisation_flags_a_method_blind_to_the_weights(planted):
+    """A method that returns the input itself (its map does not depend on the network) keeps its gene scores when
+    the weights are re-initialised: flagged; input x gradient is not."""
+    class Identity:
+        def __init__(self, net):
+            self.net = net
+
+        def attribute(self, x, target=0):
+            return x.detach().clone()
+
+    rg.tl.register_attribution_method(rg.tl.AttributionMethod("identity_map", Identity), replace=True)
+    try:
+        adata = planted.copy()
+        rg.tl.stability(adata, "trait_0", methods=["identity_map", "input_x_gradient"], n_repeats=2, top_k=12, seed=1)
+        summary = rg.get.stability_summary_df(adata).set_index("method")
+        assert summary.loc["identity_map", "model_randomisation_rho"] == pytest.approx(1.0)
+        assert "model_randomisation" in summary.loc["identity_map", "flags"]
+        assert "model_randomisation" not in summary.loc["input_x_gradient", "flags"]
+        stages = rg.get.stability_sanity_df(adata)
+        assert list(dict.fromkeys(stages.loc[stages["check"] == "model_randomisation", "stage"])) == [
+            "output layer", "hidden layer 1"]
+    finally:
+        from radiogx._registry import ATTRIBUTION_METHODS
+
+        ATTRIBUTION_METHODS.pop("identity_map", None)
+
+
+def test_randomised_networks_keep_the_zeros_of_merged_and_screened_layers(planted):
+    from radiogx.tl._stability import _cascade, _randomise
+
+    model = rg.get.model(planted, "trait_0")
+    net = model.network(0)
+    before = net.blocks[0][0].weight.detach().clone()
+    stages = _cascade(model)
+    out = _randomise(stages[-1][1], seed=3)(net)
+    after = out.blocks[0][0].weight.detach()
+    assert torch.equal(before == 0, after == 0) and not torch.equal(before, after)
+
+
+def test_stability_refuses_what_it_cannot_do(planted):
+    with pytest.raises(ValueError, match="methods must name"):
+        rg.tl.stability(planted.copy(), "trait_0", methods=["gradcam"])
+    with pytest.raises(ValueError, match="n_repeats must be"):
+        rg.tl.stability(planted.copy(), "trait_0", n_repeats=1)
+    paper = rg.datasets.synthetic(n_obs=60, n_vars=30, n_traits=1, module_size=5, n_decoys=1, seed=0)
+    rg.tl.train(paper, "trait_0", protocol="paper", hidden=(4,), epochs=2, cv=3)
+    with pytest.raises(ValueError, match="protocol='paper'"):
+        rg.tl.stability(paper, "trait_0")
+
+
+def test_retrain_settings_reproduce_the_trait_model(planted):
+    """A repeat trained with the recorded settings and the model's own seed is the model itself."""
+    from radiogx.tl._stability import retrain_settings
+
+    model = rg.get.model(planted, "trait_0")
+    again = planted.copy()
+    rg.tl.train(again, "trait_0", seed=0, key_added="again", **retrain_settings(model))
+    pd.testing.assert_frame_equal(planted.uns["radiogx"]["trait_0"]["oof"], again.uns["again"]["trait_0"]["oof"])
+
+
+# --- importance ---------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def compared(planted):
+    adata = planted.copy()
+    rg.tl.compare(adata, "trait_0", models=["logit_l1", "gbt", "random_forest"])
+    return adata
+
+
+def test_linear_importance_is_the_fold_model_coefficient_times_scaled_input(compared):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from radiogx.tl._compare import _model_key
+    from radiogx.tl._folds import child_seed
+
+    adata = compared.copy()
+    rg.tl.importance(adata, "trait_0", model="logit_l1")
+    rec = adata.uns["radiogx_compare"]["trait_0"]
+    folds = rec["oof"]["fold"].to_numpy()
+    chosen = json.loads(rec["folds"].query("model == 'logit_l1' and fold == 0")["best_params"].iloc[0])
+    y = (adata.obs["trait_0"] == "positive").to_numpy().astype(int)
+    x = adata.X
+    scaler = StandardScaler().fit(x[folds != 0])
+    fit = LogisticRegression(l1_ratio=1.0, solver="liblinear", intercept_scaling=100.0, class_weight="balanced",
+                             max_iter=1000, tol=1e-3, C=chosen["C"],
+                             random_state=child_seed(int(rec["params"]["seed"]), 0, _model_key("logit_l1"))).fit(scaler.transform(x[folds != 0]), y[folds != 0])
+    expected = fit.coef_[0] * scaler.transform(x[folds == 0])
+    np.testing.assert_allclose(adata.layers["importance_trait_0"][folds == 0], expected, rtol=1e-4, atol=1e-6)
+    table = rg.get.attributions_df(adata, key="importance")
+    assert table[["method", "patients"]].iloc[0].tolist() == ["logit_l1 importance", "out_of_fold"]
+    assert (adata.uns["importance"]["trait_0"]["explained_by"]["fold"].to_numpy() == folds).all()
+
+
+def test_tree_importance_adds_up_to_the_boosted_trees_margin(compared):
+    """TreeSHAP values of a patient sum to its margin minus the fold model's bias: within a fold, the sum of the
+    attributions and the log-odds of the out-of-fold probability differ by one constant."""
+    adata = compared.copy()
+    rg.tl.importance(adata, "trait_0", model="gbt", key_added="gbt")
+    rec = adata.uns["radiogx_compare"]["trait_0"]
+    folds, p = rec["oof"]["fold"].to_numpy(), rec["oof"]["gbt"].to_numpy()
+    total = adata.layers["gbt_trait_0"].sum(axis=1)
+    for k in range(3):
+        gap = np.log(p[folds == k] / (1 - p[folds == k])) - total[folds == k]
+        assert np.ptp(gap) < 1e-3
+
+
+def test_best_importance_takes_the_winning_baseline_and_finds_the_module(compared):
+    adata = compared.copy()
+    rg.tl.importance(adata, "trait_0")
+    table = rg.get.compare_df(adata)
+    ranked = table[~table["model"].isin(["network", "random_forest"])].sort_values("roc_auc_pooled", ascending=False)
+    winner = ranked["model"].iloc[0]  # random forest has no per-patient attributions
+    assert adata.uns["importance"]["trait_0"]["params"]["model"] == winner
+    y = (adata.obs["trait_0"] == "positive").to_numpy().astype(int)
+    scores = cohort_scores(adata.layers["importance_trait_0"], y, score="contrast", target_code=1)
+    top = set(adata.var_names[np.argsort(-scores)[:12]])
+    assert len(top & _module(adata)) >= 9
+    with pytest.raises(ValueError, match="has no per-patient attributions"):
+        rg.tl.importance(adata, "trait_0", model="random_forest")
+    with pytest.raises(ValueError, match="was not compared"):
+        rg.tl.importance(adata, "trait_0", model="svm")
+
+
+# --- radiogx run --------------------------------------------------------------------------------------------------
+
+def test_stability_step_of_a_run(tmp_path):
+    """[steps.stability] retrains each trait with the run's saliency methods; its tables are written and the
+    report's saliency section shows them; a second run takes it from the store."""
+    cfg = {
+        "run": {"seed": 0, "n_jobs": 1},
+        "input": {"dataset": "synthetic", "synthetic": {"n_obs": 90, "n_vars": 60, "n_traits": 1, "module_size": 8,
+                                                          "n_decoys": 2, "seed": 2}},
+        "steps": {"train": {"hidden": [8], "epochs": 10, "cv": 3, "inner_splits": 1, "select_genes": 1000},
+                  "compare": {"enabled": False}, "bootstrap": {"enabled": False}, "masking": {"enabled": False},
+                  "saliency": {"methods": ["input_x_gradient"]}, "stability": {"enabled": True, "n_repeats": 2,
+                                                                                "top_k": 8},
+                  "enrich": {"enabled": False}, "associations": {"enabled": False}},
+        "outputs": {"rds": False, "report": True, "figures": [], "tables": True},
+    }
+    out = tmp_path / "out"
+    adata = rg.workflow.run(cfg, out=out)
+    steps = adata.uns["radiogx_run"]["steps"].set_index("step")
+    assert "stability:trait_0" in steps.index
+    summary = pd.read_csv(out / "tables" / "stability_summary.tsv", sep="\t")
+    assert summary["method"].tolist() == ["input_x_gradient"] and (summary["n_repeats"] == 2).all()
+    assert (out / "tables" / "stability.tsv").is_file() and (out / "tables" / "stability_sanity.tsv").is_file()
+    report = (out / "report.html").read_text()
+    assert "stability of the top 8 over retrainings" in report
+    assert report.index("<h2>Findings</h2>") < report.index("<h2>Saliency</h2>")
+    assert "input_x_gradient: positive:" in report  # the findings name the stable genes
+    again = rg.workflow.run(cfg, out=out)
+    assert again.uns["radiogx_run"]["steps"].set_index("step").loc["stability:trait_0", "status"] == "cached"
+    pd.testing.assert_frame_equal(rg.get.stability_df(adata), rg.get.stability_df(again))
