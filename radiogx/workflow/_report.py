@@ -26,6 +26,7 @@ from .._logging import logger
 from .._registry import resolve
 from .._settings import settings
 from ._html import html_table as _table
+from ._findings import findings
 from ._run_info import run_info
 
 __all__ = ["figure_specs", "render_report", "save_figures"]
@@ -174,6 +175,12 @@ def render_report(adata: AnnData, out: str | Path, *, formats=("png", "svg"), ti
             f"<figure><img alt='{html.escape(spec.name)}' src='data:image/png;base64,{spec.png}'>"
             f"<figcaption>{html.escape(spec.caption)}</figcaption></figure>")
     body = []
+    found = findings(adata)
+    if len(found):
+        body.append("<section id='findings'><h2>Findings</h2><p class='note'>per trait, strongest model first: the "
+                    "verdict on the network, the stable genes (top of at least 80% of retrainings), the gene sets "
+                    "masking called (padj &lt; 0.05) and the attribution methods that failed a sanity check</p>"
+                    f"{_table(found, n=50, width=400)}</section>")
     for section in sections:
         parts = [f"<h3>{html.escape(title)}</h3>{table}" for title, table in tables.get(section, [])]
         if section == "Run":
@@ -182,7 +189,7 @@ def render_report(adata: AnnData, out: str | Path, *, formats=("png", "svg"), ti
             continue
         anchor = section.lower().replace(" ", "-")
         body.append(f"<section id='{anchor}'><h2>{section}</h2>{''.join(blocks[section])}{''.join(parts)}</section>")
-    nav = " ".join(f"<a href='#{s.lower().replace(' ', '-')}'>{s}</a>" for s in sections
+    nav = " ".join(f"<a href='#{s.lower().replace(' ', '-')}'>{s}</a>" for s in ["Findings", *sections]
                    if any(f"id='{s.lower().replace(' ', '-')}'" in b for b in body))
     title = html.escape(title or f"radiogx report: {run.get('name', 'results')}")
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
