@@ -9,7 +9,7 @@ from anndata import AnnData
 from ._records import find_record, record
 
 __all__ = ["masking_df", "saliency_df", "attributions_df", "set_nodes_df", "enrich_df", "associations_df",
-           "stability_df", "stability_summary_df", "stability_sanity_df"]
+           "stability_df", "stability_summary_df", "stability_sanity_df", "set_control_df"]
 
 
 def masking_df(adata: AnnData, *, key: str | None = None, trait: str | None = None, target: str | None = None,
@@ -188,3 +188,17 @@ def stability_sanity_df(adata: AnnData, *, key: str | None = None, trait: str | 
     """Every figure of :func:`radiogx.tl.stability`'s sanity checks: ``trait``, ``check``, ``method``, ``target``,
     ``stage`` (the cascade's stage, or the permutation), ``statistic``, ``value`` and ``pval``."""
     return _stability_table(adata, key, trait, "sanity")
+
+
+def set_control_df(adata: AnnData, *, key: str | None = None) -> pd.DataFrame:
+    """The gain of each gene-set network's collection over randomised collections (:func:`radiogx.tl.set_control`).
+
+    Returns
+    -------
+    DataFrame with ``trait``, ``metric``, ``collection`` (the trained network's pooled out-of-fold score),
+    ``randomised_mean``, ``randomised_sd``, ``gain`` and ``gain_lower``/``gain_upper`` (t interval over the draws,
+    conditional on the trained network's run), ``n_draws``, ``ci``.
+    """
+    found = record(adata, "set_control", key)
+    out = pd.concat([pd.DataFrame(rec["summary"]).assign(trait=t) for t, rec in found.items()], ignore_index=True)
+    return out[["trait", *[c for c in out.columns if c != "trait"]]]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ._interpretation_tables import (associations_df, attributions_df, enrich_df, masking_df, saliency_df, set_nodes_df,
+from ._interpretation_tables import (associations_df, attributions_df, enrich_df, masking_df, saliency_df, set_control_df, set_nodes_df,
                                      stability_df, stability_sanity_df, stability_summary_df)
 from ._model_tables import bootstrap_df, compare_df, cv_df, oof_df
 from ._prediction_tables import prediction_summary_df, predictions_df
@@ -65,6 +65,12 @@ def saliency_tables(adata: AnnData, key: str) -> dict[str, pd.DataFrame]:
 def stability_tables(adata: AnnData, key: str) -> dict[str, pd.DataFrame]:
     return {"stability": stability_df(adata, key=key), "stability_summary": stability_summary_df(adata, key=key),
             "stability_sanity": stability_sanity_df(adata, key=key)}
+
+
+def set_control_tables(adata: AnnData, key: str) -> dict[str, pd.DataFrame]:
+    return {"set_control": set_control_df(adata, key=key),
+            "set_control_draws": pd.concat([pd.DataFrame(r["draws"]).assign(trait=t)
+                                            for t, r in adata.uns[key].items()], ignore_index=True)}
 
 
 def set_nodes_tables(adata: AnnData, key: str) -> dict[str, pd.DataFrame]:

@@ -13,11 +13,12 @@ from ._predict import predict
 from ._pretrain import pretrain
 from ._saliency import saliency
 from ._stability import stability
+from ._set_control import set_control
 from ._set_nodes import set_nodes
 from ._survival import survival
 from ._train import train
 
-__all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency", "importance", "stability", "set_nodes", "enrich", "associations", "survival",
+__all__ = ["pretrain", "train", "compare", "bootstrap", "gene_masking", "saliency", "importance", "stability", "set_nodes", "set_control", "enrich", "associations", "survival",
            "predict"]
 # the extension points (README, "Extending radiogx"): rg.tl.methods(), rg.tl.register_baseline(rg.tl.Baseline(...)),
 # rg.tl.register_attribution_method, rg.tl.register_kind; they take no AnnData, so they are not tools. NoTestableSets:

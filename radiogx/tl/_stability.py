@@ -59,7 +59,6 @@ def retrain_settings(m: RadiogenomicModel) -> dict:
         out[name] = value(name)
     out["hidden"] = tuple(int(h) for h in out["hidden"])
     if m.set_nodes is not None:  # the gene sets of the set layer, as the model holds them
-        out["hidden"] = out["hidden"][1:]
         mask = m.set_mask.numpy().astype(bool)
         out["gene_sets"] = {name: list(m.genes[mask[i]]) for i, name in enumerate(m.set_nodes)}
         out["nodes_per_set"] = int(p["nodes_per_set"])
