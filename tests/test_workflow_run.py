@@ -141,7 +141,7 @@ def test_run_writes_every_output(reference_run):
     steps = _steps(out)
     assert list(steps.index) == ["input", "train:trait_0", "train:trait_1", "compare:trait_0", "compare:trait_1",
                                  "bootstrap:trait_0", "bootstrap:trait_1", "masking:synthetic", "saliency:saliency",
-                                 "saliency:input_x_gradient", "enrich:cohort", "enrich:patients", "associations",
+                                 "saliency:input_x_gradient", "importance:trait_0", "importance:trait_1", "enrich:cohort", "enrich:patients", "associations",
                                  "survival"]
     assert (steps["status"] == "computed").all()
     for name in ("cv", "compare", "bootstrap", "masking.masking_synthetic",

@@ -81,8 +81,8 @@ def importance(
     Returns
     -------
     ``None``, or the modified copy with ``copy=True``. Writes, per target, ``adata.layers[name]`` (patients x genes;
-    NaN for patients in no outer fold, unlabelled at compare time) and ``adata.var[name]`` (their mean over the
-    explained patients), and ``adata.uns[key_added][trait]`` (``params`` with ``method`` ``"<model> importance"``
+    NaN for patients in no outer fold, unlabelled at compare time) and ``adata.var[name]`` (the mean absolute
+    contribution over the explained patients, the paper's cohort-level ranking), and ``adata.uns[key_added][trait]`` (``params`` with ``method`` ``"<model> importance"``
     and ``patients="out_of_fold"``, ``targets``, ``keys``, ``explained_by``).
     """
     adata = adata.copy() if copy else adata
@@ -147,11 +147,12 @@ def importance(
         if key in adata.layers:
             logger.warning(f"importance: replacing adata.layers[{key!r}]")
         adata.layers[key] = values[j]
-        adata.var[key] = _col_mean_rows(values[j])
+        adata.var[key] = _col_mean_rows(np.abs(values[j]))
     return adata if copy else None
 
 
 def _col_mean_rows(values: np.ndarray) -> np.ndarray:
-    """Mean over the explained patients (rows that are not all NaN) of each gene."""
+    """Mean over the explained patients (rows that are not all NaN) of each gene (of the absolute contributions: a
+    signed contribution averages to about 0 over a cohort, since it is relative to the training mean)."""
     rows = ~np.isnan(values).all(axis=1)
     return _col_mean(values[rows])

@@ -141,8 +141,14 @@ def saliency_figures(adata: AnnData, rec: Record):
 
 
 def saliency_summary(adata: AnnData, rec: Record):
-    how = ("each patient explained by the fold network that never saw it" if rec.params.get("patients") == "out_of_fold"
-           else "every patient explained by the final model, in sample")
+    baseline = rec.params.get("model", "")
+    if baseline:  # rg.tl.importance: a compared baseline's contributions
+        how = (f"the best baseline, {baseline}, refit on each outer training fold, explains that fold's patients; mean "
+               "absolute contribution")
+    elif rec.params.get("patients") == "out_of_fold":
+        how = "each patient explained by the fold network that never saw it"
+    else:
+        how = "every patient explained by the final model, in sample"
     yield (f"{rec.key}: ten genes of highest mean attribution ({how})", get.saliency_df(adata, key=rec.key, n_top=10),
            60, "")
 
