@@ -217,6 +217,7 @@ def test_a_step_s_fingerprint_hashes_exactly_the_arguments_its_calls_receive(tmp
                 "input.synthetic.unlabelled", 0.3)
     raw = _with(raw, "steps.predict", {"enabled": True, "cohorts": [str(tmp_path / "other.h5ad")],
                                        "missing_genes": "impute", "scale": "cohort"})
+    raw = _with(raw, "steps.stability", {"enabled": True})
     steps = plan(validate_config(raw), {"trait_0": "classification"})
     assert {s.section for s in SPECS} - {s.name.split(":")[0] for s in steps} == {"survival"}  # no endpoint here
     for step in steps:

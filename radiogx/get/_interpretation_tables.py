@@ -185,8 +185,15 @@ def stability_summary_df(adata: AnnData, *, key: str | None = None, trait: str |
 
 
 def stability_sanity_df(adata: AnnData, *, key: str | None = None, trait: str | None = None) -> pd.DataFrame:
-    """Every figure of :func:`radiogx.tl.stability`'s sanity checks: ``trait``, ``check``, ``method``, ``target``,
-    ``stage`` (the cascade's stage, or the permutation), ``statistic``, ``value`` and ``pval``."""
+    """Every figure of :func:`radiogx.tl.stability`'s sanity checks.
+
+    Returns
+    -------
+    DataFrame with ``trait``, ``check`` (``"model_randomisation"`` or ``"label_randomisation"``), ``method``,
+    ``target``, ``stage`` (the cascade's stage, or the permutation), ``statistic`` (``"spearman"``: of the gene
+    scores with the trained ones; ``"top_k_overlap"``: with the consensus top k), ``value`` and ``pval``
+    (hypergeometric, for the overlap).
+    """
     return _stability_table(adata, key, trait, "sanity")
 
 

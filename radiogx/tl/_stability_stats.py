@@ -96,7 +96,7 @@ def nogueira_phi(z: np.ndarray, ci: float = 0.95) -> tuple[float, float, float]:
         return phi, float("nan"), float("nan")
     loo = np.array([_phi(np.delete(z, i, axis=0)) for i in range(m)])
     half = stats.t.ppf(0.5 + ci / 2, m - 1) * np.sqrt((m - 1) / m * np.sum((loo - loo.mean()) ** 2))
-    return phi, float(phi - half), float(phi + half)
+    return phi, float(max(phi - half, -1.0)), float(min(phi + half, 1.0))  # Phi lies in [-1, 1]
 
 
 def pairwise_agreement(selections: np.ndarray, scores: np.ndarray) -> tuple[float, float]:

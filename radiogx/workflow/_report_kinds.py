@@ -66,9 +66,18 @@ def model_summary(adata: AnnData, rec: Record):
            table.drop(columns=["best_model", "network_wins", "network_verdict"]).dropna(axis=1, how="all"), 25, "")
 
 
+def _strength(entry) -> float:
+    """How far a trait's network is from chance on one scale: 2 (AUC - 0.5) for classes, R^2 for a value."""
+    summary = entry["summary"]
+    if "r2_pooled" in summary:
+        return float(summary["r2_pooled"])
+    return 2 * (float(summary["roc_auc_pooled"]) - 0.5)
+
+
 def model_overview(adata: AnnData, rec: Record):
     ck = _compare_key(adata, rec)
-    for t in _trained(rec):
+    # the traits with the strongest evidence first (the overview has room for a few)
+    for t in sorted(_trained(rec), key=lambda t: -_strength(rec.trait(t))):
         yield ("models", 0 if rec.key == get.KINDS["model"].default_key else 1,
                lambda ax, t=t: pl.compare(adata, t, key=rec.key, compare_key=ck, ax=ax))
 

@@ -32,7 +32,9 @@ SPEC = StepSpec("stability", "stability", 62, {
     "enabled": Key("bool", False, "retrain each trait's network n_repeats times to measure how stable its genes are "
                                   "(costs about n_repeats + 1 trainings per trait; on in the demo)"),
     "methods": Key("str_list", [], "attribution methods (empty: those of [steps.saliency])",
-                   item_choices=method_names),
+                   item_choices=method_names,
+                   why="the run's own saliency methods, so that the stability table speaks of the attributions the "
+                       "report shows"),
     "n_repeats": tool_key("int", "retrainings per trait", check=in_range(2)),
     "top_k": tool_key("int", "size of each repeat's top genes", check=in_range(1)),
     "sanity": tool_key("bool", "model- and label-randomisation sanity checks (Adebayo et al. 2018)"),
