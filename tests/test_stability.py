@@ -352,3 +352,16 @@ def test_set_control_shows_the_gain_of_a_planted_collection():
     rg.tl.train(dense, "trait_0", hidden=(4,), epochs=2, cv=3, inner_splits=1, select_genes="all")
     with pytest.raises(ValueError, match="dense network"):
         rg.tl.set_control(dense, "trait_0")
+
+
+def test_stability_of_a_continuous_trait_ranks_the_planted_module_by_its_slope():
+    """A continuous trait (the module's score itself): genes ranked by the slope of their attribution on the trait."""
+    adata = rg.datasets.synthetic(n_obs=150, n_vars=120, n_traits=1, module_size=12, n_decoys=2, seed=6,
+                                  continuous=True)
+    rg.tl.train(adata, "trait_0", **RECIPE)
+    rg.tl.stability(adata, "trait_0", n_repeats=2, top_k=12, seed=2)
+    summary = rg.get.stability_summary_df(adata).iloc[0]
+    assert summary["target"] == "trait_0" and summary["score"] == "contrast"
+    top = rg.get.stability_df(adata).query("in_consensus_top")["gene"]
+    assert len(set(top) & _module(adata)) >= 9
+    assert "stability_input_x_gradient_trait_0" in adata.var
