@@ -35,11 +35,14 @@ def every_result():
     rg.tl.survival(adata, features="trait_0", covariates=())
     rg.tl.pretrain(adata, hidden=(16,), epochs=5)
     rg.tl.predict(adata, trait="trait_0")
+    rg.tl.stability(adata, "trait_0", n_repeats=2, top_k=10)
     gs = adata.copy()
     rg.tl.train(gs, "trait_1", seed=0, architecture="gene_sets", gene_sets=sets, epochs=10, cv=3, inner_splits=1,
                 key_added="gene_set_net")
     rg.tl.set_nodes(gs, key="gene_set_net")
+    rg.tl.set_control(gs, "trait_1", n_draws=2, key="gene_set_net")
     adata.uns["set_nodes"] = gs.uns["set_nodes"]
+    adata.uns["set_control"] = gs.uns["set_control"]
     adata.obsm.update({k: v for k, v in gs.obsm.items() if k.startswith("set_nodes")})
     return adata
 
@@ -47,7 +50,7 @@ def every_result():
 EXPECTED = {"model": "radiogx", "compare": "radiogx_compare", "bootstrap": "radiogx_bootstrap",
             "masking": "gene_masking", "saliency": "saliency", "enrichment": "enrich_saliency_trait_0",
             "associations": "associations", "survival": "survival", "autoencoder": "pretrain",
-            "set_nodes": "set_nodes", "prediction": "predict"}
+            "set_nodes": "set_nodes", "prediction": "predict", "stability": "stability", "set_control": "set_control"}
 
 
 def test_records_find_every_tool_s_result_under_its_default_key(every_result):
@@ -72,7 +75,8 @@ def test_report_and_r_export_list_every_result_from_the_anndata_alone(every_resu
         names = set(result_tables(adata))
         assert {"cv", "oof", "km", "compare", "bootstrap", "bootstrap_differences", "masking", "saliency",
                 "enrichment.enrich_saliency_trait_0", "enrichment.enrich_patients", "associations", "survival",
-                "autoencoder", "set_nodes", "predictions", "prediction_summary"} <= names, names
+                "autoencoder", "set_nodes", "predictions", "prediction_summary", "stability", "stability_summary",
+                "stability_sanity", "set_control", "set_control_draws"} <= names, names
         titles = " | ".join(title for section in _tables(adata).values() for title, _ in section)
         for needle in ("Which model wins", "Paired bootstrap", "gene_masking: five best", "saliency: ten genes",
                        "enrich_saliency_trait_0", "enrich_patients", "Radiogenomic features (associations)",
