@@ -326,7 +326,8 @@ def stability(
         for column, values in columns.items():
             adata.var[column] = values
         for row in summary.itertuples():
-            logger.info(f"stability: {m.trait} {row.target} ({row.method}): Phi {row.phi:.2f} [{row.phi_lower:.2f}, "
+            target = "" if row.target == m.trait else f" {row.target}"
+            logger.info(f"stability: {m.trait}{target} ({row.method}): Phi {row.phi:.2f} [{row.phi_lower:.2f}, "
                         f"{row.phi_upper:.2f}], {row.n_stable} stable genes" + (f"; flagged: {row.flags}" if row.flags else ""))
     return adata if copy else None
 
