@@ -41,6 +41,8 @@ def findings(adata: AnnData) -> pd.DataFrame:
             parts = [f"{t}: {len(g)} ({', '.join(g['gene'].head(10))})"
                      for t, g in mine[mine["method"] == first].groupby("target", sort=False)]
             genes = f"{first}: " + "; ".join(parts) if parts else ""
+            if genes and "chance" in str(net["network_verdict"]):  # stable, but of a network that predicts nothing
+                genes = "(the network is not clearly better than chance: these genes are stable, not evidence) " + genes
         if len(summary):
             bad = summary[(summary["trait"] == trait) & (summary["flags"] != "")]
             flags = "; ".join(sorted({f"{r.method} ({r.flags})" for r in bad.itertuples()}))
