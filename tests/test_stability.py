@@ -365,3 +365,38 @@ def test_stability_of_a_continuous_trait_ranks_the_planted_module_by_its_slope()
     top = rg.get.stability_df(adata).query("in_consensus_top")["gene"]
     assert len(set(top) & _module(adata)) >= 9
     assert "stability_input_x_gradient_trait_0" in adata.var
+
+
+@pytest.mark.slow
+def test_the_best_baselines_genes_feed_enrichment_associations_and_survival(verhaak, tcga_clinical):
+    """On the Verhaak subtypes the L1 logit's out-of-fold genes are each subtype's own signature (top 100 by class
+    contrast, hypergeometric p < 1e-6), and they go through per-patient enrichment, associations and survival with no
+    generated key typed."""
+    from scipy import stats
+
+    adata = verhaak.copy()
+    for column in ("os_days", "os_event", "age"):
+        adata.obs[column] = tcga_clinical.obs[column].reindex(adata.obs_names)
+    rg.tl.compare(adata, "subtype", models=["logit_l1"], cv=5, seed=0, n_jobs=2)
+    rg.tl.importance(adata, "subtype")  # "best": the only compared baseline
+    rec = adata.uns["importance"]["subtype"]
+    assert rec["params"]["model"] == "logit_l1"
+    classes = list(rec["targets"])
+    codes = np.array([classes.index(v) for v in adata.obs["subtype"].astype(str)])
+    signatures = rg.datasets.gene_sets("verhaak")
+    for j, subtype in enumerate(classes):
+        scores = cohort_scores(adata.layers[f"importance_subtype_{subtype}"], codes, score="contrast", target_code=j)
+        top = set(adata.var_names[np.argsort(-scores)[:100]])
+        own = set(signatures[rg.datasets.VERHAAK_SIGNATURES[subtype]]) & set(adata.var_names)
+        p = stats.hypergeom.sf(len(top & own) - 1, adata.n_vars, len(own), 100)
+        assert p < 1e-6, (subtype, len(top & own), p)
+    proneural = adata[adata.obs["subtype"] == "Proneural"].copy()
+    rg.tl.enrich(proneural, key="importance", target="Proneural", gene_sets="verhaak", per_patient=True)
+    res = rg.get.enrich_df(proneural)
+    own = res[res["gene_set"] == "PN"]
+    assert ((own["padj"] < 0.05) & (own["nes"] > 0)).mean() > 0.5
+    rg.tl.associations(proneural, min_patients=3)
+    features = rg.get.associations_df(proneural)["feature"].tolist()
+    assert features
+    rg.tl.survival(proneural, features=features[:2], covariates=("age",))
+    assert len(rg.get.survival_df(proneural)) >= 1
