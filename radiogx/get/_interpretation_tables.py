@@ -160,7 +160,8 @@ def stability_df(adata: AnnData, *, key: str | None = None, trait: str | None = 
     ``rank_upper`` (the 2.5% and 97.5% quantiles of its ranks over the repeats: the range its rank took over
     retrainings of the same data, not a confidence interval over cohorts), ``top_fraction`` (of repeats with it in
     the top k), ``sign_agreement`` (of repeats whose score has the sign of ``mean``), ``stable`` and
-    ``in_consensus_top`` (``rank`` <= k), by trait, method, target and rank.
+    ``in_consensus_top`` (among the k highest positive ``mean``: the list the sanity checks compare with), by trait,
+    method, target and rank.
     """
     out = _stability_table(adata, key, trait, "genes")
     if stable_only:
@@ -175,7 +176,7 @@ def stability_summary_df(adata: AnnData, *, key: str | None = None, trait: str |
     -------
     DataFrame with ``trait``, ``method``, ``target``, ``score`` (how genes were ranked), ``n_repeats``, ``top_k``,
     ``phi`` with ``phi_lower``/``phi_upper`` (Nogueira's stability of the repeats' top-k selections and its 95%
-    asymptotic interval, over retrainings on this cohort), ``jaccard`` and ``kendall_tau`` (mean over pairs of
+    leave-one-repeat-out jackknife interval, over retrainings on this cohort), ``jaccard`` and ``kendall_tau`` (mean over pairs of
     repeats), ``median_rel_sd`` (of the consensus top k), ``n_stable``, ``model_randomisation_rho`` (the highest
     Spearman correlation of the gene scores with those of networks re-initialised from the output layer down),
     ``label_randomisation_pval`` (median hypergeometric p of the overlap of a permuted-label network's top k with

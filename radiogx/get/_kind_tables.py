@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
-from ._interpretation_tables import (associations_df, attributions_df, enrich_df, masking_df, saliency_df, set_control_df, set_nodes_df,
-                                     stability_df, stability_sanity_df, stability_summary_df)
+from ._interpretation_tables import (associations_df, attributions_df, enrich_df, masking_df, saliency_df,
+                                     set_control_df, set_nodes_df, stability_df, stability_sanity_df,
+                                     stability_summary_df)
 from ._model_tables import bootstrap_df, compare_df, cv_df, oof_df
 from ._prediction_tables import prediction_summary_df, predictions_df
 from .._registry import KINDS, resolve

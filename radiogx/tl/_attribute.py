@@ -16,7 +16,7 @@ from .._settings import settings
 from ..nn import RadiogenomicModel
 from ._models import fold_networks
 
-__all__ = ["patient_attributions", "model_targets"]
+__all__ = ["patient_attributions", "model_targets", "target_label"]
 
 
 def model_targets(m: RadiogenomicModel, target=None) -> list[tuple[int, str | None]]:
@@ -29,6 +29,12 @@ def model_targets(m: RadiogenomicModel, target=None) -> list[tuple[int, str | No
     if unknown:
         raise ValueError(f"target {unknown} is not a class of the {m.trait!r} model; classes: {m.classes}")
     return [(m.classes.index(t), t) for t in wanted]
+
+
+def target_label(name: str | None, trait: str, classes: list[str], regression: bool) -> str:
+    """What an attributed output is called in records and tables: its class, else (one output) the positive class of
+    a binary trait or the name of a continuous trait."""
+    return name or (trait if regression else classes[-1])
 
 
 def patient_attributions(m: RadiogenomicModel, adata: AnnData, spec: AttributionMethod, folds: np.ndarray,

@@ -44,9 +44,14 @@ def _model_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
 
 
+def _model_prefix(regression: bool) -> str:
+    """How :func:`_pipeline`'s model step names its parameters (``set_params``, grids, ``fit`` keywords)."""
+    return "regressor__model__" if regression else "model__"
+
+
 def _fit_baseline(name, grid, x, y, train, test, n_classes, seed, inner_cv, regression=False):
     pipe = _pipeline(name, seed, regression, n_classes)
-    prefix = "regressor__model__" if regression else "model__"
+    prefix = _model_prefix(regression)
     if regression:
         inner, scoring = KFold(inner_cv, shuffle=True, random_state=seed), "r2"
     else:

@@ -17,7 +17,9 @@ from .._traits import trait_data
 from .._validation import check_adata
 from ..get import compare_df
 from ..get import record as find_result
-from ._compare import _model_key, _pipeline
+from ._attribute import target_label
+from ._baselines import baseline_fit_kwargs
+from ._compare import _model_key, _model_prefix, _pipeline
 from ._folds import child_seed
 from ._record import write_record
 from ._saliency import _col_mean, attribution_key
@@ -82,8 +84,9 @@ def importance(
     -------
     ``None``, or the modified copy with ``copy=True``. Writes, per target, ``adata.layers[name]`` (patients x genes;
     NaN for patients in no outer fold, unlabelled at compare time) and ``adata.var[name]`` (the mean absolute
-    contribution over the explained patients, the paper's cohort-level ranking), and ``adata.uns[key_added][trait]`` (``params`` with ``method`` ``"<model> importance"``
-    and ``patients="out_of_fold"``, ``targets``, ``keys``, ``explained_by``).
+    contribution over the explained patients, the paper's cohort-level ranking), and ``adata.uns[key_added][trait]``
+    (``params`` with ``method`` ``"<model> importance"`` and ``patients="out_of_fold"``, ``targets``, ``keys``,
+    ``explained_by``).
     """
     adata = adata.copy() if copy else adata
     check_adata(adata)
@@ -118,12 +121,13 @@ def importance(
     values = np.full((len(targets), adata.n_obs, adata.n_vars), np.nan, dtype=np.float32)
     rows_of = adata.obs_names.get_indexer(names)
     gene_pos = adata.var_names.get_indexer(data.genes)
+    prefix = _model_prefix(regression)
     for k in np.unique(folds):
         train, test = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
         pipe = _pipeline(name, child_seed(seed, int(k), _model_key(name)), regression, n_classes)
-        prefix = "regressor__model__" if regression else "model__"
         pipe.set_params(**{f"{prefix}{p}": v for p, v in json.loads(chosen.loc[k]).items()})
-        fit_params = {f"{prefix}{p}": v for p, v in baseline(name, task).fit_kwargs(data.y[train]).items()}
+        fit_params = {f"{prefix}{p}": v
+                      for p, v in baseline_fit_kwargs(name, data.y[train], regression=regression).items()}
         pipe.fit(data.x[train], data.y[train], **fit_params)
         fitted = pipe.regressor_ if regression else pipe
         x = fitted["scale"].transform(data.x[test])
@@ -137,7 +141,7 @@ def importance(
         "params": {"kind": "saliency", "method": f"{name} importance", "model": name, "patients": "out_of_fold",
                    "abs": False, "normalize": "", "compare_key": found.key, "model_id": "",
                    "radiogx_version": __version__},
-        "targets": np.array([t or (trait if regression else classes[-1]) for t in targets], dtype=object),
+        "targets": np.array([target_label(t, trait, classes, regression) for t in targets], dtype=object),
         "keys": np.array(keys, dtype=object),
         "explained_by": pd.DataFrame({"fold": explained}, index=adata.obs_names.copy()),
     }

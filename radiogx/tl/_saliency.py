@@ -18,7 +18,7 @@ from .._validation import check_adata
 from .._registry import attribution_methods
 from ..nn import RadiogenomicModel
 from ._record import write_record
-from ._attribute import model_targets, patient_attributions
+from ._attribute import model_targets, patient_attributions, target_label
 from ._models import held_out_folds, models_to_explain
 
 __all__ = ["saliency", "attribution_key"]
@@ -136,7 +136,8 @@ def saliency(
             "params": {"kind": "saliency", "method": method, "patients": patients, "abs": bool(abs), "normalize": normalize or "", "n_steps": int(n_steps),
                        "baselines": "0 (training mean)" if baselines is None else repr(baselines),
                        "model_id": m.model_id, "device": str(device), "precision": "fp32", "radiogx_version": __version__},
-            "targets": np.array([t or (m.trait if m.is_regression else m.classes[-1]) for _, t in targets], dtype=object),
+            "targets": np.array([target_label(t, m.trait, m.classes, m.is_regression) for _, t in targets],
+                                dtype=object),
             "keys": np.array([attribution_key(key_added, m.trait, t) for _, t in targets], dtype=object),
             "explained_by": pd.DataFrame({"fold": folds}, index=adata.obs_names.copy()),
         }

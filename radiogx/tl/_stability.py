@@ -24,7 +24,7 @@ from .._traits import trait_data
 from .._validation import check_adata
 from ..nn import RadiogenomicModel, TranscriptomeAutoencoder
 from ..nn.engine import seeded_init
-from ._attribute import model_targets, patient_attributions
+from ._attribute import model_targets, patient_attributions, target_label
 from ._folds import child_seed
 from ._models import held_out_folds, models_to_explain
 from ._record import write_record
@@ -150,14 +150,13 @@ def _randomise(layers: list[str], seed: int):
 def _cascade(m: RadiogenomicModel) -> list[tuple[str, list[str]]]:
     """The stages of cascading randomisation (Adebayo et al. 2018): the output layer first, then each block below
     it, down to the first layer; each stage re-initialises every layer of the ones before it too."""
-    net = m.network(None)
-    names = [n for n, _ in net.named_modules()]
-    head = [n for n in names if n in ("head", "pairs", "pair_head")]
-    blocks = sorted({n.split(".")[1] for n in names if n.startswith("blocks.") and n.count(".") == 2}, key=int)
+    modules = dict(m.network(None).named_modules())
+    head = [n for n in modules if n in ("head", "pairs", "pair_head")]
+    blocks = sorted({n.split(".")[1] for n in modules if n.startswith("blocks.") and n.count(".") == 2}, key=int)
     stages, done = [("output layer", head)], list(head)
     for b in reversed(blocks):
-        done = done + [n for n in names if n.startswith(f"blocks.{b}.") and n.count(".") == 2
-                       and isinstance(dict(net.named_modules())[n], torch.nn.Linear | torch.nn.BatchNorm1d)]
+        done = done + [n for n, module in modules.items() if n.startswith(f"blocks.{b}.") and n.count(".") == 2
+                       and isinstance(module, torch.nn.Linear | torch.nn.BatchNorm1d)]
         stages.append((f"hidden layer {int(b) + 1}", list(done)))
     return stages
 
@@ -177,7 +176,7 @@ def _gene_rows(genes: pd.Index, method: str, target: str, scores: np.ndarray, se
         "rank": consensus, "mean_rank": ranks.mean(axis=0),
         "rank_lower": np.quantile(ranks, 0.025, axis=0), "rank_upper": np.quantile(ranks, 0.975, axis=0),
         "top_fraction": freq, "sign_agreement": (np.sign(scores) == np.sign(mean)).mean(axis=0),
-        "stable": freq >= STABLE_FRACTION, "in_consensus_top": consensus <= top_k})
+        "stable": freq >= STABLE_FRACTION, "in_consensus_top": top_selection(mean, top_k)})
 
 
 @doc_params
@@ -207,8 +206,8 @@ def stability(
     target's patients minus among the others; a continuous trait: its slope on the standardised trait), for plain
     saliency the mean absolute gradient; each repeat's scores are then shares (divided by the sum of its positive
     scores: a logit's scale is no property of a gene). A repeat's top ``top_k`` are its ``top_k`` highest positive
-    scores. Over the repeats: Nogueira's stability Phi of the top-k selections with its 95% interval (Nogueira, Sechidis & Brown, JMLR
-    2018), the mean pairwise Jaccard index and Kendall tau, the relative SD of each gene's score, its rank with the
+    scores. Over the repeats: Nogueira's stability Phi of the top-k selections with its 95% interval (Nogueira,
+    Sechidis & Brown, JMLR 2018), the mean pairwise Jaccard index and Kendall tau, the relative SD of each gene's score, its rank with the
     2.5-97.5% quantiles of its ranks over repeats, and the fraction of repeats that put it in the top k; a gene in the
     top k of at least 80% of the repeats is *stable*, the list to publish (Reynolds & Pan, PLoS Comput Biol 2025, on
     why one training's list is not).
@@ -283,7 +282,8 @@ def stability(
         jobs = (delayed(_repeat)(cohort, m.trait, kwargs, s, methods, device, pretrained) for s in seeds)
         runs = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=n_repeats,
                          desc=f"stability {m.trait} ({n_repeats} repeats)", disable=not settings.show_progress))
-        targets = [t or (m.trait if m.is_regression else m.classes[-1]) for _, t in model_targets(m)]
+        outputs = model_targets(m)
+        targets = [target_label(t, m.trait, m.classes, m.is_regression) for _, t in outputs]
         genes, summary, columns = [], [], {}
         consensus = {}
         for name in methods:
@@ -292,10 +292,10 @@ def stability(
                 sel = np.stack([top_selection(s, top_k) for s in scores])
                 table = _gene_rows(m.genes, name, target, scores, sel, top_k)
                 genes.append(table)
-                consensus[name, j] = top_selection(table["mean"].to_numpy(), top_k)
+                consensus[name, j] = table["in_consensus_top"].to_numpy()
                 column = np.full(adata.n_vars, np.nan)
                 column[adata.var_names.get_indexer(m.genes)] = table["mean"].to_numpy()
-                columns[attribution_key(f"{key_added}_{name}", m.trait, model_targets(m)[j][1])] = column
+                columns[attribution_key(f"{key_added}_{name}", m.trait, outputs[j][1])] = column
                 phi, lo, hi = nogueira_phi(sel)
                 jac, tau = pairwise_agreement(sel, scores)
                 top = table.loc[consensus[name, j]]
@@ -327,8 +327,9 @@ def stability(
             adata.var[column] = values
         for row in summary.itertuples():
             target = "" if row.target == m.trait else f" {row.target}"
+            flagged = f"; flagged: {row.flags}" if row.flags else ""
             logger.info(f"stability: {m.trait}{target} ({row.method}): Phi {row.phi:.2f} [{row.phi_lower:.2f}, "
-                        f"{row.phi_upper:.2f}], {row.n_stable} stable genes" + (f"; flagged: {row.flags}" if row.flags else ""))
+                        f"{row.phi_upper:.2f}], {row.n_stable} stable genes{flagged}")
     return adata if copy else None
 
 
@@ -342,7 +343,8 @@ def _sanity(m, cohort, kwargs, methods, targets, consensus, top_k, seed, n_permu
     labelled, y = _labels(cohort, m, kwargs["task"], kwargs["transform"])
     trained = _method_scores(m, cohort, methods, device, labelled, y)
     for s, (stage, layers) in enumerate(_cascade(m)):
-        random = _method_scores(m, cohort, methods, device, labelled, y, network=_randomise(layers, child_seed(seed, 27_002, s)))
+        random = _method_scores(m, cohort, methods, device, labelled, y,
+                                network=_randomise(layers, child_seed(seed, 27_002, s)))
         for name in methods:
             for j, target in enumerate(targets):
                 rho = stats.spearmanr(trained[name][j], random[name][j]).statistic
@@ -359,13 +361,14 @@ def _sanity(m, cohort, kwargs, methods, targets, consensus, top_k, seed, n_permu
         column = permuted.obs[m.trait].to_numpy(copy=True)
         column[labelled] = column[labelled][rng.permutation(len(labelled))]
         permuted.obs[m.trait] = pd.Series(column, index=permuted.obs_names).astype(cohort.obs[m.trait].dtype)
-        jobs.append(delayed(_repeat)(permuted, m.trait, pinned, child_seed(seed, 27_004, p), methods, device, pretrained))
+        jobs.append(delayed(_repeat)(permuted, m.trait, pinned, child_seed(seed, 27_004, p), methods, device,
+                                     pretrained))
     for p, run in enumerate(Parallel(n_jobs=n_jobs)(jobs)):
         for name in methods:
             for j, target in enumerate(targets):
                 overlap, pval = overlap_pvalue(consensus[name, j], top_selection(run["scores"][name][j], top_k))
-                rows.append({"check": "label_randomisation", "method": name, "target": target, "stage": f"permutation {p + 1}",
-                             "statistic": "top_k_overlap", "value": float(overlap), "pval": pval})
+                rows.append({"check": "label_randomisation", "method": name, "target": target,
+                             "stage": f"permutation {p + 1}", "statistic": "top_k_overlap", "value": float(overlap), "pval": pval})
     return rows
 
 

@@ -8,7 +8,12 @@ from anndata import AnnData
 
 from .. import get
 
-__all__ = ["findings"]
+__all__ = ["findings", "strength"]
+
+
+def strength(metric: str, score: float) -> float:
+    """How far a network is from chance on one scale: 2 (AUC - 0.5) for classes, R^2 for a continuous trait."""
+    return float(score) if metric == "r2" else 2 * (float(score) - 0.5)
 
 
 def _each(adata: AnnData, kind: str, reader, **kwargs) -> pd.DataFrame:
@@ -54,7 +59,7 @@ def findings(adata: AnnData) -> pd.DataFrame:
                      "sets called": sets, "sanity flags": flags})
     out = pd.DataFrame(rows, columns=["trait", "score", "metric", "verdict", "stable genes", "sets called",
                                       "sanity flags"])
-    # strongest evidence first: AUCs above chance and R^2 above 0 on one scale (AUC - 0.5 doubled, R^2 as it is)
-    strength = out["score"].where(out["metric"] == "r2", (out["score"] - 0.5) * 2)
-    return out.assign(_s=strength).sort_values("_s", ascending=False).drop(columns=["_s", "score", "metric"]) \
+    # strongest evidence first
+    order = [strength(metric, score) for metric, score in zip(out["metric"], out["score"])]
+    return out.assign(_s=order).sort_values("_s", ascending=False).drop(columns=["_s", "score", "metric"]) \
         .reset_index(drop=True)

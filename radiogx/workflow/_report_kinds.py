@@ -15,6 +15,7 @@ from anndata import AnnData
 
 from .. import get, pl
 from ..get import Record
+from ._findings import strength
 from ._html import html_table
 from ._inputs import collection_label
 from ._run_info import run_info
@@ -67,11 +68,10 @@ def model_summary(adata: AnnData, rec: Record):
 
 
 def _strength(entry) -> float:
-    """How far a trait's network is from chance on one scale: 2 (AUC - 0.5) for classes, R^2 for a value."""
+    """How far a trait's network is from chance (:func:`radiogx.workflow._findings.strength`)."""
     summary = entry["summary"]
-    if "r2_pooled" in summary:
-        return float(summary["r2_pooled"])
-    return 2 * (float(summary["roc_auc_pooled"]) - 0.5)
+    metric = "r2" if "r2_pooled" in summary else "roc_auc"
+    return strength(metric, summary[f"{metric}_pooled"])
 
 
 def model_overview(adata: AnnData, rec: Record):
