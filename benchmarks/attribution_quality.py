@@ -9,13 +9,16 @@ side in one run:
   the consensus top 100, the stable genes (top 100 in >= 80% of repeats) and their overlap with the subtype's own
   Verhaak signature (hypergeometric p), the Jaccard of A's and B's stable lists, and the sanity checks;
 - ``--permutations`` networks trained on permuted subtypes: how often each subtype's top 100 overlap its own
-  signature with p <= 0.01 (chance: 1%).
+  signature with p <= 0.01 (1% if the genes were independent), beside two plain rankers on the same permuted labels
+  (the class mean difference of the scaled expression; an L2 logit's coefficient x input, ranked by the same class
+  contrast), which show the rate that the genes' co-expression alone gives (``--only labels`` runs this part with
+  the trait's network, without the stability runs).
 
 Synthetic cohort (``--only synthetic``; 300 x 2,000, one linear trait driven by a planted 40-gene module): each
 method's stable genes (top 40 in >= 80% of 5 repeats): recall of the module and precision (planted among selected).
 
     python benchmarks/attribution_quality.py [--repeats 5] [--cv 5] [--permutations 20] [--methods ...] [--n-jobs 2]
-                                             [--only verhaak|synthetic]
+                                             [--only verhaak|synthetic|labels]
 """
 
 from __future__ import annotations
@@ -46,14 +49,18 @@ def main() -> None:
     parser.add_argument("--permutations", type=int, default=20)
     parser.add_argument("--methods", nargs="+", default=["input_x_gradient", "saliency"])
     parser.add_argument("--n-jobs", type=int, default=1)
-    parser.add_argument("--only", choices=["verhaak", "synthetic"], default=None)
+    parser.add_argument("--only", choices=["verhaak", "synthetic", "labels"], default=None)
     args = parser.parse_args()
     rg.settings.progress = False
     rg.settings.verbosity = 1
-    if args.only != "verhaak":
+    if args.only in (None, "synthetic"):
         synthetic(args)
-    if args.only != "synthetic":
+    if args.only in (None, "verhaak"):
         verhaak(args)
+    if args.only == "labels":
+        adata = rg.datasets.verhaak2010()
+        rg.tl.train(adata, "subtype", cv=args.cv, seed=0, n_jobs=args.n_jobs)
+        label_randomisation(adata, args)
 
 
 def synthetic(args) -> None:
@@ -166,30 +173,48 @@ def verhaak(args) -> None:
             k, p = own_signature_p(adata.var_names, top, str(target), signatures)
             print(f"  {rec['params']['model']:9s} ({model}) {target:11s} top 100: own signature {k}, p {p:.1e}")
     if args.permutations:
-        from radiogx.tl._stability import _cohort, _labels, _repeat, retrain_settings
-        from radiogx.tl._stability_stats import top_selection
+        label_randomisation(adata, args)
 
-        model = rg.get.model(adata, "subtype")
-        cohort = _cohort(adata, model)
-        rows, y = _labels(cohort, model, "auto", "none")
-        kwargs = retrain_settings(model)
-        hits = {(m, c): 0 for m in args.methods for c in model.classes}
-        t0 = time.perf_counter()
-        for p in range(args.permutations):
-            permuted = cohort.copy()
-            col = permuted.obs["subtype"].to_numpy(copy=True)
-            col[rows] = col[rows][np.random.default_rng(p).permutation(len(rows))]
-            permuted.obs["subtype"] = pd.Categorical(col)
-            run = _repeat(permuted, "subtype", kwargs, 1000 + p, args.methods, rg.settings.torch_device(None), None)
-            for m in args.methods:
-                for j, c in enumerate(run["classes"]):
-                    sel = cohort.var_names[top_selection(run["scores"][m][j], 100)]
-                    hits[m, c] += own_signature_p(cohort.var_names, sel, c, signatures)[1] <= 0.01
-        print(f"\nlabel randomisation, {args.permutations} permuted networks ({time.perf_counter() - t0:.0f} s): "
-              "permutations whose top 100 overlap the subtype's own signature with p <= 0.01")
-        for (m, c), n in hits.items():
-            print(f"  {m:18s} {c:11s} {n} of {args.permutations}")
 
+def label_randomisation(adata, args) -> None:
+    """Networks trained on permuted subtypes (the trait's recorded settings) and two plain rankers on the same
+    permuted labels: how often a subtype's top 100 overlap its own signature with hypergeometric p <= 0.01."""
+    from sklearn.linear_model import LogisticRegression
+
+    from radiogx.tl._stability import _cohort, _labels, _repeat, retrain_settings
+    from radiogx.tl._stability_stats import cohort_scores, top_selection
+
+    signatures = rg.datasets.gene_sets("verhaak")
+    model = rg.get.model(adata, "subtype")
+    cohort = _cohort(adata, model)
+    rows, y = _labels(cohort, model, "auto", "none")
+    kwargs = retrain_settings(model)
+    x = np.asarray(cohort.X, dtype=np.float64)[rows]
+    x = (x - x.mean(axis=0)) / x.std(axis=0)
+    rankers = [*args.methods, "class mean difference", "L2 logit coef x input"]
+    hits = {(m, c): 0 for m in rankers for c in model.classes}
+    t0 = time.perf_counter()
+    for p in range(args.permutations):
+        permuted = cohort.copy()
+        col = permuted.obs["subtype"].to_numpy(copy=True)
+        col[rows] = col[rows][np.random.default_rng(p).permutation(len(rows))]
+        permuted.obs["subtype"] = pd.Categorical(col)
+        run = _repeat(permuted, "subtype", kwargs, 1000 + p, args.methods, rg.settings.torch_device(None), None)
+        labels = col[rows].astype(str)
+        logit = LogisticRegression(C=0.1, max_iter=5000).fit(x, labels)
+        for j, c in enumerate(run["classes"]):
+            codes = (labels == c).astype(int)
+            scores = {m: run["scores"][m][j] for m in args.methods}
+            scores["class mean difference"] = x[codes == 1].mean(axis=0) - x[codes == 0].mean(axis=0)
+            coef = logit.coef_[list(logit.classes_).index(c)]
+            scores["L2 logit coef x input"] = cohort_scores(x * coef, codes, score="contrast", target_code=1)
+            for m in rankers:
+                sel = cohort.var_names[top_selection(scores[m], 100)]
+                hits[m, c] += own_signature_p(cohort.var_names, sel, c, signatures)[1] <= 0.01
+    print(f"\nlabel randomisation, {args.permutations} permuted labellings ({time.perf_counter() - t0:.0f} s): "
+          "how often a subtype's top 100 overlap its own signature with p <= 0.01")
+    for (m, c), n in hits.items():
+        print(f"  {m:22s} {c:11s} {n} of {args.permutations}")
 
 if __name__ == "__main__":
     main()

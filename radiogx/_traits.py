@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from anndata import AnnData
 
+from ._inputs import check_input_transform, transform_inputs
 from ._logging import logger
 from ._validation import check_adata, preview
 
@@ -26,12 +27,12 @@ class TraitData:
     the values of a continuous trait (``task="regression"``, ``classes`` empty)."""
 
     def __init__(self, adata: AnnData, trait: str, mask: np.ndarray, y: np.ndarray, classes: list[str],
-                 task: str = "classification", transform: str = "none") -> None:
+                 task: str = "classification", transform: str = "none", input_transform: str = "none") -> None:
         self.trait, self.mask, self.y, self.classes = trait, mask, y, classes
-        self.task, self.transform = task, transform
+        self.task, self.transform, self.input_transform = task, transform, input_transform
         self.obs_names = adata.obs_names[mask]
         x = adata.X[mask]
-        self.x = np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float32)
+        self.x = transform_inputs(x.toarray() if hasattr(x, "toarray") else x, input_transform)
         self.genes = adata.var_names.copy()
 
     @property
@@ -101,12 +102,14 @@ def continuous_values(adata: AnnData, trait: str, *, transform: str = "none", cv
 
 
 def trait_data(adata: AnnData, trait: str, *, cv: int | None = None, func: str = "train", task: str = "auto",
-               transform: str = "none") -> TraitData:
+               transform: str = "none", input_transform: str = "none") -> TraitData:
     """Check ``trait`` and return its labelled patients; missing values are dropped and counted in the log.
 
     ``task="auto"`` models a float column with non-whole values as a continuous trait (:func:`trait_task`), anything
-    else as classes; ``transform`` applies to continuous traits only."""
+    else as classes; ``transform`` applies to continuous traits only; ``input_transform``, the within-patient
+    transform of the expression (:func:`radiogx._inputs.transform_inputs`), to every patient's values."""
     check_adata(adata)
+    check_input_transform(input_transform)
     if not isinstance(trait, str) or trait not in adata.obs.columns:
         raise ValueError(f"{func}: trait {trait!r} is not a column of adata.obs; columns are {preview(adata.obs.columns, 10)}")
     if task not in TASKS:
@@ -118,7 +121,8 @@ def trait_data(adata: AnnData, trait: str, *, cv: int | None = None, func: str =
         task = trait_task(values)
     if task == "regression":
         mask, y = continuous_values(adata, trait, transform=transform, cv=cv, func=func)
-        return TraitData(adata, trait, mask, y, [], task="regression", transform=transform)
+        return TraitData(adata, trait, mask, y, [], task="regression", transform=transform,
+                         input_transform=input_transform)
     if transform != "none":
         raise ValueError(f"transform={transform!r} applies to a continuous trait; {trait!r} is modelled as classes "
                          "(pass task='regression' if it holds numbers)")
@@ -146,4 +150,4 @@ def trait_data(adata: AnnData, trait: str, *, cv: int | None = None, func: str =
                          f"lower cv to at most {int(counts.min())} or gather more patients")
     if n_missing:
         logger.info(f"{func}: trait {trait!r}: {n_missing} patients without a value are left out ({int(mask.sum())} used)")
-    return TraitData(adata, trait, mask, y, classes)
+    return TraitData(adata, trait, mask, y, classes, input_transform=input_transform)

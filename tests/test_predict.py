@@ -189,7 +189,7 @@ def test_predictions_are_a_result_like_the_others(trained, new_cohort, tmp_path,
     path = model.save(tmp_path / "m.pt")
     rg.tl.predict(new_cohort, model=str(path))
     cols = ["predict_trait_0", "predict_trait_0_p_negative", "predict_trait_0_p_positive", "predict_trait_0_ood",
-            "predict_trait_0_fold_sd"]
+            "predict_trait_0_fold_sd", "predict_trait_0_abstain"]
     assert all(c in new_cohort.obs for c in cols)
     assert list(new_cohort.uns["predict"]["trait_0"]["added"]["obs"]) == cols
     assert rg.get.records(new_cohort, "prediction")["key"].tolist() == ["predict"]
@@ -205,7 +205,7 @@ def test_predictions_are_a_result_like_the_others(trained, new_cohort, tmp_path,
         rg.tl.predict(adata, key_added="refit_check")
     assert "predictions are in-sample" in caplog.text
     fig = rg.pl.predictions(new_cohort, return_fig=True)
-    assert len(fig.axes) == 4  # with known classes: the confusion matrix too
+    assert len(fig.axes) == 6  # with known classes: the confusion matrix, the reliability and retention curves
 
 
 def test_predict_command_from_a_fresh_shell(trained, new_cohort, tmp_path):
@@ -238,3 +238,127 @@ def test_predict_command_from_a_fresh_shell(trained, new_cohort, tmp_path):
     res = _cli("predict", str(tmp_path / "known.tsv"), str(tmp_path / "cohort.tsv"), "--out", str(tmp_path / "no2"))
     assert res.returncode == 2 and "could not be read as a radiogx model" in res.stderr
     assert not (tmp_path / "no2").exists()
+
+
+# --- within-patient inputs, single patients, confidence and calibration (models that travel, to the ceiling) -------
+
+def test_rank_normal_scores_each_patient_alone():
+    from radiogx._inputs import transform_inputs
+
+    x = np.array([[5.0, 1.0, 3.0, 3.0], [0.1, 0.2, 0.3, 0.4]])
+    z = transform_inputs(x, "rank_normal")
+    # ranks 4, 1, 2.5, 2.5 of 4 -> normal quantiles of (r - 1/2) / 4; the second row 1..4
+    from scipy.stats import norm
+    np.testing.assert_allclose(z[0], norm.ppf((np.array([4, 1, 2.5, 2.5]) - 0.5) / 4), rtol=1e-6)
+    np.testing.assert_allclose(z[1], norm.ppf((np.arange(1, 5) - 0.5) / 4), rtol=1e-6)
+    np.testing.assert_allclose(transform_inputs(x[:1], "rank_normal"), z[:1])  # one patient alone: the same
+    np.testing.assert_allclose(transform_inputs(np.exp(x) * 7 - 2, "rank_normal"), z)  # any increasing map
+    with pytest.raises(ValueError, match="finite"):
+        transform_inputs(np.array([[1.0, np.nan]]), "rank_normal")
+    with pytest.raises(ValueError, match="input_transform must be one of"):
+        transform_inputs(x, "quantile")
+
+
+@pytest.fixture(scope="module")
+def rank_model(cohorts):
+    adata = cohorts[0].copy()
+    return rg.tl.train(adata, "trait_0", input_transform="rank_normal", **NET)
+
+
+def test_a_rank_normal_model_predicts_one_patient_alone_as_inside_a_cohort(rank_model, new_cohort, tmp_path):
+    assert rank_model.input_transform == "rank_normal"
+    together = rg.get.predictions_df(rg.tl.predict(new_cohort, model=rank_model, copy=True)).set_index("patient")
+    alone = pd.concat([rg.get.predictions_df(rg.tl.predict(new_cohort[i:i + 1].copy(), model=rank_model, copy=True))
+                       for i in range(0, new_cohort.n_obs, 8)]).set_index("patient")
+    cols = ["negative", "positive", "ood", "fold_sd", "confidence"]
+    # the same call; the same numbers up to float32 rounding (a matrix product of one row sums in another order)
+    np.testing.assert_allclose(alone[cols].to_numpy(), together.loc[alone.index, cols].to_numpy(), rtol=0, atol=1e-6)
+    assert (alone["predicted"] == together.loc[alone.index, "predicted"]).all()
+    assert (alone["abstain"] == together.loc[alone.index, "abstain"]).all()
+    # the transform travels with the model file
+    path = tmp_path / "rank.pt"
+    rank_model.save(path)
+    loaded = rg.nn.RadiogenomicModel.load(path)
+    assert loaded.input_transform == "rank_normal"
+    again = rg.get.predictions_df(rg.tl.predict(new_cohort, model=path, copy=True)).set_index("patient")
+    np.testing.assert_allclose(again[cols].to_numpy(), together[cols].to_numpy(), rtol=0, atol=1e-6)
+
+
+def test_a_within_patient_transform_survives_a_platform_s_monotone_distortion(trained, rank_model, new_cohort):
+    """A planted platform shift: every value through one increasing, non-linear map. Within-patient ranks do not
+    move, so the rank-normal model's calls are unchanged; on the training scale the plain model falls."""
+    _, plain = trained
+    other = new_cohort.copy()
+    other.X = (np.exp(np.asarray(new_cohort.X, dtype=np.float64)) * 2 + 4).astype(np.float32)
+
+    def ba(model, cohort):
+        return rg.get.prediction_summary_df(rg.tl.predict(cohort, model=model, copy=True))["balanced_accuracy"].iloc[0]
+
+    scores = {(name, which): ba(model, cohort) for name, model in (("plain", plain), ("rank_normal", rank_model))
+              for which, cohort in (("same", new_cohort), ("shifted", other))}
+    print("\n", scores)
+    assert scores["rank_normal", "shifted"] == scores["rank_normal", "same"] >= 0.75
+    assert scores["plain", "same"] >= 0.75
+    assert scores["plain", "shifted"] <= scores["plain", "same"] - 0.1
+    assert scores["rank_normal", "shifted"] >= scores["plain", "shifted"] + 0.15
+
+
+def test_rank_normal_reaches_the_baselines_and_the_interpreters(rank_model, cohorts):
+    """A model's transform is applied wherever its inputs are read: the baselines are compared on the same inputs,
+    saliency attributes the transformed values."""
+    adata = cohorts[0].copy()
+    rg.tl.train(adata, "trait_0", input_transform="rank_normal", **NET)
+    rg.tl.compare(adata, "trait_0", models=["logit_l2"])
+    assert adata.uns["radiogx_compare"]["trait_0"]["params"]["input_transform"] == "rank_normal"
+    rg.tl.saliency(adata, trait="trait_0", method="input_x_gradient")
+    model = rg.get.model(adata, "trait_0")
+    from radiogx._inputs import transform_inputs
+    np.testing.assert_allclose(model.scaled(adata), (transform_inputs(adata.X, "rank_normal") - model.mean)
+                               / model.scale, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="input_transform must be one of"):
+        rg.tl.train(adata, "trait_0", input_transform="ranks", **NET)
+
+
+def test_reliability_table_and_ece_on_planted_calibration():
+    from radiogx.tl._predict import reliability_table
+
+    rng = np.random.default_rng(0)
+    # 400 calls at 0.75 of which exactly 300 right: calibrated; 200 at 0.95 of which 100 right: ECE 0.45 on them
+    conf = np.r_[np.full(400, 0.75), np.full(200, 0.95)]
+    correct = np.r_[rng.permutation(np.r_[np.ones(300), np.zeros(100)]), np.r_[np.ones(100), np.zeros(100)]]
+    table, ece = reliability_table(conf[:400], correct[:400])
+    assert len(table) == 1 and table["n"].iloc[0] == 400 and ece == pytest.approx(0.0, abs=1e-12)
+    table, ece = reliability_table(conf, correct)
+    assert table["n"].tolist() == [400, 200]
+    assert ece == pytest.approx(200 / 600 * 0.45)
+    assert table["accuracy"].tolist() == pytest.approx([0.75, 0.5])
+
+
+def test_predict_reports_calibration_retention_and_gene_dropout(trained, new_cohort):
+    _, model = trained
+    out = rg.tl.predict(new_cohort, model=model, abstain_below=0.7, copy=True)
+    rec = out.uns["predict"]["trait_0"]
+    df = rg.get.predictions_df(out)
+    assert (df["confidence"] == df[["negative", "positive"]].max(axis=1)).all()
+    assert (df["abstain"] == (df["confidence"] < 0.7)).all()
+    assert out.obs["predict_trait_0_abstain"].tolist() == df["abstain"].tolist()
+    s = rg.get.prediction_summary_df(out).iloc[0]
+    assert s["n_abstained"] == df["abstain"].sum() and 0 <= s["ece"] <= 1
+    rel = rg.get.reliability_df(out)
+    assert rel["n"].sum() == 80 and (rel["upper"] - rel["lower"]).round(6).eq(0.1).all()
+    retention = rec["retention"]
+    assert retention["share_retained"].iloc[0] == 1.0
+    assert retention["balanced_accuracy"].iloc[0] == pytest.approx(s["balanced_accuracy"])
+    assert (np.diff(retention["n"]) < 0).all()
+    # the most confident patients are the more accurate ones on this planted trait
+    assert retention["accuracy"].iloc[-1] >= retention["accuracy"].iloc[0]
+    dropout = rec["gene_dropout"]
+    assert dropout["share_removed"].tolist() == [0.0, 0.1, 0.2, 0.3, 0.5]
+    assert dropout["n_draws"].tolist() == [1, 10, 10, 10, 10]
+    assert dropout["balanced_accuracy"].iloc[0] == pytest.approx(s["balanced_accuracy"])
+    assert dropout["balanced_accuracy"].iloc[-1] < dropout["balanced_accuracy"].iloc[0]
+    from radiogx.get._kind_tables import prediction_tables
+    assert {"prediction_reliability", "prediction_retention", "prediction_gene_dropout"} <= set(
+        prediction_tables(out, "predict"))
+    with pytest.raises(ValueError, match="abstain_below must be in"):
+        rg.tl.predict(new_cohort, model=model, abstain_below=1.5)

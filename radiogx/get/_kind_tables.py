@@ -53,9 +53,10 @@ def autoencoder_tables(adata: AnnData, key: str) -> dict[str, pd.DataFrame]:
 
 def prediction_tables(adata: AnnData, key: str) -> dict[str, pd.DataFrame]:
     out = {"prediction_summary": prediction_summary_df(adata, key=key), "predictions": predictions_df(adata, key=key)}
-    confusion = [rec["confusion"].assign(trait=t) for t, rec in adata.uns[key].items() if "confusion" in rec]
-    if confusion:
-        out["prediction_confusion"] = pd.concat(confusion, ignore_index=True)
+    for part in ("confusion", "reliability", "retention", "gene_dropout"):
+        frames = [rec[part].assign(trait=t) for t, rec in adata.uns[key].items() if part in rec]
+        if frames:
+            out[f"prediction_{part}"] = pd.concat(frames, ignore_index=True)
     return out
 
 

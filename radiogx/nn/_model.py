@@ -11,6 +11,7 @@ import torch
 from anndata import AnnData
 
 from .._settings import settings
+from .._inputs import transform_inputs
 from .._validation import check_adata, preview
 from ._fit import NetworkConfig, predict_logits, probabilities
 from ._modules import RadiogenomicNetwork, network_from_state
@@ -102,10 +103,17 @@ class RadiogenomicModel(SavedModel):
                 f"{preview(missing)}. Subset or reorder to the model's genes (model.genes) first."
             )
         x = adata[:, self.genes].X
-        return np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float32)
+        return transform_inputs(np.asarray(x.toarray() if hasattr(x, "toarray") else x), self.input_transform)
+
+    @property
+    def input_transform(self) -> str:
+        """The within-patient transform applied to expression before the scaler (``"none"``, ``"rank_normal"``;
+        :func:`radiogx.tl.train`'s ``input_transform``)."""
+        return str(self.settings.get("input_transform", "none") or "none")
 
     def scaled(self, adata: AnnData, *, fold: int | None = None) -> np.ndarray:
-        """Expression of ``adata`` in the model's gene order, z-scored with the final (or a fold's) training scaler."""
+        """Expression of ``adata`` in the model's gene order, through the model's :attr:`input_transform`, z-scored
+        with the final (or a fold's) training scaler."""
         x = self._matrix(adata)
         mean, scale = (self.mean, self.scale) if fold is None else (self.cv_folds[fold]["mean"], self.cv_folds[fold]["scale"])
         return (x - mean) / scale

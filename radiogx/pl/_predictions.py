@@ -18,13 +18,15 @@ def predictions(adata: AnnData, trait: str | None = None, *, key: str | None = N
                 return_fig: bool = False) -> np.ndarray | Figure | None:
     """Panels of one trait's predictions (:func:`radiogx.tl.predict`): patients per predicted class; the probability
     of the predicted class; the out-of-distribution distance ``ood`` with its threshold; and, where known classes were
-    given, the confusion matrix with the balanced accuracy. A continuous trait: the distribution of the predicted
+    given, the confusion matrix with the balanced accuracy and the reliability curve of the probabilities with their
+    expected calibration error (:func:`radiogx.get.reliability_df`), and the accuracy among the most confident
+    patients against the share kept. A continuous trait: the distribution of the predicted
     values, the distance, and with known values the predicted against the known ones with their R^2. Does not modify
     ``adata``.
 
     Returns
     -------
-    The axes (3, or 4 with known classes; 2, or 3, for a continuous trait), or the figure with ``return_fig=True``;
+    The axes (3, or 6 with known classes; 2, or 3, for a continuous trait), or the figure with ``return_fig=True``;
     ``None`` when shown.
     """
     store = record(adata, "prediction", key)
@@ -39,7 +41,8 @@ def predictions(adata: AnnData, trait: str | None = None, *, key: str | None = N
         return _values(adata, df, rec, trait, show=show, return_fig=return_fig)
     classes = [str(c) for c in rec["classes"]]
     evaluated = "confusion" in rec
-    fig, axes = plt.subplots(1, 4 if evaluated else 3, figsize=(4.2 * (4 if evaluated else 3), 3.6), layout="constrained")
+    n_panels = 3 + (sum(part in rec for part in ("confusion", "reliability", "retention")) if evaluated else 0)
+    fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 3.6), layout="constrained")
     colors = plt.get_cmap("tab10")(np.arange(len(classes)) % 10)
     counts = df["predicted"].value_counts().reindex(classes, fill_value=0)
     axes[0].bar(range(len(classes)), counts.to_numpy(), color=colors)
@@ -66,7 +69,32 @@ def predictions(adata: AnnData, trait: str | None = None, *, key: str | None = N
         ev = rec["evaluation"]
         axes[3].set(xlabel="predicted (most probable of these)", ylabel=f"known ({params['truth']})",
                     title=f"balanced accuracy {float(ev['balanced_accuracy']):.2f}, AUC {float(ev['roc_auc']):.2f}")
+        if "reliability" in rec:
+            _reliability(axes[4], rec["reliability"], float(ev.get("ece", np.nan)))
+        if "retention" in rec:
+            _retention(axes[5], rec["retention"], float(params.get("abstain_below", np.nan)))
     return finish(fig, axes, show=show, return_fig=return_fig)
+
+
+def _reliability(ax, table, ece: float) -> None:
+    """The reliability curve: per bin of predicted probability, the share of correct calls (marker area: patients)."""
+    ax.plot([0, 1], [0, 1], ls=":", color="grey", lw=1, label="perfectly calibrated")
+    ax.plot(table["confidence"], table["accuracy"], color="black", lw=1)
+    ax.scatter(table["confidence"], table["accuracy"], s=12 + 6 * table["n"].to_numpy(dtype=float), color="tab:blue",
+               zorder=3, label="bins (area: patients)")
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="probability of the predicted class", ylabel="share correct",
+           title=f"calibration: ECE {ece:.3f}")
+    ax.legend(fontsize=7, loc="upper left")
+
+
+def _retention(ax, table, abstain_below: float) -> None:
+    """Accuracy among the most confident patients against the share of patients kept."""
+    ax.plot(table["share_retained"], table["balanced_accuracy"], marker="o", color="black", label="balanced accuracy")
+    ax.plot(table["share_retained"], table["accuracy"], marker="s", ls="--", color="tab:blue", label="accuracy")
+    ax.invert_xaxis()
+    ax.set(xlabel="share of patients kept (most confident first)", ylabel="among those kept",
+           title=f"the least confident set aside (abstain < {abstain_below:g})")
+    ax.legend(fontsize=7)
 
 
 def _distance(ax, df, params) -> None:

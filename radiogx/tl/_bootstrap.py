@@ -482,7 +482,7 @@ def bootstrap(
                 "without a pre-trained autoencoder: leave pretrained=None") +
                 " so that the refit bootstrap evaluates the same network")
         baselines = {m: _chosen_params(comp["folds"], m) for m in models}
-        data = trait_data(adata, trait, cv=cv, func="bootstrap")
+        data = trait_data(adata, trait, cv=cv, func="bootstrap", input_transform=model.input_transform)
         if list(data.genes) != list(model.genes):
             raise ValueError(f"adata's genes differ from those the model for {trait!r} was trained on; train again")
         cfg = NetworkConfig.from_dict(model.config.as_dict())

@@ -147,9 +147,11 @@ def compare(
     if seed is None:
         seed = int(record["params"]["seed"]) if record else settings.seed
     n_jobs = settings.n_jobs if n_jobs is None else n_jobs
+    input_transform = "none"  # the baselines see the network's inputs: its within-patient transform too
     if record is not None:
         task = str(record["params"].get("task", "classification"))
         transform = str(record["params"].get("transform", "none"))
+        input_transform = str(record["params"].get("input_transform", "none"))
     data = trait_data(adata, trait, task=task, transform=transform, func="compare")  # checks the trait and the task
     regression = data.is_regression
     available = {m: dict(b.grid) for m, b in baselines("regression" if regression else "classification").items()}
@@ -165,7 +167,8 @@ def compare(
             raise ValueError(f"cv={cv} differs from the network's {net_cv} folds; leave cv=None to use the same folds")
         cv = net_cv
     cv = 10 if cv is None else cv
-    data = trait_data(adata, trait, cv=max(cv, inner_cv), func="compare", task=data.task, transform=data.transform)
+    data = trait_data(adata, trait, cv=max(cv, inner_cv), func="compare", task=data.task, transform=data.transform,
+                      input_transform=input_transform)
     if record is not None:
         folds = record["oof"]["fold"].reindex(pd.Index(data.obs_names, dtype=str)).to_numpy()
         if np.isnan(folds.astype(float)).any():
@@ -206,6 +209,7 @@ def compare(
         "oof": oof_df,
         "classes": list(data.classes),
         "params": {"kind": "compare", "task": data.task, "transform": data.transform,
+                   "input_transform": input_transform,
                    "model_key": key if record is not None else "", "models": list(models),
                    "grids": repr(grids), "cv": int(cv), "inner_cv": int(inner_cv), "seed": int(seed),
                    "same_folds_as_network": record is not None, "radiogx_version": __version__},

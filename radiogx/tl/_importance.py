@@ -105,7 +105,8 @@ def importance(
         raise ValueError(f"model {name!r} was not compared for {trait!r}; compared: {compared} (or 'best')")
     if name not in available:
         raise ValueError(f"baseline {name!r} has no per-patient attributions; those compared that do: {available}")
-    data = trait_data(adata, trait, task=params["task"], transform=params["transform"], func="importance")
+    data = trait_data(adata, trait, task=params["task"], transform=params["transform"], func="importance",
+                      input_transform=str(params.get("input_transform", "none")))
     oof = rec["oof"]
     names = pd.Index(data.obs_names, dtype=str)
     if not names.equals(pd.Index(oof.index, dtype=str)):

@@ -14,6 +14,7 @@ from anndata import AnnData
 from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added, logger
+from .._inputs import transform_inputs
 from .._settings import settings
 from .._validation import check_adata, preview
 from ..nn import RadiogenomicModel
@@ -23,14 +24,15 @@ from ._record import write_record
 from ._saliency import attribution_key
 from ._models import models_to_explain
 
-__all__ = ["predict", "prediction_columns"]
+__all__ = ["predict", "prediction_columns", "reliability_table"]
 
 
 def prediction_columns(key_added: str, trait: str, classes: list[str]) -> dict[str, object]:
-    """The ``.obs`` columns :func:`predict` writes for one trait: ``"class"``, ``"ood"``, ``"fold_sd"`` and, per class,
+    """The ``.obs`` columns :func:`predict` writes for one trait: ``"class"``, ``"ood"``, ``"fold_sd"``, ``"abstain"``
+    and, per class,
     its probability (named as :func:`radiogx.tl.saliency` names its layers: ``/`` becomes ``-``)."""
     base = attribution_key(key_added, trait, None)
-    return {"class": base, "ood": f"{base}_ood", "fold_sd": f"{base}_fold_sd",
+    return {"class": base, "ood": f"{base}_ood", "fold_sd": f"{base}_fold_sd", "abstain": f"{base}_abstain",
             "proba": {c: attribution_key(key_added, trait, f"p_{c}") for c in classes}}
 
 
@@ -68,6 +70,8 @@ MIN_COHORT_SCALING = 10
 #: ... and below this many it warns (CMScaller's rule of thumb for cohort centring: more than 40 samples of a
 #: balanced, heterogeneous cohort).
 WARN_COHORT_SCALING = 40
+#: A patient's call is set aside (``abstain``) when the probability of its predicted class is below this.
+ABSTAIN_BELOW = 0.6
 #: Total variation distance between the predicted and the training class mix above which predict warns.
 CLASS_MIX_WARNING = 0.3
 
@@ -103,6 +107,7 @@ def predict(
     scale: Literal["training", "cohort"] = "training",
     min_coverage: float = 0.8,
     ood_threshold: float = 2.0,
+    abstain_below: float = ABSTAIN_BELOW,
     truth: str | None = None,
     key: str | None = None,
     device: str | None = None,
@@ -123,7 +128,10 @@ def predict(
     usual remedy. Its assumption: the cohort's class mix is comparable to the training cohort's, since a cohort of
     one class would be centred on that class. It is refused below ``MIN_COHORT_SCALING`` (10) patients and warns
     below ``WARN_COHORT_SCALING`` (40); a warning also says when the predicted class mix departs from the training
-    mix (total variation distance above 0.3, stored as ``class_mix_distance``). Every patient is also scored by each
+    mix (total variation distance above 0.3, stored as ``class_mix_distance``). A model trained with
+    ``input_transform="rank_normal"`` first replaces each patient's values by the normal scores of their ranks
+    among the model genes that patient has; with ``scale="training"`` each patient's prediction then depends on that
+    patient alone (a cohort of one gives the call it gets inside any cohort). Every patient is also scored by each
     fold network (each with its own scaler under ``"training"``); their disagreement is stored.
 
     Out-of-distribution signal, per patient: ``ood``, the root mean square over the genes the network uses of the
@@ -151,6 +159,10 @@ def predict(
         Smallest share of the first-layer weight on measured genes, in (0, 1].
     ood_threshold
         ``ood`` above which a patient is flagged as outside the training range.
+    abstain_below
+        A patient whose predicted class has a probability below this is marked ``abstain`` (classes only): a call to
+        set aside or confirm otherwise. With known classes, the record's ``retention`` table gives the accuracy
+        among the most confident patients for each share retained.
     truth
         An ``.obs`` column of known classes to score the predictions against (default: the model's trait, when
         ``adata.obs`` has it). Only the model's classes that occur in it are compared: the prediction is the most
@@ -170,15 +182,18 @@ def predict(
     ``None``, or the modified copy with ``copy=True``. Writes, per trait (names from :func:`prediction_columns`):
     ``adata.obs[f"{key_added}_{trait}"]``, the predicted class (a continuous trait: the predicted value, on the
     model's transformed scale); ``..._p_<class>``, the probabilities; ``..._ood`` and
-    ``..._fold_sd``; and ``adata.uns[key_added][trait]`` (a ``"prediction"`` record): ``params`` (model id and path,
+    ``..._fold_sd``, ``..._abstain``; and ``adata.uns[key_added][trait]`` (a ``"prediction"`` record): ``params`` (model id and path,
     the options, ``n_model_genes``, ``n_present``, ``n_case_matched``, ``coverage``, ``cohort_shift``,
     ``n_outside``, ``ood_reference``, ``class_mix_distance``), ``imputed_genes``, ``results`` (per patient:
-    ``patient``, ``predicted``, ``p_<i>`` per class ``i`` of ``classes``, ``ood``, ``outside``, ``fold_sd``) and, with
+    ``patient``, ``predicted``, ``p_<i>`` per class ``i`` of ``classes``, ``ood``, ``outside``, ``fold_sd``,
+    ``confidence``, the probability of the predicted class, and ``abstain``) and, with
     known classes, ``evaluation`` (``n``, ``balanced_accuracy`` (restricted to the compared classes),
-    ``balanced_accuracy_all_classes``, ``n_reassigned``, ``roc_auc``, the compared classes; a continuous trait: ``n``,
-    ``r2``, ``spearman``,
-    ``rmse``) and ``confusion``. Read it with
-    :func:`radiogx.get.predictions_df`.
+    ``balanced_accuracy_all_classes``, ``n_reassigned``, ``roc_auc``, ``ece``, the compared classes; a continuous
+    trait: ``n``, ``r2``, ``spearman``, ``rmse``), ``confusion``, ``reliability`` (:func:`reliability_table`),
+    ``retention`` (accuracy among the most confident patients per share retained) and ``gene_dropout`` (balanced
+    accuracy with 10-50% of the model's genes removed at random, 10 draws per share, set to the training mean).
+    Read it with :func:`radiogx.get.predictions_df`, :func:`radiogx.get.prediction_summary_df` and
+    :func:`radiogx.get.reliability_df`.
 
     Examples
     --------
@@ -200,13 +215,16 @@ def predict(
         raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage!r}")
     if not ood_threshold > 0:
         raise ValueError(f"ood_threshold must be positive, got {ood_threshold!r}")
+    if not 0 <= abstain_below <= 1:
+        raise ValueError(f"abstain_below must be in [0, 1], got {abstain_below!r}")
     if truth is not None and truth not in adata.obs.columns:
         raise ValueError(f"truth={truth!r} is not an .obs column of the cohort; columns: {list(adata.obs.columns)[:10]}")
     models = [_load(model)] if model is not None else models_to_explain(adata, None, trait, key)
     if model is not None and trait is not None and models[0].trait != trait:
         raise ValueError(f"the model predicts {models[0].trait!r}, not trait={trait!r}")
     device = str(settings.torch_device(device))
-    outputs = [_predict_one(adata, m, missing_genes, scale, min_coverage, ood_threshold, truth, key_added, device)
+    outputs = [_predict_one(adata, m, missing_genes, scale, min_coverage, ood_threshold, abstain_below, truth,
+                            key_added, device)
                for m in models]  # every model checked before anything is written
     for m, (obs_columns, record) in zip(models, outputs):
         for name, values in obs_columns.items():
@@ -218,7 +236,8 @@ def predict(
 
 
 def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale: str, min_coverage: float,
-                 ood_threshold: float, truth: str | None, key_added: str, device: str) -> tuple[dict, dict]:
+                 ood_threshold: float, abstain_below: float, truth: str | None, key_added: str,
+                 device: str) -> tuple[dict, dict]:
     position, case_only = _match_genes(m, adata.var_names)
     present = position >= 0
     weight = m.input_weight()
@@ -252,8 +271,7 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
         logger.warning(f"predict: scale='cohort' on {adata.n_obs} patients: cohort scaling assumes a cohort of more "
                        f"than {WARN_COHORT_SCALING} patients whose class mix resembles the training cohort's; a small "
                        "cohort is centred on its own mix, which moves every prediction")
-    x = adata.X[:, position[present]]
-    x = np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float64)
+    x = _measured(adata, m, position, present)
     shift = float(np.median(np.abs(x.mean(axis=0) - m.mean[present]) / m.scale[present]))
     z = _input(x, present, m.mean.astype(np.float64), m.scale.astype(np.float64), scale)
     proba = m.proba_of_scaled(z, device=device)
@@ -283,7 +301,8 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
         predicted = proba[:, 0]
     else:
         predicted = pd.Categorical(np.asarray(m.classes, dtype=object)[proba.argmax(axis=1)], categories=m.classes)
-    mix = float("nan") if m.is_regression else _class_mix(m, predicted)
+    # a class mix needs a cohort: one patient's "mix" is one class, whatever the model
+    mix = float("nan") if m.is_regression or adata.n_obs < MIN_COHORT_SCALING else _class_mix(m, predicted)
     if mix > CLASS_MIX_WARNING:
         logger.warning(f"predict: the predicted class mix of {m.trait!r} departs from the training mix (total variation "
                        f"distance {mix:.2f} > {CLASS_MIX_WARNING:g})"
@@ -295,18 +314,23 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
         obs_columns[names["proba"][c]] = proba[:, i]
     obs_columns[names["ood"]] = ood
     obs_columns[names["fold_sd"]] = fold_sd
+    confidence = np.full(adata.n_obs, np.nan) if m.is_regression else proba.max(axis=1)
+    obs_columns[names["abstain"]] = confidence < abstain_below
     results = pd.DataFrame({"patient": adata.obs_names.astype(str), "predicted": predicted})
     for i in range(len(m.classes)):
         results[f"p_{i}"] = proba[:, i]
     results["ood"], results["outside"], results["fold_sd"] = ood, outside, fold_sd
+    results["confidence"], results["abstain"] = confidence, confidence < abstain_below
     params = {"kind": "prediction", "trait": m.trait, "model_id": m.model_id, "model_path": m.path or "",
               "missing_genes": missing_genes, "scale": scale, "min_coverage": float(min_coverage),
-              "ood_threshold": float(ood_threshold), "n_model_genes": int(len(m.genes)),
+              "ood_threshold": float(ood_threshold), "abstain_below": float(abstain_below),
+              "n_abstained": int(np.sum(confidence < abstain_below)), "n_model_genes": int(len(m.genes)),
               "n_present": int(present.sum()), "n_case_matched": len(case_only), "coverage": coverage,
               "cohort_shift": shift, "n_outside": int(outside.sum()), "ood_reference": "training",
               "class_mix_distance": mix, "truth": "",
               "task": "regression" if m.is_regression else "classification",
-              "transform": str(m.settings.get("transform", "none")), "device": device, "precision": "fp32",
+              "transform": str(m.settings.get("transform", "none")), "input_transform": m.input_transform,
+              "device": device, "precision": "fp32",
               "radiogx_version": __version__}
     record = {"params": params, "classes": list(m.classes), "results": results,
               "imputed_genes": np.asarray(list(absent), dtype=object)}
@@ -319,14 +343,76 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
             logger.info(f"predict: {m.trait} against {column!r} ({evaluation['n']} patients): R^2 "
                         f"{evaluation['r2']:.3f}, Spearman {evaluation['spearman']:.3f}, RMSE {evaluation['rmse']:.3g}")
     elif column is not None:
-        evaluation, confusion = _evaluate(adata.obs[column], proba, m.classes)
+        evaluation, confusion, reliability = _evaluate(adata.obs[column], proba, m.classes)
         if evaluation is not None:
             params["truth"] = column
-            record["evaluation"], record["confusion"] = evaluation, confusion
+            record["evaluation"], record["confusion"], record["reliability"] = evaluation, confusion, reliability
+            record["retention"] = _retention(adata.obs[column], proba, m.classes, confidence)
+            record["gene_dropout"] = _gene_dropout(adata, m, position, present, scale, adata.obs[column], device)
             logger.info(f"predict: {m.trait} against {column!r} ({evaluation['n']} patients, classes "
                         f"{evaluation['classes']}): balanced accuracy {evaluation['balanced_accuracy']:.3f}, ROC-AUC "
-                        f"{evaluation['roc_auc']:.3f}")
+                        f"{evaluation['roc_auc']:.3f}, expected calibration error {evaluation['ece']:.3f}")
     return obs_columns, record
+
+
+def _measured(adata: AnnData, m: RadiogenomicModel, position: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """The cohort's values of the model genes it has (model order), through the model's within-patient transform,
+    which ranks each patient among those genes alone."""
+    x = adata.X[:, position[present]]
+    return transform_inputs(x.toarray() if hasattr(x, "toarray") else x, m.input_transform).astype(np.float64)
+
+
+#: Shares of the model's genes removed at random for the gene-dropout curve, and the draws per share.
+DROPOUT_SHARES = (0.1, 0.2, 0.3, 0.5)
+DROPOUT_DRAWS = 10
+#: Shares of the patients kept, most confident first, for the accuracy-retained curve.
+RETAINED_SHARES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
+
+
+def _gene_dropout(adata: AnnData, m: RadiogenomicModel, position: np.ndarray, present: np.ndarray, scale: str,
+                  labels: pd.Series, device: str) -> pd.DataFrame:
+    """Balanced accuracy against known classes when a share of the model's genes is removed at random (set to the
+    training mean, as a missing gene is; the within-patient transform then ranks the rest), ``DROPOUT_DRAWS`` seeded
+    draws per share of ``DROPOUT_SHARES``; the share 0 row is the cohort as measured."""
+    rows = []
+    mean, sd = m.mean.astype(np.float64), m.scale.astype(np.float64)
+    for share in (0.0, *DROPOUT_SHARES):
+        for d in range(DROPOUT_DRAWS if share else 1):
+            keep = present.copy()
+            if share:
+                drop = np.random.default_rng([29, d, int(round(share * 1000))]).permutation(len(present))
+                keep[drop[:int(round(share * len(present)))]] = False
+            if not keep.any():
+                continue
+            proba = m.proba_of_scaled(_input(_measured(adata, m, position, keep), keep, mean, sd, scale),
+                                      device=device)
+            evaluation = _evaluate(labels, proba, m.classes, quiet=True)[0]
+            rows.append({"share_removed": share, "draw": d, "n_genes": int(keep.sum()),
+                         "balanced_accuracy": evaluation["balanced_accuracy"]})
+    draws = pd.DataFrame(rows)
+    return (draws.groupby("share_removed")
+            .agg(n_draws=("draw", "size"), n_genes=("n_genes", "median"),
+                 balanced_accuracy=("balanced_accuracy", "mean"), balanced_accuracy_sd=("balanced_accuracy", "std"),
+                 balanced_accuracy_min=("balanced_accuracy", "min"))
+            .reset_index())
+
+
+def _retention(labels: pd.Series, proba: np.ndarray, classes: list[str], confidence: np.ndarray) -> pd.DataFrame:
+    """Balanced accuracy and accuracy against known classes among the most confident patients, for each share of
+    ``RETAINED_SHARES`` (patients ranked by ``confidence``, ties kept together), and the confidence at the cut."""
+    rows = []
+    known = labels.astype("string").to_numpy(dtype=object, na_value=None)
+    order = np.argsort(-confidence, kind="stable")
+    for share in RETAINED_SHARES:
+        n = max(1, int(round(share * len(order))))
+        cut = confidence[order[n - 1]]
+        kept = confidence >= cut
+        evaluation = _evaluate(pd.Series(np.where(kept, known, None)), proba, classes, quiet=True)[0]
+        if evaluation is None:
+            continue
+        rows.append({"share_retained": share, "n": evaluation["n"], "confidence_cut": float(cut),
+                     "balanced_accuracy": evaluation["balanced_accuracy"], "accuracy": evaluation["accuracy"]})
+    return pd.DataFrame(rows, columns=["share_retained", "n", "confidence_cut", "balanced_accuracy", "accuracy"])
 
 
 def _evaluate_values(adata: AnnData, column: str, predicted: np.ndarray, transform: str) -> dict | None:
@@ -342,20 +428,24 @@ def _evaluate_values(adata: AnnData, column: str, predicted: np.ndarray, transfo
     return {"n": int(mask.sum()), **regression_scores(y, predicted[mask])}
 
 
-def _evaluate(labels: pd.Series, proba: np.ndarray, classes: list[str]) -> tuple[dict | None, pd.DataFrame | None]:
+def _evaluate(labels: pd.Series, proba: np.ndarray, classes: list[str],
+              quiet: bool = False) -> tuple[dict | None, pd.DataFrame | None, pd.DataFrame | None]:
     """Balanced accuracy and ROC-AUC (one-vs-rest macro average for more than two classes) against known classes,
     restricted to the model's classes that occur among them; the prediction is the most probable of those. Beside
     it, the plain call's balanced accuracy (the most probable of all the model's classes; a class the truth lacks is
-    wrong) and how many patients the restriction reassigned."""
+    wrong) and how many patients the restriction reassigned; the calibration of the compared classes' probabilities
+    (:func:`reliability_table`)."""
     from sklearn.metrics import balanced_accuracy_score, confusion_matrix, roc_auc_score
 
     known = labels.astype("string").to_numpy(dtype=object, na_value=None)
     compared = [c for c in classes if c in set(k for k in known if k is not None)]
     keep = np.array([k in compared for k in known])
     if len(compared) < 2 or keep.sum() < 2:
+        if quiet:
+            return None, None, None
         logger.warning(f"predict: the known classes share fewer than two classes with the model's {classes}; "
                        "no evaluation")
-        return None, None
+        return None, None, None
     cols = [classes.index(c) for c in compared]
     p = proba[keep][:, cols]
     p = p / p.sum(axis=1, keepdims=True)
@@ -367,9 +457,36 @@ def _evaluate(labels: pd.Series, proba: np.ndarray, classes: list[str]) -> tuple
     plain_ba = float(np.mean([np.mean(plain_pred[y == k] == k) for k in range(len(compared)) if (y == k).any()]))
     auc = float(roc_auc_score(y, p[:, 1]) if len(compared) == 2 else roc_auc_score(y, p, multi_class="ovr",
                                                                                  labels=list(range(len(compared)))))
+    reliability, ece = reliability_table(p.max(axis=1), pred == y)
     evaluation = {"n": int(keep.sum()), "classes": list(compared),
                   "balanced_accuracy": float(balanced_accuracy_score(y, pred)), "roc_auc": auc,
-                  "balanced_accuracy_all_classes": plain_ba, "n_reassigned": int((plain_pred == -1).sum())}
+                  "balanced_accuracy_all_classes": plain_ba, "n_reassigned": int((plain_pred == -1).sum()),
+                  "ece": ece, "accuracy": float(np.mean(pred == y))}
     confusion = pd.DataFrame(confusion_matrix(y, pred, labels=list(range(len(compared)))),
                              index=pd.Index(compared, name="known"), columns=[c.replace("/", "-") for c in compared])
-    return evaluation, confusion.reset_index()
+    return evaluation, confusion.reset_index(), reliability
+
+
+#: Equal-width bins of the reliability curve and the expected calibration error.
+RELIABILITY_BINS = 10
+
+
+def reliability_table(confidence: np.ndarray, correct: np.ndarray,
+                      n_bins: int = RELIABILITY_BINS) -> tuple[pd.DataFrame, float]:
+    """The reliability curve of top-label probabilities and the expected calibration error (Guo et al., ICML 2017).
+
+    Patients are binned by ``confidence`` (the probability of the predicted class) into ``n_bins`` equal-width bins
+    of [0, 1]; per non-empty bin: its bounds, ``n``, the mean ``confidence`` and the ``accuracy`` (share of
+    ``correct`` calls). The ECE is the patient-weighted mean of ``|accuracy - confidence|`` over the bins: 0 for
+    probabilities that mean what they say, up to 1. With few patients per bin it is biased upwards (read it with
+    ``n``)."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=bool)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    which = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, n_bins - 1)
+    rows = [{"lower": edges[b], "upper": edges[b + 1], "n": int((which == b).sum()),
+             "confidence": float(confidence[which == b].mean()), "accuracy": float(correct[which == b].mean())}
+            for b in range(n_bins) if (which == b).any()]
+    table = pd.DataFrame(rows, columns=["lower", "upper", "n", "confidence", "accuracy"])
+    ece = float((table["n"] * (table["accuracy"] - table["confidence"]).abs()).sum() / max(len(confidence), 1))
+    return table, ece

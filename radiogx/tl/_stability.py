@@ -50,7 +50,8 @@ def retrain_settings(m: RadiogenomicModel) -> dict:
         return None if isinstance(v, str) and v in ("", "None") else v
 
     out = {"preset": p["preset"], "architecture": p["architecture"], "cv": int(p["cv"]), "protocol": "nested",
-           "task": p["task"], "transform": p["transform"], "monitor": p["monitor"],
+           "task": p["task"], "transform": p["transform"], "input_transform": p.get("input_transform", "none"),
+           "monitor": p["monitor"],
            "inner_fraction": float(p["inner_fraction"]), "class_weight": value("class_weight"),
            "inner_splits": int(p["inner_splits"]), "final": p["final"], "min_epochs": int(p["min_epochs"]),
            "param_grid": json.loads(p["param_grid"]) if p.get("param_grid") else {}}

@@ -31,6 +31,7 @@ from ._record import write_record
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._folds import child_seed, outer_folds
 from .._traits import trait_data
+from .._inputs import check_input_transform
 
 __all__ = ["train"]
 
@@ -163,6 +164,7 @@ def train(
     class_weight: Literal["balanced"] | None = "balanced",
     task: Literal["auto", "classification", "regression"] = "auto",
     transform: Literal["none", "logit", "log"] = "none",
+    input_transform: Literal["none", "rank_normal"] = "none",
     cv: int = 10,
     param_grid: Mapping | Sequence[Mapping] | None = None,
     inner_splits: int | None = None,
@@ -245,6 +247,12 @@ def train(
         A continuous trait's transform before it is modelled: ``"none"``, ``"logit"`` (fractions strictly between 0
         and 1, such as the volume ratios) or ``"log"`` (positive values). The predictions and every score (R^2,
         masking, saliency) are then on the transformed scale.
+    input_transform
+        A within-patient transform of the expression, applied before the scaler and stored with the model, which
+        applies it wherever it reads expression (prediction, saliency, masking): ``"none"``, or ``"rank_normal"``,
+        each patient's values replaced by the normal scores of their ranks within that patient. It uses one
+        patient's values only, so :func:`radiogx.tl.predict` can score a patient alone on another platform (Mao et
+        al., BMC Cancer 2022); a model's attributions are then about the transformed values.
     cv
         Number of outer folds.
     param_grid
@@ -327,7 +335,12 @@ def train(
     if final == "ensemble" and protocol == "paper":
         raise ValueError("final='ensemble' averages the nested protocol's fold networks; with protocol='paper' use "
                          "final='refit'")
-    data = trait_data(adata, trait, cv=cv, task=task, transform=transform)
+    check_input_transform(input_transform)
+    if pretrained is not None and input_transform != "none":
+        raise ValueError(f"input_transform={input_transform!r} with a pretrained autoencoder: the autoencoder learnt "
+                         "untransformed expression; pretrain on the transformed matrix "
+                         "(radiogx.tl.pretrain on a copy whose X is transformed) or leave input_transform='none'")
+    data = trait_data(adata, trait, cv=cv, task=task, transform=transform, input_transform=input_transform)
     if data.is_regression and protocol == "paper":
         raise ValueError(f"trait {trait!r} is continuous: the paper's protocol (epochs chosen by the held-out fold's "
                          "ROC-AUC) is defined for classes; use protocol='nested'")
@@ -439,7 +452,8 @@ def train(
                                                        "epochs": max(1, int(r["best_epoch"][r["config"]]))})}
                    for r in results] if protocol == "nested" else []
     recipe_params = {k: (list(v) if isinstance(v, tuple) else ("" if v is None else v)) for k, v in base.items()}
-    params = {"kind": "model", "trait": trait, "task": data.task, "transform": data.transform, "protocol": protocol, "cv": int(cv), "seed": int(seed), "class_weight": str(class_weight),
+    params = {"kind": "model", "trait": trait, "task": data.task, "transform": data.transform,
+              "input_transform": input_transform, "protocol": protocol, "cv": int(cv), "seed": int(seed), "class_weight": str(class_weight),
               "monitor": monitor if protocol == "nested" else "auc", "inner_fraction": float(inner_fraction),
               "pretrained": pretrained is not None, "freeze": int(freeze), "preset": preset,
               "architecture": architecture, "nodes_per_set": int(nodes_per_set) if architecture == "gene_sets" else 0,

@@ -52,7 +52,7 @@ def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
         raise ConfigError(f"[steps.predict] traits = {s['traits']}: {unknown} are not modelled in this run "
                           f"(modelled: {list(traits)})")
     wanted = [t for t in traits if t in s["traits"]] if s["traits"] else list(traits)
-    kwargs = {k: s[k] for k in ("missing_genes", "scale", "min_coverage", "truth")}
+    kwargs = {k: s[k] for k in ("missing_genes", "scale", "min_coverage", "abstain_below", "truth")}
     return [Step(f"predict:{cohort_label(name)}", "predict", {**kwargs, "key_added": f"predict_{cohort_label(name)}"},
                  [f"train:{t}" for t in wanted],
                  derived={"adata": f"cohort {cohort_label(name)} ({_content(name)})",
@@ -89,6 +89,8 @@ SPEC = StepSpec("predict", "predict", 100, {
                       "within the cohort: another platform)"),
     "min_coverage": tool_key("float", "smallest share of the first-layer weight on measured genes",
                              check=in_range(0, 1, lo_open=True)),
+    "abstain_below": tool_key("float", "a call whose class probability is below this is marked abstain",
+                              check=in_range(0, 1)),
     "truth": tool_key("str", "obs column of a cohort's known classes to score against (default: the trait's own "
                       "column, where the cohort has it)"),
 }, plan, check)

@@ -13,7 +13,7 @@ from ._spec import Context, Step, StepSpec, call
 #: keys passed to rg.tl.train as they are (None: the preset's value)
 RECIPE_KEYS = ("preset", "architecture", "nodes_per_set", "hidden", "activation", "dropout", "input_dropout",
                "select_genes", "interaction_rank", "epochs", "batch_size", "optimizer", "learning_rate", "weight_decay",
-               "patience", "inner_splits", "final", "min_epochs", "cv", "protocol", "monitor")
+               "patience", "inner_splits", "final", "min_epochs", "cv", "protocol", "monitor", "input_transform")
 
 
 def _objects(adata: AnnData, ctx: Context) -> dict:
@@ -97,4 +97,7 @@ SPEC = StepSpec("train", "train", 20, {
                   "of 5-16) would leave test folds with no patient of a class"),
     "protocol": tool_key("str", "'nested' (honest) or 'paper' (epoch chosen on the held-out fold)"),
     "monitor": tool_key("str", "what the inner split scores"),
+    "input_transform": tool_key("str", "within-patient transform of the expression, stored with the model: 'none' or "
+                                "'rank_normal' (each patient's values to normal scores of their ranks; a model "
+                                "then predicts a patient of another platform alone)"),
 }, plan, check)
