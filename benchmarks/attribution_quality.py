@@ -11,13 +11,15 @@ side in one run:
 - ``--permutations`` networks trained on permuted subtypes: how often each subtype's top 100 overlap its own
   signature with p <= 0.01 (1% if the genes were independent), beside two plain rankers on the same permuted labels
   (the class mean difference of the scaled expression; an L2 logit's coefficient x input, ranked by the same class
-  contrast), which show the rate that the genes' co-expression alone gives (``--only labels`` runs this part with
-  the trait's network, without the stability runs).
+  contrast; also over the first ``--ranker-permutations`` labellings), which show the rate that the genes'
+  co-expression alone gives (``--only labels`` runs this part with the trait's network, without the stability
+  runs).
 
 Synthetic cohort (``--only synthetic``; 300 x 2,000, one linear trait driven by a planted 40-gene module): each
 method's stable genes (top 40 in >= 80% of 5 repeats): recall of the module and precision (planted among selected).
 
-    python benchmarks/attribution_quality.py [--repeats 5] [--cv 5] [--permutations 20] [--methods ...] [--n-jobs 2]
+    python benchmarks/attribution_quality.py [--repeats 5] [--cv 5] [--permutations 20] [--ranker-permutations 200]
+                                             [--methods ...] [--n-jobs 2]
                                              [--only verhaak|synthetic|labels]
 """
 
@@ -47,6 +49,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cv", type=int, default=5)
     parser.add_argument("--permutations", type=int, default=20)
+    parser.add_argument("--ranker-permutations", type=int, default=200)
     parser.add_argument("--methods", nargs="+", default=["input_x_gradient", "saliency"])
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--only", choices=["verhaak", "synthetic", "labels"], default=None)
@@ -194,27 +197,32 @@ def label_randomisation(adata, args) -> None:
     rankers = [*args.methods, "class mean difference", "L2 logit coef x input"]
     hits = {(m, c): 0 for m in rankers for c in model.classes}
     t0 = time.perf_counter()
-    for p in range(args.permutations):
+    for p in range(max(args.permutations, args.ranker_permutations)):
         permuted = cohort.copy()
         col = permuted.obs["subtype"].to_numpy(copy=True)
         col[rows] = col[rows][np.random.default_rng(p).permutation(len(rows))]
         permuted.obs["subtype"] = pd.Categorical(col)
-        run = _repeat(permuted, "subtype", kwargs, 1000 + p, args.methods, rg.settings.torch_device(None), None)
+        networks = p < args.permutations
+        run = (_repeat(permuted, "subtype", kwargs, 1000 + p, args.methods, rg.settings.torch_device(None), None)
+               if networks else None)
         labels = col[rows].astype(str)
         logit = LogisticRegression(C=0.1, max_iter=5000).fit(x, labels)
-        for j, c in enumerate(run["classes"]):
+        for j, c in enumerate(model.classes):
             codes = (labels == c).astype(int)
-            scores = {m: run["scores"][m][j] for m in args.methods}
+            scores = {m: run["scores"][m][run["classes"].index(c)] for m in args.methods} if networks else {}
             scores["class mean difference"] = x[codes == 1].mean(axis=0) - x[codes == 0].mean(axis=0)
             coef = logit.coef_[list(logit.classes_).index(c)]
             scores["L2 logit coef x input"] = cohort_scores(x * coef, codes, score="contrast", target_code=1)
-            for m in rankers:
-                sel = cohort.var_names[top_selection(scores[m], 100)]
+            for m, score in scores.items():
+                sel = cohort.var_names[top_selection(score, 100)]
                 hits[m, c] += own_signature_p(cohort.var_names, sel, c, signatures)[1] <= 0.01
-    print(f"\nlabel randomisation, {args.permutations} permuted labellings ({time.perf_counter() - t0:.0f} s): "
-          "how often a subtype's top 100 overlap its own signature with p <= 0.01")
+    print(f"\nlabel randomisation ({time.perf_counter() - t0:.0f} s): how often a subtype's top 100 overlap its own "
+          f"signature with p <= 0.01, over {args.permutations} permuted labellings (networks) and the first "
+          f"{args.ranker_permutations} (plain rankers)")
     for (m, c), n in hits.items():
-        print(f"  {m:22s} {c:11s} {n} of {args.permutations}")
+        total = args.permutations if m in args.methods else max(args.permutations, args.ranker_permutations)
+        print(f"  {m:22s} {c:11s} {n} of {total}")
+
 
 if __name__ == "__main__":
     main()

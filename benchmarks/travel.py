@@ -5,12 +5,15 @@ Trains the subtype network on the Verhaak cohort (173 x 840, ``rg.tl.train`` def
 (Classical, Mesenchymal, Proneural; balanced accuracy over those three, the model's Neural calls reassigned to the
 most probable of them):
 
-- each model with ``scale="cohort"`` (each gene standardised within Phillips) and ``scale="training"`` (each patient
-  alone: predicted as a cohort of one, every patient in turn, and checked equal to the whole-cohort call);
-- a class-skewed cohort: ``--skew-draws`` resamples of Phillips in which one class makes 70% (each class in turn);
+- each model with ``scale="cohort"`` (each gene standardised within Phillips), ``scale="training"`` and
+  ``scale="reference"`` (each gene standardised with Freije's GBMs, another series of the same array); the last two
+  also each patient alone (predicted as a cohort of one, every patient in turn, checked against the whole-cohort
+  call);
+- a class-skewed cohort: ``--skew-draws`` resamples of Phillips in which one class makes 70% (each class in turn):
+  the balanced accuracy lost against the same patients' calls in the whole cohort;
 - ``--drop-draws`` draws with 20% of the model's genes removed at random (set to the training mean);
-- confidence: the accuracy of the 20% least confident patients against the rest, for the top probability, the fold
-  networks' disagreement and the distance from the training data.
+- confidence: the accuracy of the 20% least confident patients (by the probability of the predicted class) against
+  the rest.
 
     python benchmarks/travel.py [--cv 5] [--skew-draws 10] [--drop-draws 10]
 """
@@ -37,8 +40,8 @@ def balanced_accuracy(truth: np.ndarray, proba: pd.DataFrame) -> tuple[float, np
     return float(np.mean([hits[y == k].mean() for k in range(3) if (y == k).any()])), hits
 
 
-def probabilities(cohort, model, scale: str) -> pd.DataFrame:
-    rg.tl.predict(cohort, model=model, missing_genes="impute", scale=scale, min_coverage=0.01, key_added="travel")
+def probabilities(cohort, model, mode: dict) -> pd.DataFrame:
+    rg.tl.predict(cohort, model=model, missing_genes="impute", min_coverage=0.01, key_added="travel", **mode)
     return rg.get.predictions_df(cohort, key="travel").set_index("patient")
 
 
@@ -55,8 +58,13 @@ def main() -> None:
     verhaak = rg.datasets.verhaak2010()
     phillips = rg.datasets.phillips2006()
     phillips = phillips[phillips.obs["Subtype.svm"].isin(CLASSES)].copy()
+    freije = rg.datasets.freije2004()
+    freije = freije[freije.obs["Histology"].astype(str) == "GBM"].copy()
     truth = phillips.obs["Subtype.svm"].astype(str).to_numpy()
-    print(f"Phillips: {phillips.n_obs} GBMs with an SVM call {pd.Series(truth).value_counts().to_dict()}")
+    print(f"Phillips: {phillips.n_obs} GBMs with an SVM call {pd.Series(truth).value_counts().to_dict()}; "
+          f"reference: Freije's {freije.n_obs} GBMs (the same array, HG-U133A)")
+    modes = {"cohort": {"scale": "cohort"}, "training": {"scale": "training"},
+             "reference": {"scale": "reference", "reference": freije}}
     for transform in ("none", "rank_normal"):
         t0 = time.perf_counter()
         trained = verhaak.copy()
@@ -64,51 +72,42 @@ def main() -> None:
         auc = float(trained.uns["radiogx"]["subtype"]["summary"]["roc_auc_pooled"])
         print(f"\ninput_transform={transform!r}: Verhaak nested pooled AUC {auc:.4f} "
               f"({time.perf_counter() - t0:.0f} s)")
-        whole = {}
-        for scale in ("cohort", "training"):
-            whole[scale] = probabilities(phillips.copy(), model, scale)
-            ba, _ = balanced_accuracy(truth, whole[scale])
-            print(f"  scale={scale!r:11s} balanced accuracy {ba:.3f}")
-        alone = pd.concat([probabilities(phillips[i:i + 1].copy(), model, "training")
-                           for i in range(phillips.n_obs)])
-        same = np.allclose(alone[CLASSES].to_numpy(), whole["training"].loc[alone.index, CLASSES].to_numpy(),
-                           atol=1e-6, rtol=0)
-        ba, hits = balanced_accuracy(truth, alone)
-        print(f"  each patient alone (scale='training'): balanced accuracy {ba:.3f}; equal to the whole-cohort "
-              f"call: {same}")
-        rng = np.random.default_rng(0)
-        for major in CLASSES:
-            for scale in ("training", "cohort"):
-                losses = []
+        for name, mode in modes.items():
+            whole = probabilities(phillips.copy(), model, mode)
+            ba, hits = balanced_accuracy(truth, whole)
+            line = f"  scale={name!r:11s} balanced accuracy {ba:.3f}"
+            if name != "cohort":  # each patient alone, in turn
+                alone = pd.concat([probabilities(phillips[i:i + 1].copy(), model, mode) for i in range(phillips.n_obs)])
+                same = (alone["predicted"] == whole.loc[alone.index, "predicted"]).all() and np.allclose(
+                    alone[CLASSES].to_numpy(), whole.loc[alone.index, CLASSES].to_numpy(), atol=1e-6, rtol=0)
+                line += (f"; each patient alone {balanced_accuracy(truth, alone)[0]:.3f} (the same calls and "
+                         f"probabilities within 1e-6 as in the cohort: {same})")
+            print(line)
+            conf = whole[CLASSES].max(axis=1).to_numpy()
+            low = conf <= np.quantile(conf, 0.2)
+            print(f"    least confident 20% (top probability): accuracy {hits[low].mean():.3f} vs the rest "
+                  f"{hits[~low].mean():.3f}")
+            rng = np.random.default_rng(0)
+            losses = {}
+            for major in CLASSES:
+                diffs = []
                 for _ in range(args.skew_draws):
                     take = np.concatenate([rng.choice(np.flatnonzero(truth == c), 42 if c == major else 9)
                                            for c in CLASSES])
                     skewed = phillips[take].copy()
                     skewed.obs_names = [f"{n}_{i}" for i, n in enumerate(skewed.obs_names)]
-                    ba_skew, _ = balanced_accuracy(truth[take], probabilities(skewed, model, scale))
-                    ba_ref, _ = balanced_accuracy(truth[take], whole[scale].iloc[take])
-                    losses.append(ba_ref - ba_skew)
-                print(f"  {major} 70% ({args.skew_draws} resamples), scale={scale!r}: balanced accuracy lost "
-                      f"{np.mean(losses):.3f} (max {np.max(losses):.3f})")
-        drops = []
-        for d in range(args.drop_draws):
-            keep = np.random.default_rng(100 + d).permutation(len(model.genes))[int(0.2 * len(model.genes)):]
-            genes = [g for g in model.genes[np.sort(keep)] if g in phillips.var_names]
-            reduced = phillips[:, genes].copy()
-            drops.append({s: balanced_accuracy(truth, probabilities(reduced, model, s))[0]
-                          for s in ("training", "cohort")})
-        drops = pd.DataFrame(drops)
-        print(f"  20% of the model's genes removed ({args.drop_draws} draws): balanced accuracy "
-              + ", ".join(f"scale={s!r} {drops[s].mean():.3f} (min {drops[s].min():.3f})" for s in drops))
-        p = whole["training"]
-        signals = {"top probability": p[CLASSES].max(axis=1).to_numpy(), "fold agreement": -p["fold_sd"].to_numpy(),
-                   "closeness to training": -p["ood"].to_numpy()}
-        _, hits = balanced_accuracy(truth, p)
-        for name, conf in signals.items():
-            low = conf <= np.quantile(conf, 0.2)
-            print(f"  least confident 20% by {name}: accuracy {hits[low].mean():.3f} vs the rest "
-                  f"{hits[~low].mean():.3f}")
-
+                    diffs.append(balanced_accuracy(truth[take], whole.iloc[take])[0]
+                                 - balanced_accuracy(truth[take], probabilities(skewed, model, mode))[0])
+                losses[major] = np.mean(diffs)
+            print(f"    a cohort 70% of one class ({args.skew_draws} resamples each): balanced accuracy lost "
+                  + ", ".join(f"{c} {v:.3f}" for c, v in losses.items()))
+            drops = []
+            for d in range(args.drop_draws):
+                keep = np.random.default_rng(100 + d).permutation(len(model.genes))[int(0.2 * len(model.genes)):]
+                genes = [g for g in model.genes[np.sort(keep)] if g in phillips.var_names]
+                drops.append(balanced_accuracy(truth, probabilities(phillips[:, genes].copy(), model, mode))[0])
+            print(f"    20% of the model's genes removed ({args.drop_draws} draws): balanced accuracy "
+                  f"{np.mean(drops):.3f} (min {np.min(drops):.3f})")
 
 if __name__ == "__main__":
     main()

@@ -105,7 +105,8 @@ def _predict(args: argparse.Namespace) -> int:
 
     adata = workflow.predict_cohort(args.model, args.cohort, args.out, obs=args.obs, orientation=args.orientation,
                                     truth=args.truth,
-                                    missing_genes=args.missing_genes, scale=args.scale, min_coverage=args.min_coverage)
+                                    missing_genes=args.missing_genes, scale=args.scale, min_coverage=args.min_coverage,
+                                    reference=args.reference, abstain_below=args.abstain_below)
     summary = get.prediction_summary_df(adata)
     print(summary.drop(columns=["classes_compared"]).to_string(index=False, float_format=lambda x: f"{x:.3g}"))
     counts = get.predictions_df(adata)["predicted"].value_counts()
@@ -172,9 +173,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     pred.add_argument("--truth", help="the .obs column of known classes to score against (default: the model's trait)")
     pred.add_argument("--missing-genes", choices=("error", "impute"), default="error",
                       help="model genes the cohort lacks: refuse, or set them to the training mean (default: error)")
-    pred.add_argument("--scale", choices=("training", "cohort"), default="training",
-                      help="scale genes with the training cohort's statistics, or within this cohort (another "
-                           "platform) (default: training)")
+    pred.add_argument("--scale", choices=("training", "cohort", "reference"), default="training",
+                      help="scale genes with the training cohort's statistics, within this cohort (another "
+                           "platform), or with a reference cohort of this platform (--reference) (default: training)")
+    pred.add_argument("--reference", help="with --scale reference: a cohort file of the same platform (as COHORT)")
+    pred.add_argument("--abstain-below", type=float, default=None,
+                      help="mark a call abstain when its class probability is below this (default: 0.6)")
     pred.add_argument("--min-coverage", type=float, default=0.8,
                       help="smallest share of the network's first-layer weight on measured genes (default: 0.8)")
     info = sub.add_parser("model-info", help="what a saved model says about itself (training cohort, CV, versions)")

@@ -362,3 +362,44 @@ def test_predict_reports_calibration_retention_and_gene_dropout(trained, new_coh
         prediction_tables(out, "predict"))
     with pytest.raises(ValueError, match="abstain_below must be in"):
         rg.tl.predict(new_cohort, model=model, abstain_below=1.5)
+
+
+def test_a_reference_cohort_of_the_platform_scales_each_patient_alone(trained, cohorts):
+    """A planted platform: every gene through its own affine map. A reference series of that platform (other
+    patients, the same population) scales each patient alone: the calls match cohort scaling on a balanced cohort,
+    and a cohort of one class keeps its calls, where cohort scaling centres it on itself."""
+    _, model = trained
+    platform = cohorts[1].copy()  # 80 patients the model never saw: 40 to predict, 40 as the platform's reference
+    rng = np.random.default_rng(1)
+    a, b = rng.uniform(0.5, 3, platform.n_vars), rng.uniform(2, 8, platform.n_vars)
+    platform.X = (np.asarray(platform.X) * a + b).astype(np.float32)
+    new, reference = platform[::2].copy(), platform[1::2].copy()
+
+    def summary(cohort, **kw):
+        out = rg.tl.predict(cohort, model=model, copy=True, **kw)
+        return rg.get.prediction_summary_df(out).iloc[0], rg.get.predictions_df(out).set_index("patient")
+
+    s_ref, p_ref = summary(new, scale="reference", reference=reference)
+    s_coh, _ = summary(new, scale="cohort")
+    s_train, _ = summary(new)
+    print(f"\nbalanced accuracy: reference {s_ref['balanced_accuracy']:.3f}, cohort {s_coh['balanced_accuracy']:.3f}, "
+          f"training scale {s_train['balanced_accuracy']:.3f}")
+    assert s_ref["balanced_accuracy"] >= 0.8 and abs(s_ref["balanced_accuracy"] - s_coh["balanced_accuracy"]) <= 0.05
+    assert s_train["balanced_accuracy"] <= s_ref["balanced_accuracy"] - 0.2
+    one = summary(new[3:4].copy(), scale="reference", reference=reference)[1]
+    np.testing.assert_allclose(one["positive"], p_ref.loc[one.index, "positive"], atol=1e-6, rtol=0)
+    positives = new[new.obs["trait_0"].astype(str) == "positive"].copy()
+    alone = summary(positives, scale="reference", reference=reference)[1]["predicted"]
+    calls = {"reference": (alone == "positive").mean(),
+             "cohort": (summary(positives, scale="cohort")[1]["predicted"] == "positive").mean()}
+    print(f"a cohort of positives only, share called positive: {calls}")
+    assert (alone == p_ref.loc[alone.index, "predicted"]).all()  # the calls they had in the balanced cohort
+    assert calls["reference"] >= 0.7 and calls["cohort"] <= calls["reference"] - 0.2
+    rec = rg.tl.predict(new, model=model, scale="reference", reference=reference, copy=True).uns["predict"]["trait_0"]
+    assert rec["params"]["n_reference"] == reference.n_obs and rec["params"]["scale"] == "reference"
+    with pytest.raises(ValueError, match="pass it as reference="):
+        rg.tl.predict(new, model=model, scale="reference")
+    with pytest.raises(ValueError, match="pass reference= only with scale='reference'"):
+        rg.tl.predict(new, model=model, reference=reference)
+    with pytest.raises(ValueError, match="reference cohort has 5 patients"):
+        rg.tl.predict(new, model=model, scale="reference", reference=reference[:5].copy())

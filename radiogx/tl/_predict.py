@@ -52,15 +52,18 @@ def _match_genes(model: RadiogenomicModel, var_names: pd.Index) -> tuple[np.ndar
             taken.add(int(position[j]))
             case_only.append((model.genes[j], str(var_names[position[j]])))
     return position, case_only
-def _input(x: np.ndarray, present: np.ndarray, mean: np.ndarray, scale: np.ndarray, how: str) -> np.ndarray:
-    """Model-order input: present genes scaled (training: the model's scaler; cohort: z-scored within the cohort),
-    absent genes at the training mean (0)."""
+def _input(x: np.ndarray, present: np.ndarray, mean: np.ndarray, scale: np.ndarray, how: str,
+           reference: np.ndarray | None = None) -> np.ndarray:
+    """Model-order input: present genes scaled (training: the model's scaler; cohort: z-scored within the cohort;
+    reference: z-scored with a reference cohort's values ``reference``, present genes only), absent genes at the
+    training mean (0)."""
     z = np.zeros((x.shape[0], len(present)), dtype=np.float64)
     if how == "training":
         z[:, present] = (x - mean[present]) / scale[present]
     else:
-        sd = x.std(axis=0)
-        z[:, present] = np.where(sd > 0, (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
+        base = x if how == "cohort" else reference
+        sd = base.std(axis=0)
+        z[:, present] = np.where(sd > 0, (x - base.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
     return z.astype(np.float32)
 
 
@@ -104,7 +107,8 @@ def predict(
     model: RadiogenomicModel | str | os.PathLike | None = None,
     trait: str | None = None,
     missing_genes: Literal["error", "impute"] = "error",
-    scale: Literal["training", "cohort"] = "training",
+    scale: Literal["training", "cohort", "reference"] = "training",
+    reference: AnnData | None = None,
     min_coverage: float = 0.8,
     ood_threshold: float = 2.0,
     abstain_below: float = ABSTAIN_BELOW,
@@ -131,7 +135,9 @@ def predict(
     mix (total variation distance above 0.3, stored as ``class_mix_distance``). A model trained with
     ``input_transform="rank_normal"`` first replaces each patient's values by the normal scores of their ranks
     among the model genes that patient has; with ``scale="training"`` each patient's prediction then depends on that
-    patient alone (a cohort of one gives the call it gets inside any cohort). Every patient is also scored by each
+    patient alone (a cohort of one gives the call it gets inside any cohort). ``scale="reference"`` standardises each
+    gene with a ``reference`` cohort of the same platform instead of the cohort itself: each patient is predicted
+    alone, on that platform's scales. Every patient is also scored by each
     fold network (each with its own scaler under ``"training"``); their disagreement is stored.
 
     Out-of-distribution signal, per patient: ``ood``, the root mean square over the genes the network uses of the
@@ -154,7 +160,12 @@ def predict(
     missing_genes
         ``"error"``: refuse a cohort without every model gene; ``"impute"``: use the training mean for them.
     scale
-        ``"training"`` or ``"cohort"`` (see above).
+        ``"training"``, ``"cohort"`` or ``"reference"`` (see above).
+    reference
+        With ``scale="reference"``: a cohort measured on the new cohort's platform (a public series of the same array,
+        say), whose per-gene mean and sd standardise each patient in place of the cohort's own. Each patient is then
+        predicted alone, and the class mix of the cohort being predicted does not move its calls; the reference's own
+        mix does, so take one as varied as the training cohort. Genes the reference lacks count as missing.
     min_coverage
         Smallest share of the first-layer weight on measured genes, in (0, 1].
     ood_threshold
@@ -209,8 +220,16 @@ def predict(
     check_adata(adata, what="the cohort")
     if missing_genes not in ("error", "impute"):
         raise ValueError(f"missing_genes must be 'error' or 'impute', got {missing_genes!r}")
-    if scale not in ("training", "cohort"):
-        raise ValueError(f"scale must be 'training' or 'cohort', got {scale!r}")
+    if scale not in ("training", "cohort", "reference"):
+        raise ValueError(f"scale must be 'training', 'cohort' or 'reference', got {scale!r}")
+    if (scale == "reference") != (reference is not None):
+        raise ValueError("scale='reference' standardises each gene with a reference cohort of the same platform: pass "
+                         "it as reference= (an AnnData), and pass reference= only with scale='reference'")
+    if reference is not None:
+        check_adata(reference, what="the reference cohort")
+        if reference.n_obs < MIN_COHORT_SCALING:
+            raise ValueError(f"predict: the reference cohort has {reference.n_obs} patients; a gene's mean and sd "
+                             f"need at least {MIN_COHORT_SCALING}")
     if not 0 < min_coverage <= 1:
         raise ValueError(f"min_coverage must be in (0, 1], got {min_coverage!r}")
     if not ood_threshold > 0:
@@ -224,7 +243,7 @@ def predict(
         raise ValueError(f"the model predicts {models[0].trait!r}, not trait={trait!r}")
     device = str(settings.torch_device(device))
     outputs = [_predict_one(adata, m, missing_genes, scale, min_coverage, ood_threshold, abstain_below, truth,
-                            key_added, device)
+                            key_added, device, reference)
                for m in models]  # every model checked before anything is written
     for m, (obs_columns, record) in zip(models, outputs):
         for name, values in obs_columns.items():
@@ -237,9 +256,13 @@ def predict(
 
 def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale: str, min_coverage: float,
                  ood_threshold: float, abstain_below: float, truth: str | None, key_added: str,
-                 device: str) -> tuple[dict, dict]:
+                 device: str, reference: AnnData | None = None) -> tuple[dict, dict]:
     position, case_only = _match_genes(m, adata.var_names)
     present = position >= 0
+    if reference is not None:  # a gene is used where both the cohort and the reference measure it
+        ref_position = _match_genes(m, reference.var_names)[0]
+        present &= ref_position >= 0
+        position = np.where(present, position, -1)
     weight = m.input_weight()
     used = weight > 0
     coverage = float(weight[present].sum() / weight.sum()) if weight.sum() > 0 else float(present.mean())
@@ -249,8 +272,9 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
         raise ValueError(f"predict: the cohort shares no gene with the {m.trait!r} model: the model has "
                          f"{preview(list(m.genes))}, the cohort {preview(list(adata.var_names))}. Are both gene "
                          "symbols (HGNC) of the same species?")
-    summary = (f"the cohort measures {int(present.sum())} of the model's {len(m.genes)} genes, carrying "
-               f"{coverage:.1%} of its first-layer weight")
+    summary = (f"the cohort {'and its reference ' if reference is not None else ''}measure"
+               f"{'' if reference is not None else 's'} {int(present.sum())} of the model's {len(m.genes)} genes, "
+               f"carrying {coverage:.1%} of its first-layer weight")
     if len(absent) and missing_genes == "error":
         raise ValueError(f"predict: {summary}; missing {preview(list(absent))}. Pass missing_genes='impute' to set "
                          "them to the training mean (coverage is checked against min_coverage)")
@@ -272,12 +296,13 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
                        f"than {WARN_COHORT_SCALING} patients whose class mix resembles the training cohort's; a small "
                        "cohort is centred on its own mix, which moves every prediction")
     x = _measured(adata, m, position, present)
+    ref = _measured(reference, m, ref_position, present) if reference is not None else None
     shift = float(np.median(np.abs(x.mean(axis=0) - m.mean[present]) / m.scale[present]))
-    z = _input(x, present, m.mean.astype(np.float64), m.scale.astype(np.float64), scale)
+    z = _input(x, present, m.mean.astype(np.float64), m.scale.astype(np.float64), scale, ref)
     proba = m.proba_of_scaled(z, device=device)
     if m.cv_folds:
         folds = np.stack([m.proba_of_scaled(
-            z if scale == "cohort" else _input(x, present, np.asarray(f["mean"], np.float64),
+            z if scale != "training" else _input(x, present, np.asarray(f["mean"], np.float64),
                                                np.asarray(f["scale"], np.float64), "training"), fold=k,
             device=device)
             for k, f in enumerate(m.cv_folds)])
@@ -322,7 +347,8 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
     results["ood"], results["outside"], results["fold_sd"] = ood, outside, fold_sd
     results["confidence"], results["abstain"] = confidence, confidence < abstain_below
     params = {"kind": "prediction", "trait": m.trait, "model_id": m.model_id, "model_path": m.path or "",
-              "missing_genes": missing_genes, "scale": scale, "min_coverage": float(min_coverage),
+              "missing_genes": missing_genes, "scale": scale,
+              "n_reference": int(reference.n_obs) if reference is not None else 0, "min_coverage": float(min_coverage),
               "ood_threshold": float(ood_threshold), "abstain_below": float(abstain_below),
               "n_abstained": int(np.sum(confidence < abstain_below)), "n_model_genes": int(len(m.genes)),
               "n_present": int(present.sum()), "n_case_matched": len(case_only), "coverage": coverage,
@@ -348,7 +374,8 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
             params["truth"] = column
             record["evaluation"], record["confusion"], record["reliability"] = evaluation, confusion, reliability
             record["retention"] = _retention(adata.obs[column], proba, m.classes, confidence)
-            record["gene_dropout"] = _gene_dropout(adata, m, position, present, scale, adata.obs[column], device)
+            record["gene_dropout"] = _gene_dropout(adata, m, position, present, scale, adata.obs[column], device,
+                                                   reference, ref_position if reference is not None else None)
             logger.info(f"predict: {m.trait} against {column!r} ({evaluation['n']} patients, classes "
                         f"{evaluation['classes']}): balanced accuracy {evaluation['balanced_accuracy']:.3f}, ROC-AUC "
                         f"{evaluation['roc_auc']:.3f}, expected calibration error {evaluation['ece']:.3f}")
@@ -370,7 +397,8 @@ RETAINED_SHARES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
 
 
 def _gene_dropout(adata: AnnData, m: RadiogenomicModel, position: np.ndarray, present: np.ndarray, scale: str,
-                  labels: pd.Series, device: str) -> pd.DataFrame:
+                  labels: pd.Series, device: str, reference: AnnData | None = None,
+                  ref_position: np.ndarray | None = None) -> pd.DataFrame:
     """Balanced accuracy against known classes when a share of the model's genes is removed at random (set to the
     training mean, as a missing gene is; the within-patient transform then ranks the rest), ``DROPOUT_DRAWS`` seeded
     draws per share of ``DROPOUT_SHARES``; the share 0 row is the cohort as measured."""
@@ -384,7 +412,8 @@ def _gene_dropout(adata: AnnData, m: RadiogenomicModel, position: np.ndarray, pr
                 keep[drop[:int(round(share * len(present)))]] = False
             if not keep.any():
                 continue
-            proba = m.proba_of_scaled(_input(_measured(adata, m, position, keep), keep, mean, sd, scale),
+            ref = _measured(reference, m, ref_position, keep) if reference is not None else None
+            proba = m.proba_of_scaled(_input(_measured(adata, m, position, keep), keep, mean, sd, scale, ref),
                                       device=device)
             evaluation = _evaluate(labels, proba, m.classes, quiet=True)[0]
             rows.append({"share_removed": share, "draw": d, "n_genes": int(keep.sum()),

@@ -220,7 +220,7 @@ def validate_config(raw: dict, *, base: Path | None = None) -> dict[str, dict]:
         for name, spec in keys.items():
             value = given.get(name, spec.default)
             value = _check_value(section, name, spec, value) if name in given else value
-            if spec.kind == "path" and value is not None:
+            if spec.kind == "path" and value is not None and value not in BUNDLED_DATASETS:
                 value = str(_resolve(base, value))
             if spec.kind == "path_list":  # bundled names stay, file names are taken from the config's folder
                 value = [v if v in BUNDLED_DATASETS or "." not in Path(v).name else str(_resolve(base, v))

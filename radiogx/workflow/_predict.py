@@ -43,10 +43,12 @@ def read_cohort(path: str | os.PathLike, *, obs: str | os.PathLike | None = None
 
 def predict_cohort(model: str | os.PathLike, cohort: str | os.PathLike, out: str | os.PathLike, *,
                    obs: str | os.PathLike | None = None, orientation: str = "auto", truth: str | None = None,
-                   missing_genes: str = "error", scale: str = "training", min_coverage: float = 0.8) -> AnnData:
+                   missing_genes: str = "error", scale: str = "training", min_coverage: float = 0.8,
+                   reference: str | os.PathLike | None = None, abstain_below: float | None = None) -> AnnData:
     """Apply a saved model to a cohort file (:func:`radiogx.tl.predict`) and write ``<out>/predictions.tsv``,
     ``<out>/predictions.h5ad`` and a self-contained ``<out>/report.html``. Nothing is written when the prediction is
-    refused (too little coverage, a file that is not a model, a malformed cohort).
+    refused (too little coverage, a file that is not a model, a malformed cohort). ``reference``: the file of a
+    reference cohort of the same platform (``scale="reference"``), read as the cohort is.
 
     Returns
     -------
@@ -55,7 +57,10 @@ def predict_cohort(model: str | os.PathLike, cohort: str | os.PathLike, out: str
     from ._report import render_report
 
     adata = read_cohort(cohort, obs=obs, orientation=orientation)
-    tl.predict(adata, model=model, missing_genes=missing_genes, scale=scale, min_coverage=min_coverage, truth=truth)
+    ref = read_cohort(reference, orientation=orientation) if reference is not None else None
+    extra = {} if abstain_below is None else {"abstain_below": abstain_below}
+    tl.predict(adata, model=model, missing_genes=missing_genes, scale=scale, min_coverage=min_coverage, truth=truth,
+               reference=ref, **extra)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table = get.predictions_df(adata)

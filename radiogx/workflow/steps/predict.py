@@ -30,14 +30,21 @@ def _content(name: str) -> str:
     return f"file sha256 {h.hexdigest()}"
 
 
-def _compute(name: str, traits: list[str]):
-    def compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
-        from ... import datasets, tl
-        from .._predict import read_cohort
+def _load(name: str) -> AnnData:
+    from ... import datasets
+    from .._predict import read_cohort
 
-        cohort = getattr(datasets, name)() if name in BUNDLED_DATASETS else read_cohort(name)
+    return getattr(datasets, name)() if name in BUNDLED_DATASETS else read_cohort(name)
+
+
+def _compute(name: str, traits: list[str], reference: str | None):
+    def compute(adata: AnnData, ctx: Context, step: Step, fp: str) -> None:
+        from ... import tl
+
+        cohort = _load(name)
+        extra = {"reference": _load(reference)} if reference else {}
         for trait in traits:
-            tl.predict(cohort, model=get.model(adata, trait), device=ctx.device, **step.kwargs)
+            tl.predict(cohort, model=get.model(adata, trait), device=ctx.device, **extra, **step.kwargs)
         found = get.record(cohort, "prediction", step.kwargs["key_added"])
         adata.uns[found.key] = dict(found.data)  # the cohort's predictions, kept with the training results
     return compute
@@ -56,8 +63,10 @@ def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     return [Step(f"predict:{cohort_label(name)}", "predict", {**kwargs, "key_added": f"predict_{cohort_label(name)}"},
                  [f"train:{t}" for t in wanted],
                  derived={"adata": f"cohort {cohort_label(name)} ({_content(name)})",
-                          "model": f"the model of each of the traits {wanted} (steps 'train:<trait>')"},
-                 compute=_compute(name, wanted)) for name in s["cohorts"]]
+                          "model": f"the model of each of the traits {wanted} (steps 'train:<trait>')",
+                          **({"reference": f"cohort {cohort_label(s['reference'])} ({_content(s['reference'])})"}
+                             if s["reference"] else {})},
+                 compute=_compute(name, wanted, s["reference"])) for name in s["cohorts"]]
 
 
 def check(cfg: dict) -> None:
@@ -66,10 +75,13 @@ def check(cfg: dict) -> None:
         return
     if not s["cohorts"]:
         raise ConfigError("[steps.predict] cohorts = []: give at least one cohort (or enabled = false)")
+    if (s["scale"] == "reference") != bool(s["reference"]):
+        raise ConfigError("[steps.predict] scale = 'reference' standardises each gene with a reference cohort of the "
+                          "cohorts' platform: set reference = (a bundled cohort or a file), and only with that scale")
     labels = [cohort_label(c) for c in s["cohorts"]]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"[steps.predict] cohorts = {s['cohorts']}: two cohorts share the label {labels}")
-    for name in s["cohorts"]:
+    for name in [*s["cohorts"], *([s["reference"]] if s["reference"] else [])]:
         if name in BUNDLED_DATASETS:
             continue
         if not name.lower().endswith(SUFFIXES):
@@ -85,10 +97,12 @@ SPEC = StepSpec("predict", "predict", 100, {
                    "files (relative to the config file)"),
     "traits": Key("str_list", [], "the modelled traits whose models predict (default: every modelled trait)"),
     "missing_genes": tool_key("str", "model genes a cohort lacks: 'error', or 'impute' (the training mean)"),
-    "scale": tool_key("str", "'training' (the training cohort's gene scales) or 'cohort' (each gene standardised "
-                      "within the cohort: another platform)"),
+    "scale": tool_key("str", "'training' (the training cohort's gene scales), 'cohort' (each gene standardised "
+                      "within the cohort: another platform) or 'reference' (with the reference cohort's scales)"),
     "min_coverage": tool_key("float", "smallest share of the first-layer weight on measured genes",
                              check=in_range(0, 1, lo_open=True)),
+    "reference": Key("path", None, "with scale = 'reference': a cohort of the cohorts' platform (a bundled name or a "
+                     "file) whose gene means and sds scale each patient alone", nullable=True),
     "abstain_below": tool_key("float", "a call whose class probability is below this is marked abstain",
                               check=in_range(0, 1)),
     "truth": tool_key("str", "obs column of a cohort's known classes to score against (default: the trait's own "
