@@ -11,7 +11,9 @@ most probable of them):
   call);
 - a class-skewed cohort: ``--skew-draws`` resamples of Phillips in which one class makes 70% (each class in turn):
   the balanced accuracy lost against the same patients' calls in the whole cohort;
-- ``--drop-draws`` draws with 20% of the model's genes removed at random (set to the training mean);
+- ``--drop-draws`` draws with 20% of the model's genes removed at random (set to the training mean); and the
+  prediction record's gene-dropout curve (10-50% removed) with the genes set to the training mean or inferred
+  (``missing_genes="infer"``);
 - confidence: the accuracy of the 20% least confident patients (by the probability of the predicted class) against
   the rest.
 
@@ -108,6 +110,12 @@ def main() -> None:
                 drops.append(balanced_accuracy(truth, probabilities(phillips[:, genes].copy(), model, mode))[0])
             print(f"    20% of the model's genes removed ({args.drop_draws} draws): balanced accuracy "
                   f"{np.mean(drops):.3f} (min {np.min(drops):.3f})")
+        for how in ("impute", "infer"):  # the prediction record's own gene-dropout curve, each way of filling genes
+            scored = rg.tl.predict(phillips.copy(), model=model, missing_genes=how, truth="Subtype.svm",
+                                   min_coverage=0.01, copy=True, **modes["reference"])
+            curve = scored.uns["predict"]["subtype"]["gene_dropout"]
+            print(f"  reference, missing_genes={how!r}: balanced accuracy with a share of the genes removed "
+                  + ", ".join(f"{r.share_removed:.0%} {r.balanced_accuracy:.3f}" for r in curve.itertuples()))
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,7 @@
-"""Within-patient input transforms: a patient's expression made comparable across platforms using that patient alone.
+"""What a model reads: within-patient input transforms, and the training cohort's gene structure that infers a gene a
+new cohort lacks.
+
+Within-patient transforms make a patient's expression comparable across platforms using that patient alone.
 
 A transform is chosen when a model is trained (``rg.tl.train(..., input_transform=...)``), stored with the model, and
 applied to every patient before the model's scaler, in training, interpretation and prediction alike. Because it uses
@@ -12,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-__all__ = ["INPUT_TRANSFORMS", "check_input_transform", "transform_inputs"]
+__all__ = ["INPUT_TRANSFORMS", "check_input_transform", "transform_inputs", "fit_gene_structure", "infer_missing"]
 
 #: ``"none"``: the values as given; ``"rank_normal"``: each patient's values replaced by the normal scores of their
 #: ranks within that patient (ties share their mean rank), :math:`\\Phi^{-1}((r - 1/2) / n)` over the ``n`` genes.
@@ -41,3 +44,36 @@ def transform_inputs(x: np.ndarray, name: str) -> np.ndarray:
         raise ValueError("rank_normal needs finite values: set missing values first (a NaN has no rank)")
     ranks = stats.rankdata(x, axis=1, method="average")
     return special.ndtri((ranks - 0.5) / x.shape[1]).astype(np.float32)
+
+
+# --- the training cohort's gene structure: what a missing gene's value is likely to be, given the others -----------
+
+#: Principal components of the training cohort kept to infer missing genes.
+STRUCTURE_COMPONENTS = 50
+
+
+def fit_gene_structure(z: np.ndarray, n_components: int = STRUCTURE_COMPONENTS) -> dict:
+    """A probabilistic PCA of scaled training expression ``z`` (patients x genes; Tipping & Bishop, JRSS-B 1999):
+    ``loadings`` (genes x k, orthonormal), the ``variance`` of each component's scores and the ``noise`` variance per
+    gene (the mean variance outside the k components), k = ``min(n_components, patients - 1, genes)``."""
+    z = np.asarray(z, dtype=np.float64)
+    n, g = z.shape
+    k = int(max(1, min(n_components, n - 1, g)))
+    _, s, vt = np.linalg.svd(z - z.mean(axis=0), full_matrices=False)
+    eig = s ** 2 / max(n - 1, 1)
+    noise = float(eig[k:].sum() / max(g - k, 1)) if g > k else 0.0
+    return {"loadings": vt[:k].T.astype(np.float32), "variance": eig[:k].astype(np.float32),
+            "noise": max(noise, 1e-6 * float(eig[:k].mean()))}
+
+
+def infer_missing(z: np.ndarray, present: np.ndarray, structure: dict) -> np.ndarray:
+    """The expected scaled values of the genes not ``present`` given the present ones, under the probabilistic PCA
+    ``structure`` (:func:`fit_gene_structure`): the posterior mean of the component scores,
+    :math:`(L_o^T L_o + \\sigma^2 \\Lambda^{-1})^{-1} L_o^T z_o`, mapped back through the missing genes' loadings.
+    ``z``: patients x present genes; returns patients x missing genes."""
+    loadings = np.asarray(structure["loadings"], dtype=np.float64)
+    variance = np.asarray(structure["variance"], dtype=np.float64)
+    observed, missing = loadings[present], loadings[~present]
+    precision = observed.T @ observed + float(structure["noise"]) * np.diag(1.0 / variance)
+    scores = np.linalg.solve(precision, observed.T @ np.asarray(z, dtype=np.float64).T).T
+    return scores @ missing.T

@@ -403,3 +403,32 @@ def test_a_reference_cohort_of_the_platform_scales_each_patient_alone(trained, c
         rg.tl.predict(new, model=model, reference=reference)
     with pytest.raises(ValueError, match="reference cohort has 5 patients"):
         rg.tl.predict(new, model=model, scale="reference", reference=reference[:5].copy())
+
+
+def test_missing_genes_inferred_from_the_co_expressed_ones(trained, new_cohort, tmp_path):
+    """The planted module's genes are co-expressed: with 7 of its 10 missing, inferring them from the measured
+    genes (the training cohort's probabilistic PCA, kept in the model file) predicts better than the training
+    mean, and recovers their values."""
+    from radiogx._inputs import infer_missing
+
+    adata, model = trained
+    planted = adata.uns["synthetic"]
+    module = list(planted["gene_sets"][str(planted["traits"]["trait_0"]["sets"][0])])
+    assert len(module) == 10
+    gone = module[:7]
+    kept = new_cohort[:, [g for g in new_cohort.var_names if g not in gone]].copy()
+    ba = {how: rg.get.prediction_summary_df(rg.tl.predict(kept, model=model, missing_genes=how, min_coverage=0.1,
+                                                          copy=True))["balanced_accuracy"].iloc[0]
+          for how in ("impute", "infer")}
+    z = model.scaled(new_cohort)
+    present = ~model.genes.isin(gone)
+    guess = infer_missing(z[:, present], present, model.gene_structure)
+    r = np.corrcoef(guess.ravel(), z[:, ~present].ravel())[0, 1]
+    print(f"\n7 of 10 module genes missing: balanced accuracy {ba}; inferred against true values r = {r:.2f}")
+    assert r >= 0.5 and ba["infer"] >= ba["impute"] + 0.01
+    path = model.save(tmp_path / "m.pt")
+    loaded = rg.nn.RadiogenomicModel.load(path)
+    np.testing.assert_array_equal(loaded.gene_structure["loadings"], model.gene_structure["loadings"])
+    loaded.gene_structure = None  # a model file of radiogx 0.8
+    with pytest.raises(ValueError, match="holds no gene structure"):
+        rg.tl.predict(kept, model=loaded, missing_genes="infer", min_coverage=0.1)

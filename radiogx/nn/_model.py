@@ -52,6 +52,9 @@ class RadiogenomicModel(SavedModel):
         self.path: str | None = None
         self.set_nodes = None if set_nodes is None else [str(n) for n in set_nodes]
         self.set_mask = set_mask
+        #: The training cohort's gene structure (:func:`radiogx._inputs.fit_gene_structure` of its scaled expression),
+        #: from which :func:`radiogx.tl.predict` infers the genes a cohort lacks; ``None`` for older model files.
+        self.gene_structure: dict | None = None
         #: What a stranger needs to judge the model: the training cohort (patients, class counts, genes), the nested
         #: CV result and the versions that trained it (set by :func:`radiogx.tl.train`; empty for a format-1 file).
         self.training: dict = {}
@@ -171,6 +174,10 @@ class RadiogenomicModel(SavedModel):
         }
         if self.set_mask is not None:
             payload["set_mask"] = self.set_mask.to(torch.bool)
+        if self.gene_structure is not None:
+            payload["gene_structure"] = {"loadings": torch.from_numpy(self.gene_structure["loadings"]),
+                                         "variance": torch.from_numpy(self.gene_structure["variance"]),
+                                         "noise": torch.tensor(float(self.gene_structure["noise"]))}
         return payload
 
     @classmethod
@@ -185,6 +192,10 @@ class RadiogenomicModel(SavedModel):
                     set_nodes=meta.get("set_nodes"),
                     set_mask=payload["set_mask"].float() if "set_mask" in payload else None)
         model.training = dict(meta.get("training") or {})
+        if "gene_structure" in payload:
+            st = payload["gene_structure"]
+            model.gene_structure = {"loadings": st["loadings"].numpy(), "variance": st["variance"].numpy(),
+                                    "noise": float(st["noise"])}
         return model
 
     @classmethod

@@ -14,7 +14,7 @@ from anndata import AnnData
 from .._docs import doc_params
 from .. import __version__
 from .._logging import log_added, logger
-from .._inputs import transform_inputs
+from .._inputs import infer_missing, transform_inputs
 from .._settings import settings
 from .._validation import check_adata, preview
 from ..nn import RadiogenomicModel
@@ -53,10 +53,10 @@ def _match_genes(model: RadiogenomicModel, var_names: pd.Index) -> tuple[np.ndar
             case_only.append((model.genes[j], str(var_names[position[j]])))
     return position, case_only
 def _input(x: np.ndarray, present: np.ndarray, mean: np.ndarray, scale: np.ndarray, how: str,
-           reference: np.ndarray | None = None) -> np.ndarray:
+           reference: np.ndarray | None = None, structure: dict | None = None) -> np.ndarray:
     """Model-order input: present genes scaled (training: the model's scaler; cohort: z-scored within the cohort;
     reference: z-scored with a reference cohort's values ``reference``, present genes only), absent genes at the
-    training mean (0)."""
+    training mean (0), or with ``structure`` inferred from the present ones (:func:`radiogx._inputs.infer_missing`)."""
     z = np.zeros((x.shape[0], len(present)), dtype=np.float64)
     if how == "training":
         z[:, present] = (x - mean[present]) / scale[present]
@@ -64,6 +64,8 @@ def _input(x: np.ndarray, present: np.ndarray, mean: np.ndarray, scale: np.ndarr
         base = x if how == "cohort" else reference
         sd = base.std(axis=0)
         z[:, present] = np.where(sd > 0, (x - base.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
+    if structure is not None and not present.all():
+        z[:, ~present] = infer_missing(z[:, present], present, structure)
     return z.astype(np.float32)
 
 
@@ -106,7 +108,7 @@ def predict(
     *,
     model: RadiogenomicModel | str | os.PathLike | None = None,
     trait: str | None = None,
-    missing_genes: Literal["error", "impute"] = "error",
+    missing_genes: Literal["error", "impute", "infer"] = "error",
     scale: Literal["training", "cohort", "reference"] = "training",
     reference: AnnData | None = None,
     min_coverage: float = 0.8,
@@ -158,7 +160,10 @@ def predict(
     trait
         With ``model=None``: which trained trait.
     missing_genes
-        ``"error"``: refuse a cohort without every model gene; ``"impute"``: use the training mean for them.
+        ``"error"``: refuse a cohort without every model gene; ``"impute"``: use the training mean for them;
+        ``"infer"``: their expected values given the patient's measured genes, under a probabilistic PCA of the
+        training cohort (50 components, kept in the model file; Tipping & Bishop 1999), which co-expressed genes make
+        informative. Coverage is checked the same way for both.
     scale
         ``"training"``, ``"cohort"`` or ``"reference"`` (see above).
     reference
@@ -202,7 +207,7 @@ def predict(
     ``balanced_accuracy_all_classes``, ``n_reassigned``, ``roc_auc``, ``ece``, the compared classes; a continuous
     trait: ``n``, ``r2``, ``spearman``, ``rmse``), ``confusion``, ``reliability`` (:func:`reliability_table`),
     ``retention`` (accuracy among the most confident patients per share retained) and ``gene_dropout`` (balanced
-    accuracy with 10-50% of the model's genes removed at random, 10 draws per share, set to the training mean).
+    accuracy with 10-50% of the model's genes removed at random, 10 draws per share, treated as missing genes are).
     Read it with :func:`radiogx.get.predictions_df`, :func:`radiogx.get.prediction_summary_df` and
     :func:`radiogx.get.reliability_df`.
 
@@ -218,8 +223,8 @@ def predict(
     """
     adata = adata.copy() if copy else adata
     check_adata(adata, what="the cohort")
-    if missing_genes not in ("error", "impute"):
-        raise ValueError(f"missing_genes must be 'error' or 'impute', got {missing_genes!r}")
+    if missing_genes not in ("error", "impute", "infer"):
+        raise ValueError(f"missing_genes must be 'error', 'impute' or 'infer', got {missing_genes!r}")
     if scale not in ("training", "cohort", "reference"):
         raise ValueError(f"scale must be 'training', 'cohort' or 'reference', got {scale!r}")
     if (scale == "reference") != (reference is not None):
@@ -277,11 +282,13 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
                f"carrying {coverage:.1%} of its first-layer weight")
     if len(absent) and missing_genes == "error":
         raise ValueError(f"predict: {summary}; missing {preview(list(absent))}. Pass missing_genes='impute' to set "
-                         "them to the training mean (coverage is checked against min_coverage)")
+                         "them to the training mean, or 'infer' to estimate them from the measured genes (coverage is "
+                         "checked against min_coverage)")
     if coverage < min_coverage:
         raise ValueError(f"predict: {summary}, below min_coverage={min_coverage:g}; missing {preview(list(absent))}, "
                          f"the cohort has {preview(list(adata.var_names))}. Lower min_coverage to predict anyway")
-    logger.info(f"predict: {m.trait}: {summary}" + (f"; {len(absent)} set to the training mean" if len(absent) else ""))
+    fill = "inferred from the measured ones" if missing_genes == "infer" else "set to the training mean"
+    logger.info(f"predict: {m.trait}: {summary}" + (f"; {len(absent)} {fill}" if len(absent) else ""))
     trained_on = {p for f in m.cv_folds for p in f["test"]}
     n_seen = int(adata.obs_names.isin(list(trained_on)).sum())
     if n_seen:
@@ -297,14 +304,15 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
                        "cohort is centred on its own mix, which moves every prediction")
     x = _measured(adata, m, position, present)
     ref = _measured(reference, m, ref_position, present) if reference is not None else None
+    structure = _structure(m, missing_genes)
     shift = float(np.median(np.abs(x.mean(axis=0) - m.mean[present]) / m.scale[present]))
-    z = _input(x, present, m.mean.astype(np.float64), m.scale.astype(np.float64), scale, ref)
+    z = _input(x, present, m.mean.astype(np.float64), m.scale.astype(np.float64), scale, ref, structure)
     proba = m.proba_of_scaled(z, device=device)
     if m.cv_folds:
         folds = np.stack([m.proba_of_scaled(
             z if scale != "training" else _input(x, present, np.asarray(f["mean"], np.float64),
-                                               np.asarray(f["scale"], np.float64), "training"), fold=k,
-            device=device)
+                                               np.asarray(f["scale"], np.float64), "training", None, structure),
+            fold=k, device=device)
             for k, f in enumerate(m.cv_folds)])
         fold_sd = folds.std(axis=0).mean(axis=1)  # a continuous trait: the sd of the predicted value
     else:
@@ -375,11 +383,22 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
             record["evaluation"], record["confusion"], record["reliability"] = evaluation, confusion, reliability
             record["retention"] = _retention(adata.obs[column], proba, m.classes, confidence)
             record["gene_dropout"] = _gene_dropout(adata, m, position, present, scale, adata.obs[column], device,
-                                                   reference, ref_position if reference is not None else None)
+                                                   reference, ref_position if reference is not None else None,
+                                                   structure)
             logger.info(f"predict: {m.trait} against {column!r} ({evaluation['n']} patients, classes "
                         f"{evaluation['classes']}): balanced accuracy {evaluation['balanced_accuracy']:.3f}, ROC-AUC "
                         f"{evaluation['roc_auc']:.3f}, expected calibration error {evaluation['ece']:.3f}")
     return obs_columns, record
+
+
+def _structure(m: RadiogenomicModel, missing_genes: str) -> dict | None:
+    """The model's gene structure when missing genes are inferred (refusing a model file that lacks it)."""
+    if missing_genes != "infer":
+        return None
+    if m.gene_structure is None:
+        raise ValueError(f"missing_genes='infer': the {m.trait!r} model holds no gene structure (a model file of radiogx "
+                         "0.8 or older); train it again, or use missing_genes='impute' (the training mean)")
+    return m.gene_structure
 
 
 def _measured(adata: AnnData, m: RadiogenomicModel, position: np.ndarray, present: np.ndarray) -> np.ndarray:
@@ -398,9 +417,9 @@ RETAINED_SHARES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
 
 def _gene_dropout(adata: AnnData, m: RadiogenomicModel, position: np.ndarray, present: np.ndarray, scale: str,
                   labels: pd.Series, device: str, reference: AnnData | None = None,
-                  ref_position: np.ndarray | None = None) -> pd.DataFrame:
-    """Balanced accuracy against known classes when a share of the model's genes is removed at random (set to the
-    training mean, as a missing gene is; the within-patient transform then ranks the rest), ``DROPOUT_DRAWS`` seeded
+                  ref_position: np.ndarray | None = None, structure: dict | None = None) -> pd.DataFrame:
+    """Balanced accuracy against known classes when a share of the model's genes is removed at random (treated as a
+    missing gene is: the training mean, or inferred; the within-patient transform ranks the rest), ``DROPOUT_DRAWS`` seeded
     draws per share of ``DROPOUT_SHARES``; the share 0 row is the cohort as measured."""
     rows = []
     mean, sd = m.mean.astype(np.float64), m.scale.astype(np.float64)
@@ -413,8 +432,8 @@ def _gene_dropout(adata: AnnData, m: RadiogenomicModel, position: np.ndarray, pr
             if not keep.any():
                 continue
             ref = _measured(reference, m, ref_position, keep) if reference is not None else None
-            proba = m.proba_of_scaled(_input(_measured(adata, m, position, keep), keep, mean, sd, scale, ref),
-                                      device=device)
+            proba = m.proba_of_scaled(_input(_measured(adata, m, position, keep), keep, mean, sd, scale, ref,
+                                             structure), device=device)
             evaluation = _evaluate(labels, proba, m.classes, quiet=True)[0]
             rows.append({"share_removed": share, "draw": d, "n_genes": int(keep.sum()),
                          "balanced_accuracy": evaluation["balanced_accuracy"]})

@@ -31,7 +31,7 @@ from ._record import write_record
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._folds import child_seed, outer_folds
 from .._traits import trait_data
-from .._inputs import check_input_transform
+from .._inputs import check_input_transform, fit_gene_structure
 
 __all__ = ["train"]
 
@@ -464,6 +464,7 @@ def train(
     model = RadiogenomicModel(trait=trait, genes=data.genes, classes=data.classes, mean=mean, scale=scale,
                               config=final_config, state=final_state, folds=fold_models, settings_used=params,
                               set_nodes=set_names, set_mask=set_mask)
+    model.gene_structure = fit_gene_structure((data.x - mean) / scale)  # infers the genes a new cohort lacks
     register(model, adata)  # adata keeps it alive; uns records only its id
 
     index = pd.Index(data.obs_names, dtype=str)
