@@ -171,8 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     pred.add_argument("--orientation", choices=("auto", "genes_x_samples", "samples_x_genes"), default="auto",
                       help="axes of an expression table (default: auto, from the labels, else the longer axis is genes)")
     pred.add_argument("--truth", help="the .obs column of known classes to score against (default: the model's trait)")
-    pred.add_argument("--missing-genes", choices=("error", "impute"), default="error",
-                      help="model genes the cohort lacks: refuse, or set them to the training mean (default: error)")
+    pred.add_argument("--missing-genes", choices=("error", "impute", "infer"), default="error",
+                      help="model genes the cohort lacks: refuse, set them to the training mean, or infer them from "
+                           "the measured genes (default: error)")
     pred.add_argument("--scale", choices=("training", "cohort", "reference"), default="training",
                       help="scale genes with the training cohort's statistics, within this cohort (another "
                            "platform), or with a reference cohort of this platform (--reference) (default: training)")

@@ -96,7 +96,8 @@ SPEC = StepSpec("predict", "predict", 100, {
     "cohorts": Key("path_list", [], "cohorts to predict: bundled names (e.g. 'phillips2006') or .h5ad/.tsv/.csv/.gct "
                    "files (relative to the config file)"),
     "traits": Key("str_list", [], "the modelled traits whose models predict (default: every modelled trait)"),
-    "missing_genes": tool_key("str", "model genes a cohort lacks: 'error', or 'impute' (the training mean)"),
+    "missing_genes": tool_key("str", "model genes a cohort lacks: 'error', 'impute' (the training mean) or 'infer' "
+                              "(from the measured genes)"),
     "scale": tool_key("str", "'training' (the training cohort's gene scales), 'cohort' (each gene standardised "
                       "within the cohort: another platform) or 'reference' (with the reference cohort's scales)"),
     "min_coverage": tool_key("float", "smallest share of the first-layer weight on measured genes",
