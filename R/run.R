@@ -76,14 +76,21 @@ runRadiogx <- function(config, out = NULL, nJobs = NULL, quiet = FALSE, executab
 #' @param x A \code{SummarizedExperiment} (its assay \code{assay}, genes x patients; known classes may be in
 #'   \code{colData}) or a numeric matrix of genes x patients with gene symbols as row names.
 #' @param assay The assay of \code{x} holding expression.
-#' @param missingGenes \code{"error"} or \code{"impute"}.
-#' @param scale \code{"training"} or \code{"cohort"}.
+#' @param missingGenes \code{"error"}, \code{"impute"} (the training mean) or \code{"infer"} (from the measured
+#'   genes, through the training cohort's gene structure).
+#' @param scale \code{"training"}, \code{"cohort"} or \code{"reference"} (each gene standardised with
+#'   \code{reference}, a cohort of the same platform; each patient is then predicted alone).
+#' @param reference With \code{scale = "reference"}: a numeric genes x patients matrix of the platform's reference
+#'   cohort, gene symbols as row names.
+#' @param abstainBelow A call whose class probability is below this is marked \code{abstain} (\code{NULL}: radiogx's
+#'   default, 0.6).
 #' @param minCoverage Smallest share of the first-layer weight on measured genes.
 #' @param truth A \code{colData} column of known classes to score against (default: the model's trait, if present).
 #' @param out Folder for \code{predictions.tsv}, \code{predictions.h5ad} and \code{report.html}.
 #' @param executable The radiogx program (\code{\link{radiogxExecutable}}).
 #' @return For a \code{SummarizedExperiment}, \code{x} with the predictions added to \code{colData} (columns
-#'   \code{predict_<trait>}, \code{predict_<trait>_p_<class>}, \code{predict_<trait>_ood}); for a matrix, the
+#'   \code{predict_<trait>}, \code{predict_<trait>_p_<class>}, \code{predict_<trait>_ood},
+#'   \code{predict_<trait>_abstain}); for a matrix, the
 #'   \code{data.frame} of predictions (one row per patient). Either way the output folder is in its
 #'   \code{"radiogx_out"} attribute (metadata for a \code{SummarizedExperiment}).
 #' @examples
@@ -97,8 +104,9 @@ runRadiogx <- function(config, out = NULL, nJobs = NULL, quiet = FALSE, executab
 #'     table(pred$predict_subtype)
 #' }
 #' @export
-radiogxPredict <- function(model, x, assay = "expression", missingGenes = c("error", "impute"),
-                           scale = c("training", "cohort"), minCoverage = 0.8, truth = NULL,
+radiogxPredict <- function(model, x, assay = "expression", missingGenes = c("error", "impute", "infer"),
+                           scale = c("training", "cohort", "reference"), minCoverage = 0.8, truth = NULL,
+                           reference = NULL, abstainBelow = NULL,
                            out = tempfile("radiogx_predict_"), executable = radiogxExecutable()) {
     missingGenes <- match.arg(missingGenes)
     scale <- match.arg(scale)
@@ -111,12 +119,24 @@ radiogxPredict <- function(model, x, assay = "expression", missingGenes = c("err
         stop("'x' must be a SummarizedExperiment or a numeric genes x patients matrix with row and column names",
              call. = FALSE)
     }
+    if ((scale == "reference") != !is.null(reference)) {
+        stop(paste("scale = \"reference\" needs 'reference' (a genes x patients matrix of the platform), and",
+                   "'reference' needs scale = \"reference\""), call. = FALSE)
+    }
     dir.create(out, showWarnings = FALSE, recursive = TRUE)
     expr <- file.path(out, "cohort.tsv")
-    utils::write.table(data.frame(gene = rownames(m), m, check.names = FALSE), expr, sep = "\t", quote = FALSE,
-                       row.names = FALSE)
+    .writeExpression(m, expr)
     args <- c("--quiet", "predict", normalizePath(model), expr, "--out", out, "--orientation", "genes_x_samples",
               "--missing-genes", missingGenes, "--scale", scale, "--min-coverage", format(minCoverage))
+    if (!is.null(reference)) {
+        if (!is.matrix(reference) || !is.numeric(reference) || is.null(rownames(reference))) {
+            stop("'reference' must be a numeric genes x patients matrix with gene symbols as row names", call. = FALSE)
+        }
+        ref <- file.path(out, "reference.tsv")
+        .writeExpression(reference, ref)
+        args <- c(args, "--reference", ref)
+    }
+    if (!is.null(abstainBelow)) args <- c(args, "--abstain-below", format(abstainBelow))
     if (isSe && ncol(SummarizedExperiment::colData(x))) {
         known <- as.data.frame(SummarizedExperiment::colData(x))
         keep <- vapply(known, function(col) is.character(col) || is.factor(col), logical(1))
@@ -137,13 +157,21 @@ radiogxPredict <- function(model, x, assay = "expression", missingGenes = c("err
     for (trait in unique(pred$trait)) {
         p <- pred[pred$trait == trait, , drop = FALSE]
         p <- p[match(colnames(x), p$patient), , drop = FALSE]
-        classes <- setdiff(colnames(p), c("trait", "patient", "predicted", "ood", "outside", "fold_sd"))
+        classes <- setdiff(colnames(p), c("trait", "patient", "predicted", "ood", "outside", "fold_sd", "confidence",
+                                          "abstain"))
         SummarizedExperiment::colData(x)[[paste0("predict_", trait)]] <- factor(p$predicted, levels = classes)
         for (cl in classes) SummarizedExperiment::colData(x)[[paste0("predict_", trait, "_p_", cl)]] <- p[[cl]]
         SummarizedExperiment::colData(x)[[paste0("predict_", trait, "_ood")]] <- p$ood
+        SummarizedExperiment::colData(x)[[paste0("predict_", trait, "_abstain")]] <- as.logical(p$abstain)
     }
     S4Vectors::metadata(x)$radiogx_out <- normalizePath(out)
     x
+}
+
+.writeExpression <- function(m, path) {
+    if (is.null(colnames(m))) colnames(m) <- paste0("patient_", seq_len(ncol(m)))
+    utils::write.table(data.frame(gene = rownames(m), m, check.names = FALSE), path, sep = "\t", quote = FALSE,
+                       row.names = FALSE)
 }
 
 .runProgram <- function(executable, args, quiet) {

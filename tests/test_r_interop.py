@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import radiogx as rg
@@ -230,6 +232,38 @@ def test_an_r_user_runs_radiogx_and_gets_the_python_results(tmp_path):
     masking_r, masking_py = pd.read_csv(tmp_path / "masking.csv"), rg.get.masking_df(adata)
     assert list(masking_r["gene_set"]) == list(masking_py["gene_set"])
     assert (masking_r["pval"] - masking_py["pval"]).abs().max() < 1e-12
+
+
+@pytest.mark.r
+def test_r_predicts_with_a_reference_and_reads_confidence_apart_from_the_classes(tmp_path):
+    """radiogxPredict: the classes are the model's (not the confidence or abstain columns beside them), abstain is a
+    logical column, and scale = "reference" takes a reference matrix; the calls equal Python's."""
+    full = rg.datasets.synthetic(n_obs=160, n_vars=40, n_traits=1, kinds=["linear"], module_size=8, n_decoys=3,
+                                 noise=0.3, seed=1)
+    train, new = full[:100].copy(), full[100:].copy()
+    model = rg.tl.train(train, "trait_0", hidden=(8,), epochs=10, patience=3, cv=3, inner_splits=1,
+                        select_genes="all", seed=0)
+    model.save(tmp_path / "m.pt")
+    expected = rg.get.predictions_df(rg.tl.predict(new[:30].copy(), model=model, scale="reference",
+                                                   reference=new[30:].copy(), copy=True)).set_index("patient")
+    pd.DataFrame(np.asarray(new.X).T, index=new.var_names, columns=new.obs_names).to_csv(tmp_path / "x.csv")
+    res = _rscript(f'''
+        x <- as.matrix(read.csv("{tmp_path / 'x.csv'}", row.names = 1, check.names = FALSE))
+        se <- SummarizedExperiment::SummarizedExperiment(list(expression = x[, 1:30]))
+        out <- radiogx::radiogxPredict("{tmp_path / 'm.pt'}", se, scale = "reference", reference = x[, 31:60])
+        cd <- as.data.frame(SummarizedExperiment::colData(out))
+        stopifnot(identical(levels(cd$predict_trait_0), c("negative", "positive")), is.logical(cd$predict_trait_0_abstain))
+        write.csv(cd, "{tmp_path / 'cd.csv'}")
+        msg <- tryCatch(radiogx::radiogxPredict("{tmp_path / 'm.pt'}", se, scale = "reference"),
+                        error = function(e) conditionMessage(e))
+        cat("REFUSED:", msg, "\\n")
+    ''')
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "REFUSED: scale = \"reference\" needs 'reference'" in res.stdout
+    cd = pd.read_csv(tmp_path / "cd.csv", index_col=0)
+    assert list(cd["predict_trait_0"]) == list(expected.loc[cd.index, "predicted"].astype(str))
+    assert list(cd["predict_trait_0_abstain"]) == list(expected.loc[cd.index, "abstain"])
+    np.testing.assert_allclose(cd["predict_trait_0_p_positive"], expected.loc[cd.index, "positive"], atol=1e-6)
 
 
 @pytest.mark.r
