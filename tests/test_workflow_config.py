@@ -74,6 +74,14 @@ MALFORMED = [
     ("clinical table without source", ("input.clinical", [{"columns": ["age"]}]), r"\[\[input.clinical\]\] #1 source = None"),
     ("unknown synthetic argument", ("input.synthetic.n_patients", 10), r"\[input.synthetic\]: unknown key 'n_patients'"),
     ("section not a table", ("traits", ["subtype"]), r"\[traits\] must be a table"),
+    ("reference scaling without a reference", ("steps.predict", {"enabled": True, "cohorts": ["phillips2006"],
+                                                                 "scale": "reference"}),
+     r"\[steps.predict\] scale = 'reference' standardises each gene with a reference cohort .* set reference ="),
+    ("a reference without reference scaling", ("steps.predict", {"enabled": True, "cohorts": ["phillips2006"],
+                                                                "reference": "freije2004"}),
+     r"\[steps.predict\] scale = 'reference' .* and only with that scale"),
+    ("unknown input transform", ("steps.train.input_transform", "ranks"),
+     r"\[steps.train\] input_transform = 'ranks': allowed values are \['none', 'rank_normal'\]"),
 ]
 
 
