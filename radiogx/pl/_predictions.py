@@ -93,7 +93,7 @@ def _retention(ax, table, abstain_below: float) -> None:
     ax.plot(table["share_retained"], table["accuracy"], marker="s", ls="--", color="tab:blue", label="accuracy")
     ax.invert_xaxis()
     ax.set(xlabel="share of patients kept (most confident first)", ylabel="among those kept",
-           title=f"the least confident set aside (abstain < {abstain_below:g})")
+           title=f"least confident set aside (abstain < {abstain_below:g})")
     ax.legend(fontsize=7)
 
 
