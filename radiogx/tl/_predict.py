@@ -327,8 +327,9 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
     if outside.mean() > 0.2:
         logger.warning(f"predict: {int(outside.sum())} of {adata.n_obs} patients lie outside the training range of the "
                        f"{m.trait!r} model (ood > {ood_threshold:g}; median gene shift {shift:.2f} training sd)"
-                       + ("; a cohort from another platform needs scale='cohort'" if scale == "training" else
-                          "; scale='cohort' removes a shift of the whole cohort, not these patients' distance from "
+                       + ("; a cohort from another platform needs scale='cohort' or scale='reference'"
+                          if scale == "training" else
+                          f"; scale={scale!r} removes a shift of the whole cohort, not these patients' distance from "
                           "the training data"))
     if m.is_regression:
         predicted = proba[:, 0]
