@@ -12,7 +12,7 @@ from ._interpretation_tables import (associations_df, attributions_df, enrich_df
                                      set_control_df, set_nodes_df, stability_df, stability_sanity_df,
                                      stability_summary_df)
 from ._model_tables import bootstrap_df, compare_df, cv_df, oof_df
-from ._prediction_tables import prediction_summary_df, predictions_df
+from ._prediction_tables import prediction_summary_df, predictions_df, record_part
 from .._registry import KINDS, resolve
 from ._records import each_record
 from ._survival_tables import km_df, survival_df
@@ -54,9 +54,9 @@ def autoencoder_tables(adata: AnnData, key: str) -> dict[str, pd.DataFrame]:
 def prediction_tables(adata: AnnData, key: str) -> dict[str, pd.DataFrame]:
     out = {"prediction_summary": prediction_summary_df(adata, key=key), "predictions": predictions_df(adata, key=key)}
     for part in ("confusion", "reliability", "retention", "gene_dropout"):
-        frames = [rec[part].assign(trait=t) for t, rec in adata.uns[key].items() if part in rec]
-        if frames:
-            out[f"prediction_{part}"] = pd.concat(frames, ignore_index=True)
+        table = record_part(adata, key, part)
+        if table is not None:
+            out[f"prediction_{part}"] = table
     return out
 
 

@@ -84,9 +84,14 @@ def reliability_df(adata: AnnData, *, key: str | None = None) -> pd.DataFrame:
     ``accuracy`` (its share of correct calls); probabilities that mean what they say lie on the diagonal. Empty when no
     prediction was scored against known classes (or for older records).
     """
-    key = find_record(adata, "prediction", key)
-    frames = [rec["reliability"].assign(trait=t) for t, rec in adata.uns[key].items() if "reliability" in rec]
-    if not frames:
+    out = record_part(adata, find_record(adata, "prediction", key), "reliability")
+    if out is None:
         return pd.DataFrame(columns=["trait", "lower", "upper", "n", "confidence", "accuracy"])
-    out = pd.concat(frames, ignore_index=True)
     return out[["trait", *[c for c in out.columns if c != "trait"]]]
+
+
+def record_part(adata: AnnData, key: str, part: str) -> pd.DataFrame | None:
+    """The table ``part`` of each trait's prediction record in ``adata.uns[key]`` (``confusion``, ``reliability``,
+    ``retention``, ``gene_dropout``), stacked with a ``trait`` column; ``None`` when no trait has it."""
+    frames = [rec[part].assign(trait=t) for t, rec in adata.uns[key].items() if part in rec]
+    return pd.concat(frames, ignore_index=True) if frames else None

@@ -264,6 +264,7 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
                  device: str, reference: AnnData | None = None) -> tuple[dict, dict]:
     position, case_only = _match_genes(m, adata.var_names)
     present = position >= 0
+    ref_position = None
     if reference is not None:  # a gene is used where both the cohort and the reference measure it
         ref_position = _match_genes(m, reference.var_names)[0]
         present &= ref_position >= 0
@@ -302,11 +303,17 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
         logger.warning(f"predict: scale='cohort' on {adata.n_obs} patients: cohort scaling assumes a cohort of more "
                        f"than {WARN_COHORT_SCALING} patients whose class mix resembles the training cohort's; a small "
                        "cohort is centred on its own mix, which moves every prediction")
-    x = _measured(adata, m, position, present)
-    ref = _measured(reference, m, ref_position, present) if reference is not None else None
+    mean, sd = m.mean.astype(np.float64), m.scale.astype(np.float64)
     structure = _structure(m, missing_genes)
+
+    def model_input(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The cohort's measured values of the ``keep`` genes and the network's input built from them."""
+        measured = _measured(adata, m, position, keep)
+        ref = _measured(reference, m, ref_position, keep) if reference is not None else None
+        return measured, _input(measured, keep, mean, sd, scale, ref, structure)
+
+    x, z = model_input(present)
     shift = float(np.median(np.abs(x.mean(axis=0) - m.mean[present]) / m.scale[present]))
-    z = _input(x, present, m.mean.astype(np.float64), m.scale.astype(np.float64), scale, ref, structure)
     proba = m.proba_of_scaled(z, device=device)
     if m.cv_folds:
         folds = np.stack([m.proba_of_scaled(
@@ -319,8 +326,7 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
         fold_sd = np.full(adata.n_obs, np.nan)
     # ood against the training distribution whatever the scaling: cohort-scaled inputs are centred on the cohort by
     # construction (a cohort of one would be at distance 0, "in range")
-    z_train = z if scale == "training" else _input(x, present, m.mean.astype(np.float64),
-                                                   m.scale.astype(np.float64), "training")
+    z_train = z if scale == "training" else _input(x, present, mean, sd, "training")
     on = used & present
     ood = np.sqrt(np.mean(z_train[:, on] ** 2, axis=1)) if on.any() else np.full(adata.n_obs, np.nan)
     outside = ood > ood_threshold
@@ -349,17 +355,18 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
     obs_columns[names["ood"]] = ood
     obs_columns[names["fold_sd"]] = fold_sd
     confidence = np.full(adata.n_obs, np.nan) if m.is_regression else proba.max(axis=1)
-    obs_columns[names["abstain"]] = confidence < abstain_below
+    abstain = confidence < abstain_below
+    obs_columns[names["abstain"]] = abstain
     results = pd.DataFrame({"patient": adata.obs_names.astype(str), "predicted": predicted})
     for i in range(len(m.classes)):
         results[f"p_{i}"] = proba[:, i]
     results["ood"], results["outside"], results["fold_sd"] = ood, outside, fold_sd
-    results["confidence"], results["abstain"] = confidence, confidence < abstain_below
+    results["confidence"], results["abstain"] = confidence, abstain
     params = {"kind": "prediction", "trait": m.trait, "model_id": m.model_id, "model_path": m.path or "",
               "missing_genes": missing_genes, "scale": scale,
               "n_reference": int(reference.n_obs) if reference is not None else 0, "min_coverage": float(min_coverage),
               "ood_threshold": float(ood_threshold), "abstain_below": float(abstain_below),
-              "n_abstained": int(np.sum(confidence < abstain_below)), "n_model_genes": int(len(m.genes)),
+              "n_abstained": int(abstain.sum()), "n_model_genes": int(len(m.genes)),
               "n_present": int(present.sum()), "n_case_matched": len(case_only), "coverage": coverage,
               "cohort_shift": shift, "n_outside": int(outside.sum()), "ood_reference": "training",
               "class_mix_distance": mix, "truth": "",
@@ -383,9 +390,9 @@ def _predict_one(adata: AnnData, m: RadiogenomicModel, missing_genes: str, scale
             params["truth"] = column
             record["evaluation"], record["confusion"], record["reliability"] = evaluation, confusion, reliability
             record["retention"] = _retention(adata.obs[column], proba, m.classes, confidence)
-            record["gene_dropout"] = _gene_dropout(adata, m, position, present, scale, adata.obs[column], device,
-                                                   reference, ref_position if reference is not None else None,
-                                                   structure)
+            record["gene_dropout"] = _gene_dropout(
+                lambda keep: m.proba_of_scaled(model_input(keep)[1], device=device), present, proba,
+                adata.obs[column], m.classes)
             logger.info(f"predict: {m.trait} against {column!r} ({evaluation['n']} patients, classes "
                         f"{evaluation['classes']}): balanced accuracy {evaluation['balanced_accuracy']:.3f}, ROC-AUC "
                         f"{evaluation['roc_auc']:.3f}, expected calibration error {evaluation['ece']:.3f}")
@@ -416,14 +423,13 @@ DROPOUT_DRAWS = 10
 RETAINED_SHARES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
 
 
-def _gene_dropout(adata: AnnData, m: RadiogenomicModel, position: np.ndarray, present: np.ndarray, scale: str,
-                  labels: pd.Series, device: str, reference: AnnData | None = None,
-                  ref_position: np.ndarray | None = None, structure: dict | None = None) -> pd.DataFrame:
-    """Balanced accuracy against known classes when a share of the model's genes is removed at random (treated as a
-    missing gene is: the training mean, or inferred; the within-patient transform ranks the rest), ``DROPOUT_DRAWS`` seeded
-    draws per share of ``DROPOUT_SHARES``; the share 0 row is the cohort as measured."""
+def _gene_dropout(proba_of, present: np.ndarray, proba: np.ndarray, labels: pd.Series,
+                  classes: list[str]) -> pd.DataFrame:
+    """Balanced accuracy against known classes when a share of the model's genes is removed at random,
+    ``DROPOUT_DRAWS`` seeded draws per share of ``DROPOUT_SHARES``; the share 0 row is the cohort as measured
+    (``proba``). ``proba_of(keep)``: the probabilities with only the ``keep`` genes measured (the others treated as a
+    missing gene is: the training mean, or inferred; the within-patient transform ranks the rest)."""
     rows = []
-    mean, sd = m.mean.astype(np.float64), m.scale.astype(np.float64)
     for share in (0.0, *DROPOUT_SHARES):
         for d in range(DROPOUT_DRAWS if share else 1):
             keep = present.copy()
@@ -432,10 +438,7 @@ def _gene_dropout(adata: AnnData, m: RadiogenomicModel, position: np.ndarray, pr
                 keep[drop[:int(round(share * len(present)))]] = False
             if not keep.any():
                 continue
-            ref = _measured(reference, m, ref_position, keep) if reference is not None else None
-            proba = m.proba_of_scaled(_input(_measured(adata, m, position, keep), keep, mean, sd, scale, ref,
-                                             structure), device=device)
-            evaluation = _evaluate(labels, proba, m.classes, quiet=True)[0]
+            evaluation = _evaluate(labels, proba_of(keep) if share else proba, classes, quiet=True)[0]
             rows.append({"share_removed": share, "draw": d, "n_genes": int(keep.sum()),
                          "balanced_accuracy": evaluation["balanced_accuracy"]})
     draws = pd.DataFrame(rows)
