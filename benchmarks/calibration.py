@@ -77,9 +77,9 @@ def _binomial_limits(a: float, n: int) -> tuple[float, float]:
     return binom.ppf(0.005, n, a) / n, binom.ppf(0.995, n, a) / n
 
 
-def _across_folds(rng, y, groups, n):
-    """radiogx 0.7.0's label null: permutations across the outer folds (the same stream of draws)."""
-    return np.stack([rng.permutation(y) for _ in range(n)])
+def _across_folds(label_null):
+    """radiogx 0.7.0's label null: permutations across the outer folds (every patient in one group)."""
+    return lambda probs, y, targets, groups, **kw: label_null(probs, y, targets, np.zeros_like(groups), **kw)
 
 
 def label_null_calibration(n_perm: int) -> None:
@@ -157,14 +157,14 @@ def label_null_power(subtypes) -> None:
     within = {}
     for name, swap in (("within folds", None), ("across folds (0.7.0)", _across_folds)):
         adata = subtypes.copy()
-        saved = gm._permute_within
+        saved = gm.label_null
         if swap is not None:
-            gm._permute_within = swap
+            gm.label_null = swap(saved)
         try:
             rg.tl.gene_masking(adata, "single", seed=0, key_added="single")
             rg.tl.gene_masking(adata, "hallmark", null="labels", seed=0, key_added="hallmark")
         finally:
-            gm._permute_within = saved
+            gm.label_null = saved
         within[name] = {c: int((adata.uns[c]["results"]["padj"] < 0.05).sum()) for c in ("single", "hallmark")}
     now, before = within["within folds"], within["across folds (0.7.0)"]
     n = subtypes.n_vars * subtypes.obs["subtype"].nunique()  # single-gene tests: genes x subtypes

@@ -288,7 +288,7 @@ def test_label_null_draws_permutations_a_block_at_a_time(monkeypatch):
     size does not change the stream, so the p-values are the same."""
     import tracemalloc
 
-    from radiogx.tl import _gene_masking
+    from radiogx.tl import _masking_nulls
 
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 100)
@@ -296,18 +296,18 @@ def test_label_null_draws_permutations_a_block_at_a_time(monkeypatch):
     probs = np.stack([1 - p1, p1], axis=2)
 
     def run():
-        return _gene_masking._label_null(probs, y, [1], np.arange(200) % 5, n_null=100, n_max=200_000,
-                                         score="loglik", seed=0)
+        return _masking_nulls.label_null(probs, y, [1], np.arange(200) % 5, n_null=100, n_max=200_000,
+                                         score="loglik", seed=0, method="sequential")
 
     tracemalloc.start()
-    mean, sd, res = run()
+    mean, sd, res, _ = run()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert res.n_draws[0, 2] == 200_000 and res.pval[0, 2] == pytest.approx(1 / 200_001)  # ran to the cap: a bound
     assert not res.resolved[0, 2] and res.pval[0, 0] == 1.0
     assert peak < 50 * 2**20, f"peak {peak / 2**20:.0f} MiB"  # all 200,000 permutations at once: 320 MiB of labels
-    monkeypatch.setattr(_gene_masking, "_PERM_BLOCK", 37)
-    mean_b, sd_b, res_b = run()
+    monkeypatch.setattr(_masking_nulls, "_PERM_BLOCK", 37)
+    mean_b, sd_b, res_b, _ = run()
     np.testing.assert_array_equal(res_b.pval, res.pval)
     np.testing.assert_array_equal(res_b.n_draws, res.n_draws)
     np.testing.assert_allclose(mean_b, mean, rtol=1e-12)

@@ -29,7 +29,7 @@ def planted():
 def test_regression_scores_agree_with_scikit_learn_and_a_direct_gaussian_likelihood():
     from radiogx.nn._fit import regression_scores
     from radiogx.tl._bootstrap import _rows_r2
-    from radiogx.tl._gene_masking import _score, _score_permuted
+    from radiogx.tl._masking_scores import score_masked as _score, score_permuted as _score_permuted
 
     rng = np.random.default_rng(0)
     y = rng.normal(2.0, 3.0, 40)

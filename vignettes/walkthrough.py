@@ -65,8 +65,8 @@ save(rg.pl.compare(adata, "subtype", return_fig=True), "compare_subtype")
 # ## 3. Interpretation: gene masking and gene saliency
 #
 # Gene masking keeps one gene set and zeroes the others, scoring each patient out of fold against random sets of the
-# same size and against the labels permuted within each outer fold; the p-values are sequential Monte Carlo p-values
-# (more null draws only where a set needs them). Each
+# same size and against the labels permuted within each outer fold; the p-values are Monte Carlo p-values, refined by
+# multilevel splitting where a set's are too small for the draws. Each
 # subtype's own Verhaak signature should come first.
 
 # %%

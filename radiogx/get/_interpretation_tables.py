@@ -24,9 +24,11 @@ def masking_df(adata: AnnData, *, key: str | None = None, trait: str | None = No
     DataFrame with ``trait``, ``gene_set``, ``target``, ``n_genes``, ``varies`` (the masked prediction varies within
     an outer fold; radiogx >= 0.8), ``auc``, ``pr_auc``, ``loglik``, ``r2`` (a
     continuous trait's, whose AUCs are empty), ``pval``, ``padj`` (and the null's ``null_mean``, ``null_sd``, the p-values of each null ``pval_random_sets`` and
-    ``pval_labels`` (``pval`` is their maximum with ``null="both"``), ``n_draws`` and ``pval_method``:
-    ``"<null>:sequential_mc"``, or ``"<null>:mc_bound"`` where ``pval`` is only an upper bound at the resolution of the
-    null draws).
+    ``pval_labels`` (``pval`` is their maximum with ``null="both"``), ``log2err``, ``n_draws`` and ``pval_method``:
+    ``"<null>:sequential_mc"``; ``"<null>:multilevel"``, a multilevel-splitting estimate whose standard deviation of
+    ``log2 p`` is ``log2err``; ``"<null>:mc_uncallable"`` and ``"<null>:mc_called"``, the first draws' p-value of a test
+    whose Benjamini-Hochberg decision they settled, where draws stopped; or ``"<null>:mc_bound"`` and ``"<null>:multilevel_bound"``, where ``pval`` is
+    only an upper bound at the resolution of the null draws).
     """
     key = find_record(adata, "masking", key)
     df = adata.uns[key]["results"].copy()
@@ -36,8 +38,9 @@ def masking_df(adata: AnnData, *, key: str | None = None, trait: str | None = No
                 raise ValueError(f"no masking results for {name} {value!r}; available: {sorted(set(df[name]))}")
             df = df[df[name] == value]
     cols = ["trait", "gene_set", "target", "n_genes", "varies", "auc", "pr_auc", "loglik", "r2", "pval", "padj", "null_mean", "null_sd",
-            "pval_random_sets", "pval_labels", "n_draws", "pval_method"]
-    cols = [c for c in cols if c in df.columns]  # the last four: radiogx >= 0.2; r2: >= 0.5; varies: >= 0.8
+            "pval_random_sets", "pval_labels", "log2err", "n_draws", "pval_method"]
+    # null_mean to pval_method: radiogx >= 0.2 (log2err: after 0.8.0); r2: >= 0.5; varies: >= 0.8
+    cols = [c for c in cols if c in df.columns]
     return df[cols].sort_values(["trait", "target", sort_by], ascending=[True, True, False]).reset_index(drop=True)
 
 

@@ -103,13 +103,21 @@ def masked_logits(
     max_rows = max_rows or max(n_pat, int(256e6 // (net.width * itemsize)))
     per_chunk = max(1, max_rows // n_pat)
     out = torch.empty((n_sets, n_pat, net.n_outputs), dtype=torch.float32)
+    sizes = {len(idx) for idx in sets}
+    same_size = len(sizes) == 1 and 0 not in sizes  # random sets of one size: one batched product per chunk
     for start in range(0, n_sets, per_chunk):
         chunk = sets[start:start + per_chunk]
-        pre = net.first_bias.expand(len(chunk), n_pat, net.width).clone()
-        for i, idx in enumerate(chunk):
-            if len(idx):
-                t = torch.as_tensor(idx, dtype=torch.int64, device=x.device)
-                pre[i].addmm_(xd.index_select(1, t), net.first_weight_t.index_select(0, t))
+        if same_size:
+            t = torch.as_tensor(np.asarray(chunk), dtype=torch.int64, device=x.device)  # sets x size
+            xg = xd.index_select(1, t.reshape(-1)).reshape(n_pat, len(chunk), -1).transpose(0, 1)
+            wg = net.first_weight_t.index_select(0, t.reshape(-1)).reshape(len(chunk), -1, net.width)
+            pre = torch.baddbmm(net.first_bias.expand(len(chunk), n_pat, net.width), xg, wg)
+        else:
+            pre = net.first_bias.expand(len(chunk), n_pat, net.width).clone()
+            for i, idx in enumerate(chunk):
+                if len(idx):
+                    t = torch.as_tensor(idx, dtype=torch.int64, device=x.device)
+                    pre[i].addmm_(xd.index_select(1, t), net.first_weight_t.index_select(0, t))
         out[start:start + len(chunk)] = net.from_first(pre.reshape(-1, net.width)).reshape(len(chunk), n_pat, -1).cpu()
     return out
 

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import torch
 from anndata import AnnData
-from scipy.stats import rankdata
 from tqdm.auto import tqdm
 
 from .._docs import doc_params
@@ -21,18 +20,20 @@ from ..nn.engine import FoldedNetwork, masked_logits, probabilities
 from ..nn import RadiogenomicModel
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._record import write_record
-from .._metrics import _EPS, benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
-from ._sequential_null import DEFAULT_EXCEEDANCES, SequentialPvalues, sequential_pvalues
+from .._metrics import benjamini_hochberg
+from ._sequential_null import DEFAULT_EXCEEDANCES
 from ._folds import child_seed
+from ._masking_nulls import (DECISION_FDR, MULTILEVEL_MOVES, PVALUE_METHODS, RESAMPLING_RISK, undecided_tests,
+                             label_null, random_set_null)
+from ._masking_scores import SCORES as _SCORES, score_masked
+from ._multilevel import MULTILEVEL_EPS, MULTILEVEL_SAMPLES
 from .._traits import continuous_values
 from ._models import fold_networks, held_out_folds, models_to_explain
 
 __all__ = ["gene_masking"]
 
-_SCORES = ("loglik", "auc", "pr_auc", "r2")
 _REGRESSION_SCORES = ("loglik", "r2")  # a continuous trait: Gaussian log-likelihood and R^2 (AUCs need classes)
 _NULLS = ("random_sets", "labels", "both")
-_PERM_BLOCK = 4096  # label permutations scored per matrix product
 #: Fewest outer folds for which the label null (fold networks held fixed) was measured calibrated; below, a warning.
 MIN_FOLDS_LABEL_NULL = 5
 
@@ -80,6 +81,14 @@ class _Scorer:
             self.parts.append((pos, FoldedNetwork(net, dtype=dtype), x))
         self.n, self.max_rows, self.n_out = len(names), max_rows, model.n_classes
 
+    def active_genes(self) -> np.ndarray:
+        """Booleans per gene: whether any of the networks weighs it (a gene outside every fold's screen cannot move a
+        masked prediction)."""
+        active = np.zeros(self.parts[0][1].n_genes, dtype=bool)
+        for _, net, _ in self.parts:
+            active |= (net.first_weight_t != 0).any(dim=1).cpu().numpy()
+        return active
+
     def probs(self, sets) -> np.ndarray:
         """Class probabilities, sets x patients x classes (a continuous trait: the predicted values, sets x patients
         x 1)."""
@@ -90,36 +99,6 @@ class _Scorer:
         if self.n_out == 0:
             return logits
         return probabilities(logits.reshape(-1, width), self.n_out).reshape(len(sets), self.n, self.n_out)
-
-
-def _is_values(y: np.ndarray) -> bool:
-    """Whether ``y`` holds a continuous trait's values (float) rather than class codes (int)."""
-    return np.issubdtype(y.dtype, np.floating)
-
-
-def _gaussian_scores(sse: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    """R^2 and the mean Gaussian log-likelihood (residual variance at its maximum-likelihood value, SSE / n) of
-    predictions with squared-error sums ``sse`` against the values ``y``; both decrease with the SSE."""
-    n = len(y)
-    sst = float(np.sum((y - y.mean()) ** 2))
-    mse = np.maximum(sse / n, _EPS)
-    return {"r2": 1 - sse / sst, "loglik": -0.5 * (np.log(2 * np.pi * mse) + 1)}
-
-
-def _score(probs: np.ndarray, y: np.ndarray, targets: list[int]) -> dict[str, np.ndarray]:
-    out = {s: np.full((len(targets), probs.shape[0]), np.nan) for s in _SCORES}
-    if _is_values(y):  # sets x patients x 1 predicted values
-        sse = np.sum((probs[:, :, 0] - y[None, :]) ** 2, axis=1)
-        for name, value in _gaussian_scores(sse, y).items():
-            out[name][0] = value
-        return out
-    for t, k in enumerate(targets):
-        positive = y == k
-        p = probs[:, :, k]
-        out["auc"][t] = rows_auc(p, positive)
-        out["pr_auc"][t] = rows_average_precision(p, positive)
-        out["loglik"][t] = rows_loglik(p, positive)
-    return out
 
 
 def _varies(probs: np.ndarray, groups: np.ndarray, targets: list[int]) -> np.ndarray:
@@ -137,26 +116,6 @@ def _varies(probs: np.ndarray, groups: np.ndarray, targets: list[int]) -> np.nda
     return out
 
 
-def _score_permuted(probs: np.ndarray, labels: np.ndarray, k: int, score: str) -> np.ndarray:
-    """``score`` of each set's fixed predictions (sets x patients x classes) against each row of permuted labels
-    (permutations x patients), target class ``k``: sets x permutations. AUC and log-likelihood as matrix products
-    (a continuous trait: permuted values against predicted values, R^2 and Gaussian log-likelihood through the SSE)."""
-    if _is_values(labels):
-        p = probs[:, :, 0]
-        sse = (np.sum(labels[0] ** 2) - 2 * p @ labels.T) + np.sum(p ** 2, axis=1)[:, None]  # sets x permutations
-        return _gaussian_scores(sse, labels[0])[score]
-    positive = (labels == k).astype(np.float64)  # permutations x patients
-    p = probs[:, :, k]
-    if score == "loglik":
-        lp, lq = np.log(np.clip(p, _EPS, 1 - _EPS)), np.log1p(-np.clip(p, _EPS, 1 - _EPS))
-        return (lq.sum(axis=1)[:, None] + (lp - lq) @ positive.T) / p.shape[1]
-    if score == "auc":
-        n1 = positive[0].sum()
-        n0 = p.shape[1] - n1
-        return (rankdata(p, axis=1) @ positive.T - n1 * (n1 + 1) / 2) / (n1 * n0)
-    return np.stack([rows_average_precision(p, row.astype(bool)) for row in positive], axis=1)
-
-
 @doc_params
 def gene_masking(
     adata: AnnData,
@@ -168,6 +127,8 @@ def gene_masking(
     null: Literal["both", "random_sets", "labels"] | None = None,
     n_null: int = 1000,
     max_null: int | None = None,
+    method: Literal["multilevel", "sequential"] = "multilevel",
+    eps: float = MULTILEVEL_EPS,
     score: Literal["loglik", "auc", "pr_auc"] = "loglik",
     min_size: int = 1,
     max_size: int | None = None,
@@ -209,16 +170,30 @@ def gene_masking(
     alone called hallmark sets in 4 of 20 permutations. ``null="labels"`` is the default for ``gene_sets="single"``,
     where random single genes would be the genes under test themselves (circular).
 
-    Each p-value is Besag & Clifford's (1991) sequential Monte Carlo p-value: ``n_null`` draws for every set, then
-    more, doubling, only for sets with fewer than 10 draws scoring at least as high, up to ``max_null`` draws. A set
-    resolved within that is ``"sequential_mc"`` (``p = 10 / L``, ``L`` the draws it needed); otherwise
-    ``p = (1 + e) / (1 + max_null)`` with ``e < 10`` exceedances is only an upper bound at the resolution of the draws
-    (``"mc_bound"``; never 0). Both are valid p-values without any distributional assumption; within one set size the
-    competitive p-value is monotone in the score. ``padj``: Benjamini-Hochberg over every set and target of a trait.
+    Each p-value starts as Besag & Clifford's (1991) sequential Monte Carlo p-value over ``n_null`` draws: a test with
+    10 draws scoring at least as high is resolved, ``p = 10 / L`` (``L`` the draws it needed; ``"sequential_mc"``). A
+    test with fewer has a p-value below about ``10 / n_null``, and ``method`` says how it is reached:
+
+    - ``"multilevel"`` (default): multilevel splitting (Korotkevich et al. 2021, fgsea's ``fgseaMultilevel``). The
+      tail probability is a product of conditional probabilities of about one half, each estimated from 101 null
+      states moved by a Markov chain above the previous level (a random set swaps one gene; two patients of one fold
+      swap labels), so that p-values of 1e-10 cost about 35 levels instead of 1e11 draws (``"multilevel"``; the
+      random sets of one size share one run per target). ``log2err`` is the estimate's standard deviation of
+      ``log2 p`` (fgsea's), measured right on tails known exactly (``tests/test_multilevel.py``). Below ``eps`` the
+      p-value is the estimated tail probability at ``eps``, a bound (``"multilevel_bound"``). Only tests whose
+      Benjamini-Hochberg decision at 0.1 the first draws left open are refined (at a risk of 1e-3 per test that more
+      draws would have changed it); the others keep the first draws' valid ``(1 + e) / (1 + n)``
+      (``"mc_uncallable"``, ``"mc_called"``).
+    - ``"sequential"``: more draws, doubling, up to ``max_null``; a test still unresolved there gets
+      ``p = (1 + e) / (1 + max_null)``, an upper bound at the resolution of the draws (``"mc_bound"``; never 0).
+
+    Sequential p-values are valid without any distributional assumption; multilevel p-values are estimates with the
+    stated error. Within one set size the competitive p-value is monotone in the score (sequential; multilevel within
+    its error). ``padj``: Benjamini-Hochberg over every set and target of a trait.
     The log-likelihood is the default score: AUC saturates under masking (random 150-gene sets reach in-sample AUC
     0.96-0.995 on the Phillips cohort) while the log-likelihood separates a subtype's own signature from random sets.
-    The cost is the draws: sets of a size that holds a strongly significant set need up to ``max_null`` masked
-    passes of the network (the random sets of one size are shared by all sets of that size).
+    The cost is the draws: ``n_null`` masked passes of the network per set size, then, for sizes that hold a
+    strongly significant set, about 101 x 10 more per level (multilevel) or up to ``max_null`` (sequential).
 
     Parameters
     ----------
@@ -239,8 +214,16 @@ def gene_masking(
     n_null
         Null draws for every set (0: no significance).
     max_null
-        Most null draws for one set; ``None``: ``max(10 * n_null, 80 * tests)``, so that the smallest reachable
-        p-value, ``1 / (1 + max_null)``, can pass Benjamini-Hochberg at 0.05 over a trait's sets and targets.
+        Most null draws for one set with ``method="sequential"``; ``None``: ``max(10 * n_null, 80 * tests)``, so that
+        the smallest reachable p-value, ``1 / (1 + max_null)``, can pass Benjamini-Hochberg at 0.05 over a trait's
+        sets and targets.
+    method
+        How p-values below the first draws' reach are found: ``"multilevel"`` (default) or ``"sequential"`` (see
+        above).
+    eps
+        With ``method="multilevel"``, the smallest p-value estimated (fgsea's ``eps``); a test beyond it gets the
+        tail probability of the last level, an upper bound (``"multilevel_bound"``). Each halving of ``eps`` costs
+        one level more for the sizes that reach it.
     score
         The score tested: ``"loglik"`` (default), ``"auc"`` or ``"pr_auc"`` (classes), ``"r2"`` (a continuous trait,
         with the same p-values as ``"loglik"``).
@@ -262,8 +245,10 @@ def gene_masking(
         ``varies`` (whether the set's masked prediction varies within an outer fold; where it does not, the network
         ignores the set and the label null's p-value is 1 by construction), ``auc``, ``pr_auc``, ``loglik``, ``r2`` (NaN where the task has no such score), ``null_mean`` and ``null_sd``
         of the tested score over the first ``n_null`` random sets (label permutations with ``null="labels"``), ``pval_random_sets``, ``pval_labels`` (NaN where not
-        computed), ``pval`` (their maximum), ``padj``, and ``n_draws`` and ``pval_method`` of the null that gave
-        ``pval``: ``"<null>:sequential_mc"`` or ``"<null>:mc_bound"``) and ``params``.
+        computed), ``pval`` (their maximum), ``padj``, and ``log2err``, ``n_draws`` and ``pval_method`` of the null that
+        gave ``pval``: ``"<null>:sequential_mc"``, ``"<null>:mc_bound"``, ``"<null>:multilevel"``,
+        ``"<null>:multilevel_bound"``, ``"<null>:mc_uncallable"`` or ``"<null>:mc_called"``; ``log2err`` is NaN for
+        counted p-values) and ``params``.
     {copy}
 
     Returns
@@ -276,6 +261,10 @@ def gene_masking(
     seed = settings.seed if seed is None else int(seed)
     if score not in _SCORES:
         raise ValueError(f"score must be one of {_SCORES}, got {score!r}")
+    if method not in PVALUE_METHODS:
+        raise ValueError(f"method must be one of {PVALUE_METHODS}, got {method!r}")
+    if isinstance(eps, bool) or not isinstance(eps, float | int) or not 0 < eps < 1:
+        raise ValueError(f"eps must be a number in (0, 1), got {eps!r}")
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
     if isinstance(n_null, bool) or not isinstance(n_null, int | np.integer) or n_null < 0:
@@ -320,7 +309,7 @@ def gene_masking(
         for i in tqdm(range(0, len(sets.names), chunk), desc=f"masking {m.trait} ({len(sets.names)} sets)",
                       disable=not settings.show_progress):
             p = scorer.probs(sets.indices[i:i + chunk])
-            for name, value in _score(p, y, targets).items():
+            for name, value in score_masked(p, y, targets).items():
                 real[name].append(value)
             varies.append(_varies(p, scorer.groups, targets))
             if null in ("labels", "both"):
@@ -332,26 +321,30 @@ def gene_masking(
         shape = real[score].shape
         nan = np.full(shape, np.nan)
         null_mean = null_sd = nan
-        parts = {}  # null -> SequentialPvalues
+        parts, refiners = {}, {}  # null -> SequentialPvalues, and its multilevel refinement
         if n_null and null in ("random_sets", "both"):
-            null_mean, null_sd, parts["random_sets"] = _random_set_null(
-                scorer, y, targets, sets, real[score], m, n_null=n_null, n_max=cap, score=score,
-                seed=child_seed(seed, len(frames)))
+            null_mean, null_sd, parts["random_sets"], refiners["random_sets"] = random_set_null(
+                scorer, y, targets, sets.sizes, real[score], len(m.genes), n_null=n_null, n_max=cap, score=score,
+                seed=child_seed(seed, len(frames)), method=method, eps=eps)
         if n_null and null in ("labels", "both"):
-            mean_l, sd_l, parts["labels"] = _label_null(np.concatenate(probs, axis=0), y, targets, scorer.groups,
-                                                        n_null=n_null, n_max=cap, score=score,
-                                                        seed=child_seed(seed, len(frames), 1))
+            mean_l, sd_l, parts["labels"], refiners["labels"] = label_null(
+                np.concatenate(probs, axis=0), y, targets, scorer.groups, n_null=n_null, n_max=cap, score=score,
+                seed=child_seed(seed, len(frames), 1), method=method, eps=eps)
             if null == "labels":
                 null_mean, null_sd = mean_l, sd_l
+        if parts and method == "multilevel":  # refine only where BH's decision over the trait is still open
+            wanted, called = undecided_tests(list(parts.values()), fdr=DECISION_FDR, risk=RESAMPLING_RISK)
+            parts = {name: refiners[name](wanted, called) for name in parts}
         if parts:  # "both": the intersection-union test, p = max of the two (Berger 1982)
             stacked = np.stack([r.pval for r in parts.values()])
             which = stacked.argmax(axis=0)
             pval = np.take_along_axis(stacked, which[None], axis=0)[0]
             n_draws = np.take_along_axis(np.stack([r.n_draws for r in parts.values()]), which[None], axis=0)[0]
             methods = np.stack([np.char.add(f"{name}:", r.methods().astype(str)) for name, r in parts.items()])
-            method = np.take_along_axis(methods, which[None], axis=0)[0]
+            how = np.take_along_axis(methods, which[None], axis=0)[0]
+            log2err = np.take_along_axis(np.stack([r.errors() for r in parts.values()]), which[None], axis=0)[0]
         else:  # no significance asked for: scores (and ranks) only
-            pval, n_draws, method = nan, np.zeros(shape, dtype=np.int64), np.full(shape, "none")
+            pval, n_draws, how, log2err = nan, np.zeros(shape, dtype=np.int64), np.full(shape, "none"), nan
         padj = benjamini_hochberg(pval.ravel()).reshape(pval.shape)  # over every set and target of the trait
         for t, k in enumerate(targets):
             frames.append(pd.DataFrame({
@@ -361,7 +354,8 @@ def gene_masking(
                 "null_mean": null_mean[t], "null_sd": null_sd[t],
                 "pval_random_sets": parts["random_sets"].pval[t] if "random_sets" in parts else nan[t],
                 "pval_labels": parts["labels"].pval[t] if "labels" in parts else nan[t],
-                "pval": pval[t], "padj": padj[t], "n_draws": n_draws[t].astype(np.int64), "pval_method": method[t],
+                "pval": pval[t], "padj": padj[t], "log2err": log2err[t],
+                "n_draws": n_draws[t].astype(np.int64), "pval_method": how[t],
             }))
     results = pd.concat(frames, ignore_index=True)
     for col in ("trait", "gene_set", "target", "pval_method"):
@@ -370,98 +364,16 @@ def gene_masking(
         "results": results,
         "params": {"kind": "masking", "traits": [m.trait for m in models], "model_ids": [m.model_id for m in models], "patients": patients, "null": null, "n_null": int(n_null),
                    "max_null": -1 if max_null is None else int(max_null), "exceedances": DEFAULT_EXCEEDANCES,
+                   "method": method, "multilevel_samples": MULTILEVEL_SAMPLES, "multilevel_moves": MULTILEVEL_MOVES,
+                   "multilevel_eps": float(eps), "decision_fdr": DECISION_FDR, "resampling_risk": RESAMPLING_RISK,
                    "score": score, "min_size": int(min_size), "max_size": -1 if max_size is None else int(max_size),
                    "precision": precision, "device": str(settings.torch_device(device)), "seed": int(seed),
-                   "pvalue": "Besag-Clifford sequential Monte Carlo (both: the larger of the random-set and label "
-                             "p-values); mc_bound rows are upper bounds at the resolution",
+                   "pvalue": ("Besag-Clifford sequential Monte Carlo" + (
+                       " over the first n_null draws, multilevel splitting (fgsea's) for the tests they left "
+                       "unresolved" if method == "multilevel" else "") + " (both: the larger of the random-set and "
+                       "label p-values); *_bound rows are upper bounds at the resolution"),
                    "correction": "Benjamini-Hochberg over the sets and targets of each trait",
                    "radiogx_version": __version__},
         "added": log_added("gene_masking", uns=key_added),
     })
     return adata if copy else None
-
-
-def _random_set_null(scorer, y, targets, sets, observed, model, *, n_null, n_max, score, seed):
-    """Competitive null: random gene sets of each set's exact size, drawn in one stream per size."""
-    n_t, n_s = observed.shape
-    null_mean, null_sd = np.empty((n_t, n_s)), np.empty((n_t, n_s))
-    pval = np.empty((n_t, n_s))
-    n_draws = np.empty((n_t, n_s), dtype=np.int64)
-    resolved = np.empty((n_t, n_s), dtype=bool)
-    sizes = sets.sizes
-    n_genes = len(model.genes)
-    distinct = np.unique(sizes)
-    for k in tqdm(distinct, desc=f"null sets ({len(distinct)} sizes, {n_null}+ draws)", disable=not settings.show_progress):
-        cols = np.flatnonzero(sizes == k)
-        obs = observed[:, cols]
-        rng = np.random.default_rng(child_seed(seed, int(k)))
-        first: list[np.ndarray] = []
-
-        def draw(n, rows, sub, rng=rng, obs=obs, first=first, k=int(k)):
-            null_sets = [rng.choice(n_genes, size=k, replace=False) for _ in range(n)]
-            scores = np.concatenate([_score(scorer.probs(null_sets[i:i + 512]), y, targets)[score]
-                                     for i in range(0, n, 512)], axis=1)  # targets x n
-            if sum(f.shape[1] for f in first) < n_null:
-                first.append(scores)
-            return scores[rows][:, None, :] >= obs[np.ix_(rows, sub)][:, :, None], None
-
-        res = sequential_pvalues((n_t, len(cols)), draw, n_first=n_null, n_max=n_max)
-        head = np.concatenate(first, axis=1)[:, :n_null]
-        null_mean[:, cols] = head.mean(axis=1)[:, None]
-        null_sd[:, cols] = head.std(axis=1, ddof=1)[:, None] if n_null > 1 else np.nan
-        pval[:, cols], n_draws[:, cols], resolved[:, cols] = res.pval, res.n_draws, res.resolved
-    return null_mean, null_sd, SequentialPvalues(pval, n_draws, resolved)
-
-
-def _permute_within(rng: np.random.Generator, y: np.ndarray, groups: list[np.ndarray], n: int) -> np.ndarray:
-    """``n`` permutations of ``y`` (n x patients), each shuffling the values only among the patients of one group.
-    Each permutation sorts one row of uniform keys within every group: the stream of keys is read row by row, so the
-    permutations do not depend on how many are drawn at once."""
-    keys = rng.random((n, len(y)))
-    labels = np.empty((n, len(y)), dtype=y.dtype)
-    for idx in groups:
-        labels[:, idx] = y[idx][np.argsort(keys[:, idx], axis=1, kind="stable")]
-    return labels
-
-
-def _label_null(probs, y, targets, groups, *, n_null, n_max, score, seed):
-    """Self-contained null: the labels permuted against each set's fixed masked predictions (sets x patients x
-    classes), **within each outer fold** (``groups``: each patient's fold). Every patient's masked prediction comes
-    from its own fold's network, and fold networks differ in their baseline prediction; the observed labels never see
-    that spread (stratified folds fix each fold's class mix), so permuting across folds would add it to the null only
-    and make the test all but unable to reject (on permuted Verhaak subtypes, 1 single-gene test in 26,880 at p <= 0.05).
-    Within folds, the observed labelling is one draw of the same permutation group: the test is exact given the fold
-    networks. The observed score goes through the same arithmetic as the permuted ones, and scores within rounding of
-    it count as ties (as high), so that a set whose predictions do not vary gets p = 1, not a rounding artefact."""
-    n_t, n_s = len(targets), probs.shape[0]
-    blocks = [np.flatnonzero(groups == g) for g in np.unique(groups)]
-    observed = np.stack([_score_permuted(probs, y[None], k, score)[:, 0] for k in targets])  # targets x sets
-    tol = 1e-10 * np.maximum(np.abs(observed), 1.0)
-    rng = np.random.default_rng(seed)
-    seen = {"n": 0, "sum": np.zeros((n_t, n_s)), "sq": np.zeros((n_t, n_s))}
-
-    def draw(n, rows, cols):
-        # Permutations are drawn and scored a block at a time: when few sets are left, n runs to hundreds of
-        # thousands, and n x patients labels at once took gigabytes. The stream of permutations is the same.
-        out = np.empty((len(rows), len(cols), n), dtype=bool)
-        sub = probs if len(cols) == n_s else probs[cols]
-        at_least = observed[:, cols] - tol[:, cols]  # targets x sets: a draw this high counts as an exceedance
-        first = seen["n"] < n_null and len(cols) == n_s  # the first n_null draws of every set: the null's moments
-        for i in range(0, n, _PERM_BLOCK):
-            labels = _permute_within(rng, y, blocks, min(_PERM_BLOCK, n - i))  # block x patients
-            for r, t in enumerate(rows):
-                null = _score_permuted(sub, labels, targets[t], score)  # sets x block
-                out[r, :, i:i + len(labels)] = null >= at_least[t][:, None]
-                if first and seen["n"] + i < n_null:
-                    take = null[:, : n_null - seen["n"] - i]
-                    seen["sum"][t] += take.sum(axis=1)
-                    seen["sq"][t] += (take ** 2).sum(axis=1)
-        if first:
-            seen["n"] += min(n, n_null - seen["n"])
-        return out, None
-
-    res = sequential_pvalues((n_t, n_s), draw, n_first=n_null, n_max=n_max)
-    null_mean = seen["sum"] / seen["n"]
-    null_sd = (np.sqrt(np.maximum(seen["sq"] - seen["n"] * null_mean ** 2, 0) / (seen["n"] - 1)) if seen["n"] > 1
-               else np.full((n_t, n_s), np.nan))
-    return null_mean, null_sd, res

@@ -31,14 +31,25 @@ DrawFn = Callable[[int, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray | 
 
 @dataclass
 class SequentialPvalues:
-    """P-values of a rows x cols grid of tests, the draws each used, and whether each is resolved or only bounded."""
+    """P-values of a rows x cols grid of tests, the draws each used, and whether each is resolved or only bounded.
+
+    ``method`` (optional) names how each p-value was reached where some were not counted sequentially (multilevel
+    splitting, :mod:`radiogx.tl._multilevel`), and ``log2err`` the standard deviation of ``log2 p`` where one is
+    estimated (NaN elsewhere)."""
 
     pval: np.ndarray
     n_draws: np.ndarray
     resolved: np.ndarray  # h exceedances seen: p = h / L; otherwise p = (1 + e) / (1 + n), a bound at the resolution
+    method: np.ndarray | None = None
+    log2err: np.ndarray | None = None
 
     def methods(self, resolved: str = "sequential_mc", bounded: str = "mc_bound") -> np.ndarray:
+        if self.method is not None:
+            return self.method.astype(object)
         return np.where(self.resolved, resolved, bounded).astype(object)
+
+    def errors(self) -> np.ndarray:
+        return np.full(self.pval.shape, np.nan) if self.log2err is None else self.log2err
 
 
 def sequential_pvalues(

@@ -20,7 +20,8 @@ def plan(cfg: dict, traits: dict[str, str]) -> list[Step]:
     s = cfg["steps.masking"]
     if not s["enabled"]:
         return []
-    kwargs = {k: s[k] for k in ("patients", "n_null", "max_null", "score", "min_size", "max_size", "precision")}
+    kwargs = {k: s[k] for k in ("patients", "n_null", "max_null", "method", "eps", "score", "min_size", "max_size",
+                                "precision")}
     kwargs.update(null=None if s["null"] == "auto" else s["null"], seed=cfg["run"]["seed"])
     steps = []
     for label in map(collection_label, s["collections"]):
@@ -57,10 +58,14 @@ SPEC = StepSpec("masking", "gene_masking", 50, {
                 "against the set's masked predictions), 'both' (a set must pass both), 'auto' (labels for single genes, "
                 "else both)", choices=("auto", *literal_values("gene_masking", "null")),
                 why="'auto' is the tool's None (TOML has no null)"),
-    "n_null": tool_key("int", "null draws for every set (more, sequentially, where a p-value needs them); 0: scores "
-                       "and ranks only (required with patients = 'all')", check=in_range(0)),
-    "max_null": tool_key("int", "most null draws for one set (default: enough for BH over the sets)",
-                         check=in_range(10)),
+    "n_null": tool_key("int", "null draws for every set (then multilevel splitting or more draws where a p-value "
+                       "needs them); 0: scores and ranks only (required with patients = 'all')", check=in_range(0)),
+    "max_null": tool_key("int", "most null draws for one set with method = 'sequential' (default: enough for BH over "
+                         "the sets)", check=in_range(10)),
+    "method": tool_key("str", "p-values beyond the first draws: 'multilevel' (multilevel splitting, fgsea's) or "
+                       "'sequential' (more draws, up to max_null)"),
+    "eps": tool_key("float", "smallest p-value multilevel splitting estimates (below it, a bound)",
+                    check=in_range(0, 1, lo_open=True, hi_open=True)),
     "score": tool_key("str", "score of the masked prediction"),
     "patients": tool_key("str", "'out_of_fold' (honest) or 'all' (the paper's in-sample scoring)"),
     "min_size": Key("int", 5, "smallest set (genes in the model)", check=in_range(1),

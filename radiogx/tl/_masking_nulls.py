@@ -1,0 +1,252 @@
+"""The two nulls of gene masking: random gene sets of a set's exact size (competitive) and labels permuted within
+outer folds (self-contained), each by sequential Monte Carlo (Besag & Clifford 1991) or by sequential Monte Carlo
+refined with multilevel splitting where it could not resolve a p-value (Korotkevich et al. 2021)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Literal
+
+import numpy as np
+from scipy.stats import beta
+from tqdm.auto import tqdm
+
+from .._settings import settings
+from ._folds import child_seed
+from ._masking_scores import is_values, score_masked, score_permuted
+from ._multilevel import MULTILEVEL_EPS, permutation_chain, random_set_chain, tail_ruler
+from ._sequential_null import DEFAULT_EXCEEDANCES, SequentialPvalues, sequential_pvalues
+
+__all__ = ["random_set_null", "label_null", "undecided_tests", "permute_within", "PVALUE_METHODS", "MULTILEVEL_MOVES",
+           "DECISION_FDR", "RESAMPLING_RISK"]
+
+#: How p-values smaller than the first ``n_null`` draws can resolve are reached.
+PVALUE_METHODS = ("multilevel", "sequential")
+#: Moves per state and level that can change its score (measured on tails known exactly, tests/test_multilevel.py).
+MULTILEVEL_MOVES = 10
+#: Draws stop for a test whose Benjamini-Hochberg decision at this level more draws can no longer change (so padj <
+#: 0.1 decisions are those of the full run) ...
+DECISION_FDR = 0.1
+#: ... up to this chance per test that more draws would have changed it.
+RESAMPLING_RISK = 1e-3
+_PERM_BLOCK = 4096  # label permutations scored per matrix product
+
+
+def _refine(res: SequentialPvalues, observed: np.ndarray, ruler_for, wanted: np.ndarray, called: np.ndarray, *,
+            what: str) -> SequentialPvalues:
+    """Multilevel p-values for the tests the first draws left unresolved and whose BH decision they left open
+    (``wanted``); the other unresolved tests keep the first draws' p-value, ``"mc_called"`` (called whatever more
+    draws show: ``called``) or ``"mc_uncallable"``. ``ruler_for(t, cols, target)`` builds the ruler for the open tests
+    ``cols`` of row ``t`` (one ruler may serve several tests that share a null)."""
+    pval, n_draws = res.pval.copy(), res.n_draws.copy()
+    method = res.methods().astype(object)
+    method[~res.resolved & ~wanted] = "mc_uncallable"
+    method[~res.resolved & ~wanted & called] = "mc_called"
+    err = np.full(res.pval.shape, np.nan)
+    resolved = res.resolved.copy()
+    for t, groups in ruler_for.groups(~res.resolved & wanted):
+        for cols in tqdm(groups, desc=f"multilevel {what}", disable=not settings.show_progress or len(groups) < 20):
+            obs = observed[t, cols]
+            ruler = ruler_for(t, cols, float(obs.max()))
+            p, e, within = ruler.pvalue(obs)
+            # beyond the ruler, its bound; or the first draws' bound, (1 + e) / (1 + n), where that is smaller
+            pval[t, cols] = np.where(within, p, np.minimum(p, res.pval[t, cols]))
+            err[t, cols] = np.where(within, e, np.nan)
+            n_draws[t, cols] = res.n_draws[t, cols] + ruler.evaluations
+            method[t, cols] = np.where(within, "multilevel", "multilevel_bound")
+            resolved[t, cols] = within
+    return SequentialPvalues(pval, n_draws, resolved, method=method, log2err=err)
+
+
+class _SharedBySize:
+    """Open tests grouped per row so that the tests of one set size share a ruler (random sets)."""
+
+    def __init__(self, build):
+        self.build = build
+
+    def groups(self, open_: np.ndarray):
+        for t in range(open_.shape[0]):
+            cols = np.flatnonzero(open_[t])
+            if len(cols):
+                yield t, [cols]
+
+    def __call__(self, t, cols, target):
+        return self.build(t, cols, target)
+
+
+class _OnePerTest(_SharedBySize):
+    """Open tests, each with its own ruler (the label null of a set depends on the set's predictions)."""
+
+    def groups(self, open_: np.ndarray):
+        for t in range(open_.shape[0]):
+            cols = np.flatnonzero(open_[t])
+            if len(cols):
+                yield t, [np.array([c]) for c in cols]
+
+
+def random_set_null(scorer, y, targets, sizes, observed, n_genes, *, n_null, n_max, score, seed,
+                    method: Literal["multilevel", "sequential"] = "multilevel", eps: float = MULTILEVEL_EPS):
+    """Competitive null: random gene sets of each set's exact size, drawn in one stream per size. Returns the null's
+    mean and SD over the first ``n_null`` draws, the p-values (targets x sets), and, with ``method="multilevel"``,
+    ``refine(wanted, called)``: the p-values with the unresolved ``wanted`` tests refined by multilevel splitting (``None``
+    with ``method="sequential"``, whose draws already ran to ``n_max``)."""
+    n_t, n_s = observed.shape
+    null_mean, null_sd = np.empty((n_t, n_s)), np.empty((n_t, n_s))
+    per_size = []
+    distinct = np.unique(sizes)
+    for k in tqdm(distinct, desc=f"null sets ({len(distinct)} sizes, {n_null}+ draws)", disable=not settings.show_progress):
+        cols = np.flatnonzero(sizes == k)
+        obs = observed[:, cols]
+        rng = np.random.default_rng(child_seed(seed, int(k)))
+        first: list[np.ndarray] = []
+
+        def draw(n, rows, sub, rng=rng, obs=obs, first=first, k=int(k)):
+            null_sets = [rng.choice(n_genes, size=k, replace=False) for _ in range(n)]
+            scores = np.concatenate([score_masked(scorer.probs(null_sets[i:i + 512]), y, targets, only=score)[score]
+                                     for i in range(0, n, 512)], axis=1)  # targets x n
+            if sum(f.shape[1] for f in first) < n_null:
+                first.append(scores)
+            return scores[rows][:, None, :] >= obs[np.ix_(rows, sub)][:, :, None], None
+
+        res = sequential_pvalues((n_t, len(cols)), draw, n_first=n_null,
+                                 n_max=n_null if method == "multilevel" else n_max)
+        head = np.concatenate(first, axis=1)[:, :n_null]
+        null_mean[:, cols] = head.mean(axis=1)[:, None]
+        null_sd[:, cols] = head.std(axis=1, ddof=1)[:, None] if n_null > 1 else np.nan
+        per_size.append((int(k), cols, res))
+    first_pass = _assemble((n_t, n_s), [(cols, res) for _, cols, res in per_size])
+    if method != "multilevel":
+        return null_mean, null_sd, first_pass, None
+
+    def refine(wanted: np.ndarray, called: np.ndarray) -> SequentialPvalues:
+        active = scorer.active_genes()
+
+        def build(t, _cols, target, k):
+            chain_rng = np.random.default_rng(child_seed(seed, k, t, 1))
+            sample, propose = random_set_chain(n_genes, k, chain_rng, active=active)
+            return tail_ruler(
+                sample, lambda s: score_masked(scorer.probs(list(s)), y, [targets[t]], only=score)[score][0],
+                propose, target=target, rng=chain_rng, n_moves=MULTILEVEL_MOVES, eps=eps)
+
+        parts = []
+        for k, cols, res in tqdm(per_size, desc="multilevel random sets", disable=not settings.show_progress):
+            # (a set of every gene is resolved at once: every random set is the set itself)
+            sub = wanted[:, cols] if k < n_genes else np.zeros(res.resolved.shape, dtype=bool)
+            parts.append((cols, _refine(res, observed[:, cols], _SharedBySize(partial(build, k=k)), sub,
+                                        called[:, cols], what=f"sets of {k}")))
+        return _assemble((n_t, n_s), parts)
+
+    return null_mean, null_sd, first_pass, refine
+
+
+def _assemble(shape, parts) -> SequentialPvalues:
+    pval, n_draws = np.empty(shape), np.empty(shape, dtype=np.int64)
+    resolved, method, err = np.empty(shape, dtype=bool), np.empty(shape, dtype=object), np.full(shape, np.nan)
+    for cols, res in parts:
+        pval[:, cols], n_draws[:, cols], resolved[:, cols] = res.pval, res.n_draws, res.resolved
+        method[:, cols], err[:, cols] = res.methods(), res.errors()
+    return SequentialPvalues(pval, n_draws, resolved, method=method, log2err=err)
+
+
+def permute_within(rng: np.random.Generator, y: np.ndarray, groups: list[np.ndarray], n: int) -> np.ndarray:
+    """``n`` permutations of ``y`` (n x patients), each shuffling the values only among the patients of one group.
+    Each permutation sorts one row of uniform keys within every group: the stream of keys is read row by row, so the
+    permutations do not depend on how many are drawn at once."""
+    keys = rng.random((n, len(y)))
+    labels = np.empty((n, len(y)), dtype=y.dtype)
+    for idx in groups:
+        labels[:, idx] = y[idx][np.argsort(keys[:, idx], axis=1, kind="stable")]
+    return labels
+
+
+def label_null(probs, y, targets, groups, *, n_null, n_max, score, seed,
+               method: Literal["multilevel", "sequential"] = "multilevel", eps: float = MULTILEVEL_EPS):
+    """Self-contained null: the labels permuted against each set's fixed masked predictions (sets x patients x
+    classes), **within each outer fold** (``groups``: each patient's fold). Every patient's masked prediction comes
+    from its own fold's network, and fold networks differ in their baseline prediction; the observed labels never see
+    that spread (stratified folds fix each fold's class mix), so permuting across folds would add it to the null only
+    and make the test all but unable to reject (on permuted Verhaak subtypes, 1 single-gene test in 26,880 at p <= 0.05).
+    Within folds, the observed labelling is one draw of the same permutation group: the test is exact given the fold
+    networks. The observed score goes through the same arithmetic as the permuted ones, and scores within rounding of
+    it count as ties (as high), so that a set whose predictions do not vary gets p = 1, not a rounding artefact.
+    With ``method="multilevel"``, a test the first ``n_null`` permutations leave unresolved gets its own multilevel
+    ruler, whose moves swap the labels of two patients of one fold."""
+    n_t, n_s = len(targets), probs.shape[0]
+    blocks = [np.flatnonzero(groups == g) for g in np.unique(groups)]
+    observed = np.stack([score_permuted(probs, y[None], k, score)[:, 0] for k in targets])  # targets x sets
+    tol = 1e-10 * np.maximum(np.abs(observed), 1.0)
+    rng = np.random.default_rng(seed)
+    seen = {"n": 0, "sum": np.zeros((n_t, n_s)), "sq": np.zeros((n_t, n_s))}
+
+    def draw(n, rows, cols):
+        # Permutations are drawn and scored a block at a time: when few sets are left, n runs to hundreds of
+        # thousands, and n x patients labels at once took gigabytes. The stream of permutations is the same.
+        out = np.empty((len(rows), len(cols), n), dtype=bool)
+        sub = probs if len(cols) == n_s else probs[cols]
+        at_least = observed[:, cols] - tol[:, cols]  # targets x sets: a draw this high counts as an exceedance
+        first = seen["n"] < n_null and len(cols) == n_s  # the first n_null draws of every set: the null's moments
+        for i in range(0, n, _PERM_BLOCK):
+            labels = permute_within(rng, y, blocks, min(_PERM_BLOCK, n - i))  # block x patients
+            for r, t in enumerate(rows):
+                null = score_permuted(sub, labels, targets[t], score)  # sets x block
+                out[r, :, i:i + len(labels)] = null >= at_least[t][:, None]
+                if first and seen["n"] + i < n_null:
+                    take = null[:, : n_null - seen["n"] - i]
+                    seen["sum"][t] += take.sum(axis=1)
+                    seen["sq"][t] += (take ** 2).sum(axis=1)
+        if first:
+            seen["n"] += min(n, n_null - seen["n"])
+        return out, None
+
+    res = sequential_pvalues((n_t, n_s), draw, n_first=n_null, n_max=n_null if method == "multilevel" else n_max)
+    null_mean = seen["sum"] / seen["n"]
+    null_sd = (np.sqrt(np.maximum(seen["sq"] - seen["n"] * null_mean ** 2, 0) / (seen["n"] - 1)) if seen["n"] > 1
+               else np.full((n_t, n_s), np.nan))
+    if method != "multilevel":
+        return null_mean, null_sd, res, None
+
+    def build(t, cols, _target):
+        c = int(cols[0])
+        values = y if is_values(y) else (y == targets[t]).astype(np.int64)  # one-vs-rest: the target's indicator
+        k = 0 if is_values(y) else 1
+        chain_rng = np.random.default_rng(child_seed(seed, t, c, 1))
+        sample, propose = permutation_chain(values, groups, chain_rng)
+        one = probs[c:c + 1]
+        if not is_values(y):  # the target's probability in column 1 of a two-column view
+            one = np.stack([1 - one[:, :, targets[t]], one[:, :, targets[t]]], axis=2)
+        return tail_ruler(sample, lambda labels: score_permuted(one, labels, k, score)[0], propose,
+                          target=float(observed[t, c] - tol[t, c]), rng=chain_rng, n_moves=MULTILEVEL_MOVES, eps=eps)
+
+    def refine(wanted: np.ndarray, called: np.ndarray) -> SequentialPvalues:
+        return _refine(res, observed - tol, _OnePerTest(build), wanted, called, what="label permutations")
+
+    return null_mean, null_sd, res, refine
+
+
+def undecided_tests(parts: list[SequentialPvalues], *, fdr: float, risk: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which tests more draws could still move across Benjamini-Hochberg's line at ``fdr``, and which of the others
+    are called whatever they show (booleans, the grid's shape, each).
+
+    Each null's p-value has confidence bounds at ``risk`` from its draws so far (Clopper-Pearson for ``e`` exceedances
+    in ``n`` draws); a test's are the largest over its nulls (its p-value is their maximum). At most ``K`` tests can be
+    called, ``K`` the largest ``k`` with ``k`` lower bounds at most ``fdr * k / m``: a test whose lower bound exceeds
+    ``fdr * K / m`` cannot be called (up to ``risk``). At least ``k0`` are called, ``k0`` the same count over the upper
+    bounds: a test whose upper bound is at most ``fdr * k0 / m`` is called. Draws stop for both kinds; their p-value
+    stays the first draws' valid ``(1 + e) / (1 + n)``."""
+    lower, upper = np.zeros(parts[0].pval.shape), np.zeros(parts[0].pval.shape)
+    for part in parts:
+        n = np.maximum(part.n_draws, 1)
+        e = np.where(part.resolved, DEFAULT_EXCEEDANCES, np.rint(part.pval * (1 + n)) - 1)
+        e = np.clip(e, 0, n)
+        lo = np.where(e > 0, beta.ppf(risk, np.maximum(e, 1), n - e + 1), 0.0)
+        hi = np.where(e < n, beta.ppf(1 - risk, e + 1, np.maximum(n - e, 1)), 1.0)
+        lower, upper = np.maximum(lower, np.nan_to_num(lo)), np.maximum(upper, np.nan_to_num(hi, nan=1.0))
+
+    def most(bounds):
+        m = bounds.size
+        under = np.flatnonzero(np.sort(bounds.ravel()) <= fdr * np.arange(1, m + 1) / m)
+        return (under[-1] + 1 if len(under) else 0) / m
+
+    possible = lower <= fdr * most(lower)
+    called = upper <= fdr * most(upper)
+    return possible & ~called, called
