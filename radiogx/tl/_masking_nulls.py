@@ -50,10 +50,11 @@ def _refine(res: SequentialPvalues, observed: np.ndarray, ruler_for, wanted: np.
             ruler = ruler_for(t, cols, float(obs.max()))
             p, e, within = ruler.pvalue(obs)
             # beyond the ruler, its bound; or the first draws' bound, (1 + e) / (1 + n), where that is smaller
-            pval[t, cols] = np.where(within, p, np.minimum(p, res.pval[t, cols]))
+            first = res.pval[t, cols]
+            pval[t, cols] = np.where(within, p, np.minimum(p, first))
             err[t, cols] = np.where(within, e, np.nan)
             n_draws[t, cols] = res.n_draws[t, cols] + ruler.evaluations
-            method[t, cols] = np.where(within, "multilevel", "multilevel_bound")
+            method[t, cols] = np.where(within, "multilevel", np.where(p <= first, "multilevel_bound", "mc_bound"))
             resolved[t, cols] = within
     return SequentialPvalues(pval, n_draws, resolved, method=method, log2err=err)
 
