@@ -15,7 +15,7 @@ from .._settings import settings
 from ._folds import child_seed
 from ._masking_scores import is_values, score_masked, score_permuted
 from ._multilevel import MULTILEVEL_EPS, permutation_chain, random_set_chain, tail_ruler
-from ._sequential_null import DEFAULT_EXCEEDANCES, SequentialPvalues, sequential_pvalues
+from ._sequential_null import SequentialPvalues, sequential_pvalues
 
 __all__ = ["random_set_null", "label_null", "undecided_tests", "permute_within", "PVALUE_METHODS", "MULTILEVEL_MOVES",
            "DECISION_FDR", "RESAMPLING_RISK"]
@@ -32,22 +32,28 @@ RESAMPLING_RISK = 1e-3
 _PERM_BLOCK = 4096  # label permutations scored per matrix product
 
 
-def _refine(res: SequentialPvalues, observed: np.ndarray, ruler_for, wanted: np.ndarray, called: np.ndarray, *,
-            what: str) -> SequentialPvalues:
+def _refine(res: SequentialPvalues, observed: np.ndarray, build, wanted: np.ndarray, called: np.ndarray, *,
+            shared: bool, what: str) -> SequentialPvalues:
     """Multilevel p-values for the tests the first draws left unresolved and whose BH decision they left open
     (``wanted``); the other unresolved tests keep the first draws' p-value, ``"mc_called"`` (called whatever more
-    draws show: ``called``) or ``"mc_uncallable"``. ``ruler_for(t, cols, target)`` builds the ruler for the open tests
-    ``cols`` of row ``t`` (one ruler may serve several tests that share a null)."""
+    draws show: ``called``) or ``"mc_uncallable"``. ``build(t, cols, target)`` builds the ruler for the open tests
+    ``cols`` of row ``t``: one ruler for all of a row's open tests where they share a null (``shared``: random sets
+    of one size), else one per test (the label null of a set depends on the set's predictions)."""
     pval, n_draws = res.pval.copy(), res.n_draws.copy()
     method = res.methods().astype(object)
     method[~res.resolved & ~wanted] = "mc_uncallable"
     method[~res.resolved & ~wanted & called] = "mc_called"
     err = np.full(res.pval.shape, np.nan)
     resolved = res.resolved.copy()
-    for t, groups in ruler_for.groups(~res.resolved & wanted):
+    open_ = ~res.resolved & wanted
+    for t in range(open_.shape[0]):
+        open_cols = np.flatnonzero(open_[t])
+        if not len(open_cols):
+            continue
+        groups = [open_cols] if shared else [open_cols[i:i + 1] for i in range(len(open_cols))]
         for cols in tqdm(groups, desc=f"multilevel {what}", disable=not settings.show_progress or len(groups) < 20):
             obs = observed[t, cols]
-            ruler = ruler_for(t, cols, float(obs.max()))
+            ruler = build(t, cols, float(obs.max()))
             p, e, within = ruler.pvalue(obs)
             # beyond the ruler, its bound; or the first draws' bound, (1 + e) / (1 + n), where that is smaller
             first = res.pval[t, cols]
@@ -56,33 +62,7 @@ def _refine(res: SequentialPvalues, observed: np.ndarray, ruler_for, wanted: np.
             n_draws[t, cols] = res.n_draws[t, cols] + ruler.evaluations
             method[t, cols] = np.where(within, "multilevel", np.where(p <= first, "multilevel_bound", "mc_bound"))
             resolved[t, cols] = within
-    return SequentialPvalues(pval, n_draws, resolved, method=method, log2err=err)
-
-
-class _SharedBySize:
-    """Open tests grouped per row so that the tests of one set size share a ruler (random sets)."""
-
-    def __init__(self, build):
-        self.build = build
-
-    def groups(self, open_: np.ndarray):
-        for t in range(open_.shape[0]):
-            cols = np.flatnonzero(open_[t])
-            if len(cols):
-                yield t, [cols]
-
-    def __call__(self, t, cols, target):
-        return self.build(t, cols, target)
-
-
-class _OnePerTest(_SharedBySize):
-    """Open tests, each with its own ruler (the label null of a set depends on the set's predictions)."""
-
-    def groups(self, open_: np.ndarray):
-        for t in range(open_.shape[0]):
-            cols = np.flatnonzero(open_[t])
-            if len(cols):
-                yield t, [np.array([c]) for c in cols]
+    return SequentialPvalues(pval, n_draws, resolved, res.exceedances, method=method, log2err=err)
 
 
 def random_set_null(scorer, y, targets, sizes, observed, n_genes, *, n_null, n_max, score, seed,
@@ -129,12 +109,10 @@ def random_set_null(scorer, y, targets, sizes, observed, n_genes, *, n_null, n_m
                 sample, lambda s: score_masked(scorer.probs(list(s)), y, [targets[t]], only=score)[score][0],
                 propose, target=target, rng=chain_rng, n_moves=MULTILEVEL_MOVES, eps=eps)
 
-        parts = []
-        for k, cols, res in tqdm(per_size, desc="multilevel random sets", disable=not settings.show_progress):
-            # (a set of every gene is resolved at once: every random set is the set itself)
-            sub = wanted[:, cols] if k < n_genes else np.zeros(res.resolved.shape, dtype=bool)
-            parts.append((cols, _refine(res, observed[:, cols], _SharedBySize(partial(build, k=k)), sub,
-                                        called[:, cols], what=f"sets of {k}")))
+        # (a set of every gene is resolved by its first draws, every random set being the set itself: no ruler)
+        parts = [(cols, _refine(res, observed[:, cols], partial(build, k=k), wanted[:, cols], called[:, cols],
+                                shared=True, what=f"sets of {k}"))
+                 for k, cols, res in tqdm(per_size, desc="multilevel random sets", disable=not settings.show_progress)]
         return _assemble((n_t, n_s), parts)
 
     return null_mean, null_sd, first_pass, refine
@@ -142,11 +120,12 @@ def random_set_null(scorer, y, targets, sizes, observed, n_genes, *, n_null, n_m
 
 def _assemble(shape, parts) -> SequentialPvalues:
     pval, n_draws = np.empty(shape), np.empty(shape, dtype=np.int64)
-    resolved, method, err = np.empty(shape, dtype=bool), np.empty(shape, dtype=object), np.full(shape, np.nan)
+    resolved, exceedances = np.empty(shape, dtype=bool), np.empty(shape, dtype=np.int64)
+    method, err = np.empty(shape, dtype=object), np.full(shape, np.nan)
     for cols, res in parts:
         pval[:, cols], n_draws[:, cols], resolved[:, cols] = res.pval, res.n_draws, res.resolved
-        method[:, cols], err[:, cols] = res.methods(), res.errors()
-    return SequentialPvalues(pval, n_draws, resolved, method=method, log2err=err)
+        exceedances[:, cols], method[:, cols], err[:, cols] = res.exceedances, res.methods(), res.errors()
+    return SequentialPvalues(pval, n_draws, resolved, exceedances, method=method, log2err=err)
 
 
 def permute_within(rng: np.random.Generator, y: np.ndarray, groups: list[np.ndarray], n: int) -> np.ndarray:
@@ -219,7 +198,7 @@ def label_null(probs, y, targets, groups, *, n_null, n_max, score, seed,
                           target=float(observed[t, c] - tol[t, c]), rng=chain_rng, n_moves=MULTILEVEL_MOVES, eps=eps)
 
     def refine(wanted: np.ndarray, called: np.ndarray) -> SequentialPvalues:
-        return _refine(res, observed - tol, _OnePerTest(build), wanted, called, what="label permutations")
+        return _refine(res, observed - tol, build, wanted, called, shared=False, what="label permutations")
 
     return null_mean, null_sd, res, refine
 
@@ -236,9 +215,7 @@ def undecided_tests(parts: list[SequentialPvalues], *, fdr: float, risk: float) 
     stays the first draws' valid ``(1 + e) / (1 + n)``."""
     lower, upper = np.zeros(parts[0].pval.shape), np.zeros(parts[0].pval.shape)
     for part in parts:
-        n = np.maximum(part.n_draws, 1)
-        e = np.where(part.resolved, DEFAULT_EXCEEDANCES, np.rint(part.pval * (1 + n)) - 1)
-        e = np.clip(e, 0, n)
+        n, e = np.maximum(part.n_draws, 1), part.exceedances
         lo = np.where(e > 0, beta.ppf(risk, np.maximum(e, 1), n - e + 1), 0.0)
         hi = np.where(e < n, beta.ppf(1 - risk, e + 1, np.maximum(n - e, 1)), 1.0)
         lower, upper = np.maximum(lower, np.nan_to_num(lo)), np.maximum(upper, np.nan_to_num(hi, nan=1.0))

@@ -113,7 +113,7 @@ def tail_ruler(
     scores = np.asarray(score(states), dtype=float)
     ruler.evaluations += n_samples
     ruler.populations.append(scores.copy())
-    log_p, current, renewals = 0.0, -np.inf, 0
+    renewals = 0
     while True:
         level = float(np.sort(scores)[n_samples // 2])
         above = np.flatnonzero(scores > level)
@@ -127,16 +127,15 @@ def tail_ruler(
                 ruler.stopped = "stuck"
                 break
             renewals += 1
-            _move(states, scores, current, score, propose, rng, n_moves, ruler)
+            _move(states, scores, ruler.levels[-1] if ruler.levels else -np.inf, score, propose, rng, n_moves, ruler)
             ruler.populations[-1] = scores.copy()
             continue
-        if log_p + np.log(len(above) / n_samples) < np.log(eps):
+        if sum(ruler.log_share) + np.log(len(above) / n_samples) < np.log(eps):
             ruler.stopped = "eps"
             break
         ruler.levels.append(level)
         ruler.log_share.append(float(np.log(len(above) / n_samples)))
-        log_p += ruler.log_share[-1]
-        current, renewals = level, 0
+        renewals = 0
         # every survivor at least once, the rest of the N drawn among them at random
         keep = np.concatenate([above, rng.choice(above, n_samples - len(above), replace=True)])
         states, scores = states[keep].copy(), scores[keep].copy()
@@ -220,13 +219,12 @@ def random_set_chain(n_genes: int, size: int, rng: np.random.Generator, active: 
         keys[~mask] = -1.0
         return keys.argmax(axis=1)
 
-    rows_of = np.arange
     if active is None or np.all(active):
         genes = np.arange(n_genes)
 
         def propose(sets: np.ndarray):
             out = sets.copy()
-            out[rows_of(len(sets)), rng.integers(0, size, size=len(sets))] = outside(sets, genes)
+            out[np.arange(len(sets)), rng.integers(0, size, size=len(sets))] = outside(sets, genes)
             return out, np.ones(len(sets), dtype=bool), np.ones(len(sets))
 
         return sample, propose
@@ -237,7 +235,7 @@ def random_set_chain(n_genes: int, size: int, rng: np.random.Generator, active: 
 
     def propose(sets: np.ndarray):
         n = len(sets)
-        rows = rows_of(n)
+        rows = np.arange(n)
         act = active[sets]
         m = act.sum(axis=1)
         kind = rng.integers(0, 4, size=n)  # 0, 1: active for active; 2: inactive -> active; 3: active -> inactive

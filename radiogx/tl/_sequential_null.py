@@ -33,6 +33,7 @@ DrawFn = Callable[[int, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray | 
 class SequentialPvalues:
     """P-values of a rows x cols grid of tests, the draws each used, and whether each is resolved or only bounded.
 
+    ``exceedances`` counts the draws at least as high as each test's score among its ``n_draws`` (at most ``h``).
     ``method`` (optional) names how each p-value was reached where some were not counted sequentially (multilevel
     splitting, :mod:`radiogx.tl._multilevel`), and ``log2err`` the standard deviation of ``log2 p`` where one is
     estimated (NaN elsewhere)."""
@@ -40,6 +41,7 @@ class SequentialPvalues:
     pval: np.ndarray
     n_draws: np.ndarray
     resolved: np.ndarray  # h exceedances seen: p = h / L; otherwise p = (1 + e) / (1 + n), a bound at the resolution
+    exceedances: np.ndarray
     method: np.ndarray | None = None
     log2err: np.ndarray | None = None
 
@@ -120,4 +122,4 @@ def sequential_pvalues(
     with np.errstate(divide="ignore", invalid="ignore"):
         pval = np.where(resolved, h / np.maximum(stop_at, 1), (1 + np.minimum(exceed, h)) / (1 + counted))
     n_draws = np.where(resolved, stop_at, counted)
-    return SequentialPvalues(np.minimum(pval, 1.0), n_draws, resolved)
+    return SequentialPvalues(np.minimum(pval, 1.0), n_draws, resolved, np.minimum(exceed, h))
