@@ -6,19 +6,34 @@ epochs and a run of 1 epoch, so that building the network is not counted) is com
 run as plain torch matmuls (forward: 4 products; backward: 4 weight gradients and 3 input gradients; the genes need no
 gradient), which is the compute bound on this machine. Goal: ratio at most 1.5.
 
+With ``--paper``, the paper's own recipe (tanh, Adadelta, batch 10) instead, whose epoch is bound by memory traffic,
+not arithmetic: each step must read the 58 million weights (forward), write their gradients, and read the weights,
+gradients and Adadelta's two running averages and write the weights and averages back (the update): 36 bytes per
+weight, 2.1 GB per step. The bound is those bytes over the bandwidth of a STREAM triad (``a = b + s c`` on 256 MB
+arrays) measured in the same run on the same threads. Printed side by side, each in a fresh process: radiogx 0.8's
+step (torch's ``Adadelta(foreach=True)``, 4 KB pages) and today's
+(:class:`radiogx.nn._blocked_optim.BlockedAdadelta`, transparent huge pages), their ratio to the bound. Goal: at
+most 2.
+
     python benchmarks/train_speed.py [--batch-sizes 32 528] [--repeats 3]
+    python benchmarks/train_speed.py --paper [--repeats 2] [--threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
 import torch
 
 import radiogx as rg
+from radiogx.nn import _fit
 from radiogx.nn._fit import NetworkConfig, fit_network
+from radiogx.nn._recipes import PRESETS
 
 WIDTHS = [12042, 4000, 2000, 1000, 1]
 
@@ -38,17 +53,103 @@ def matmul_epoch(x: torch.Tensor, batch_size: int, weights: list[torch.Tensor]) 
     return time.perf_counter() - start
 
 
+def triad_bandwidth(repeats: int = 5, n: int = 64_000_000) -> float:
+    """Bytes per second of ``a = b + s c`` on three 256 MB float32 arrays (best of ``repeats``; STREAM's triad)."""
+    a, b, c = torch.zeros(n), torch.ones(n), torch.ones(n)
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.add(b, c, alpha=0.5, out=a)
+        best = min(best, time.perf_counter() - start)
+    return 3 * 4 * n / best
+
+
+def _torch_adadelta(cfg, params):
+    """radiogx 0.8's optimizer of the paper's recipe: torch's Adadelta, its multi-tensor step."""
+    return torch.optim.Adadelta([p for p in params if p.requires_grad], lr=cfg.learning_rate or 1.0,
+                                weight_decay=cfg.weight_decay, foreach=True)
+
+
+def epoch_seconds(x, y, cfg: NetworkConfig, epochs: int, seed: int) -> float:
+    """One epoch of ``fit_network``: a run of 1 + ``epochs`` epochs minus a run of 1 (building is not counted)."""
+    one = NetworkConfig.from_dict({**cfg.as_dict(), "epochs": 1})
+    more = NetworkConfig.from_dict({**cfg.as_dict(), "epochs": 1 + epochs})
+    start = time.perf_counter()
+    fit_network(x, y, n_classes=2, cfg=one, seed=seed)
+    t_one = time.perf_counter() - start
+    start = time.perf_counter()
+    fit_network(x, y, n_classes=2, cfg=more, seed=seed)
+    return (time.perf_counter() - start - t_one) / epochs
+
+
+def _variant_epoch(variant: str, args) -> float:
+    """One epoch of the paper's recipe in a fresh process: ``"0.8"`` (torch's Adadelta, 4 KB pages) or ``"today"``
+    (blocked Adadelta, transparent huge pages as ``import radiogx`` asks). torch reads its page setting when it
+    starts, so each variant needs its own process."""
+    env = {**os.environ, "THP_MEM_ALLOC_ENABLE": "0" if variant == "0.8" else "1"}
+    cmd = [sys.executable, __file__, "--variant", variant, "--epochs", str(args.epochs)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def _measure_variant(x, y, args) -> None:
+    cfg = NetworkConfig.from_dict({k: v for k, v in PRESETS["paper"].items()
+                                   if k in NetworkConfig.__dataclass_fields__})
+    if args.variant == "0.8":
+        _fit._optimizer = _torch_adadelta
+    fit_network(x[:64], y[:64], n_classes=2, cfg=NetworkConfig.from_dict({**cfg.as_dict(), "epochs": 1}), seed=0)
+    print(epoch_seconds(x, y, cfg, args.epochs, 0))
+
+
+def paper(x, y, args) -> None:
+    cfg = NetworkConfig.from_dict({k: v for k, v in PRESETS["paper"].items()
+                                   if k in NetworkConfig.__dataclass_fields__})
+    widths = [x.shape[1], *cfg.hidden, 1]
+    n_weights = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    steps = -(-len(x) // cfg.batch_size)
+    print(f"paper recipe: {'-'.join(map(str, widths))} {cfg.activation}, {cfg.optimizer}, batch {cfg.batch_size}; "
+          f"{n_weights / 1e6:.1f} M weights, {len(x)} patients ({steps} steps per epoch), {torch.get_num_threads()} "
+          "threads")
+    old, new, bound = [], [], []
+    for r in range(args.repeats):  # interleaved, so that machine noise hits all three alike
+        bandwidth = triad_bandwidth()
+        bound.append(36 * n_weights * steps / bandwidth)
+        old.append(_variant_epoch("0.8", args))
+        new.append(_variant_epoch("today", args))
+        print(f"  repeat {r}: triad {bandwidth / 1e9:.1f} GB/s, bound {bound[-1]:.2f} s; radiogx 0.8 "
+              f"{old[-1]:.2f} s, today {new[-1]:.2f} s", flush=True)
+    t_old, t_new, t_bound = min(old), min(new), min(bound)
+    print("| step | s/epoch | x bound |\n|---|---:|---:|")
+    print(f"| memory-traffic bound (36 B/weight) | {t_bound:.2f} | 1.00 |")
+    print(f"| radiogx 0.8 (torch Adadelta, 4 KB pages) | {t_old:.2f} | {t_old / t_bound:.2f} |")
+    print(f"| today (blocked Adadelta, huge pages) | {t_new:.2f} | {t_new / t_bound:.2f} |")
+    print(f"speed-up {t_old / t_new:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 528])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3, help="E: epochs timed per measurement")
+    parser.add_argument("--paper", action="store_true", help="the paper's recipe against its memory-traffic bound")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--variant", choices=["0.8", "today"], default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rg.settings.progress = False
     adata = rg.datasets.synthetic(n_obs=528, n_vars=12042, n_traits=1, seed=0)
     x = adata.X - adata.X.mean(0)
     x /= x.std(0)
     y = (adata.obs["trait_0"] == "positive").to_numpy().astype(np.int64)
+    if args.variant:
+        _measure_variant(x, y, args)
+        return
+    if args.paper:
+        paper(x, y, args)
+        return
     xt = torch.from_numpy(x)
     weights = [torch.randn(a, b) * 0.01 for a, b in zip(WIDTHS[:-1], WIDTHS[1:])]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; network {'-'.join(map(str, WIDTHS))}, 528 patients")

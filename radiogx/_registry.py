@@ -133,8 +133,8 @@ class Baseline:
     reference
         Where the model comes from (a citation).
     scores
-        ``(fitted pipeline, x, n_classes) -> scores``: its ranking scores (default: ``predict_proba``; a model
-        without probabilities: ``decision_function``).
+        ``(fitted model or pipeline, x, n_classes) -> scores``: its ranking scores (default: ``predict_proba``; a
+        model without probabilities: ``decision_function``).
     explain
         ``(fitted estimator) -> per-gene weights``: how a fitted model is explained (``coef_``, ``feature_importances_``).
     fit_params
@@ -143,6 +143,15 @@ class Baseline:
         ``(fitted estimator, x scaled, n_classes) -> outputs x patients x genes``: each patient's per-gene
         contributions to its score (linear models: coefficient x scaled input; boosted trees: TreeSHAP), what
         :func:`radiogx.tl.importance` writes; ``None``: the baseline has none.
+    path
+        ``(estimators, data, fit_kwargs, n_classes) -> scores per estimator``: fits the fresh estimators of several
+        grid points on ``data.x_fit``/``data.y_fit`` (genes standardised) together, sharing what they share (a kernel
+        matrix, a boosted model's first trees), and returns each one's scores on ``data.x_eval``; ``None``: each is
+        fit on its own. It must give what fitting them one by one gives.
+    oob
+        ``(estimator, x, y, fit_kwargs, n_classes) -> out-of-bag scores``: fits the estimator and returns each
+        training patient's score from the parts of the model that did not see it (a forest's out-of-bag trees);
+        such a baseline is tuned by them on the whole training fold instead of by inner folds. ``None``: inner folds.
     """
 
     name: str
@@ -154,6 +163,8 @@ class Baseline:
     explain: Callable | str | None = None
     fit_params: Callable | str | None = None
     attribute: Callable | str | None = None
+    path: Callable | str | None = None
+    oob: Callable | str | None = None
 
     def estimator(self, seed: int, n_classes: int = 2):
         """A fresh, unfitted estimator."""

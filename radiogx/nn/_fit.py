@@ -13,6 +13,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
 from .._metrics import regression_scores, score_auc, score_pr_auc  # noqa: F401 (re-exported)
+from ._blocked_optim import BlockedAdadelta
 from ._modules import RadiogenomicNetwork, TranscriptomeAutoencoder, seed_dropout, seeded_init
 
 __all__ = ["REGRESSION", "NetworkConfig", "FitResult", "fit_network", "regression_scores", "screen_mask", "pca_init", "predict_logits", "probabilities", "score_auc", "score_pr_auc", "logit_scores",
@@ -137,8 +138,11 @@ _FUSED = {"adam", "adamw", "sgd"}  # torch has fused (one-kernel) steps for thes
 
 def _optimizer(cfg: NetworkConfig, params) -> torch.optim.Optimizer:
     cls, lr = _OPTIMIZERS[cfg.optimizer]
+    params = [p for p in params if p.requires_grad]
+    if cfg.optimizer == "adadelta" and all(p.device.type == "cpu" for p in params):  # the paper's: its step blocked
+        return BlockedAdadelta(params, lr=cfg.learning_rate or lr, weight_decay=cfg.weight_decay)
     speed = {"fused": True} if cfg.optimizer in _FUSED else {"foreach": True}
-    return cls([p for p in params if p.requires_grad], lr=cfg.learning_rate or lr, weight_decay=cfg.weight_decay, **speed)
+    return cls(params, lr=cfg.learning_rate or lr, weight_decay=cfg.weight_decay, **speed)
 
 
 def _batches(n: int, batch_size: int, generator: torch.Generator):

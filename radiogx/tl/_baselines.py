@@ -7,11 +7,12 @@ import numpy as np
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC, SVR
 from sklearn.utils.class_weight import compute_sample_weight
 from xgboost import XGBClassifier, XGBRegressor
 
-from .._registry import Baseline, baseline, baselines, register_baseline
+from .._registry import Baseline, baseline, baselines, register_baseline, resolve
 
 __all__ = ["baseline_estimator", "baseline_scores", "baseline_fit_kwargs", "BASELINE_GRIDS", "REGRESSION_GRIDS"]
 
@@ -62,6 +63,68 @@ def _balanced(y) -> dict:
     return {"sample_weight": compute_sample_weight("balanced", y)}
 
 
+def _kernel_path(estimators, data, fit_kwargs: dict, n_classes: int) -> list[np.ndarray]:
+    """Support vector machines of every ``C`` and kernel on one kernel matrix per split: ``x x^T`` (linear) and
+    ``exp(-gamma |x - x'|^2)`` from it (RBF; ``gamma="scale"`` is ``1 / (genes x var(x))`` of the fitting patients,
+    as scikit-learn's), passed to libsvm precomputed: the same problem libsvm solves from the genes, in a fraction of
+    the time at 12,042 genes (``benchmarks/baseline_speed.py``). Other kernels are fit from the genes."""
+    gram = gram_eval = None
+    out = []
+    for est in estimators:
+        kernel, gamma = est.get_params()["kernel"], est.get_params()["gamma"]
+        if kernel not in ("linear", "rbf"):
+            out.append(baseline_scores(est.fit(data.x_fit, data.y_fit, **fit_kwargs), data.x_eval, n_classes))
+            continue
+        if gram is None:
+            gram, gram_eval = data.x_fit @ data.x_fit.T, data.x_eval @ data.x_fit.T
+        k_fit, k_eval = gram, gram_eval
+        if kernel == "rbf":
+            if gamma == "scale":
+                variance = data.x_fit.var()
+                gamma = 1.0 / (data.x_fit.shape[1] * variance) if variance != 0 else 1.0
+            elif gamma == "auto":
+                gamma = 1.0 / data.x_fit.shape[1]
+            sq_fit = np.diag(gram)
+            sq_eval = np.einsum("ij,ij->i", data.x_eval, data.x_eval)
+            k_fit = np.exp(-gamma * np.maximum(sq_fit[:, None] + sq_fit[None, :] - 2 * gram, 0.0))
+            k_eval = np.exp(-gamma * np.maximum(sq_eval[:, None] + sq_fit[None, :] - 2 * gram_eval, 0.0))
+        est.set_params(kernel="precomputed").fit(k_fit, data.y_fit, **fit_kwargs)
+        out.append(baseline_scores(est, k_eval, n_classes))
+    return out
+
+
+def _boosting_path(estimators, data, fit_kwargs: dict, n_classes: int) -> list[np.ndarray]:
+    """Boosted models that differ only in their number of trees fit once, with the most trees: the model of ``n``
+    trees is the first ``n`` of them (xgboost's ``iteration_range``; without row or column subsampling the first trees
+    do not depend on how many follow)."""
+    out: list[np.ndarray | None] = [None] * len(estimators)
+    groups: dict[str, list[int]] = {}
+    for i, est in enumerate(estimators):
+        rest = {k: v for k, v in est.get_params().items() if k != "n_estimators"}
+        groups.setdefault(repr(sorted(rest.items(), key=lambda kv: kv[0])), []).append(i)
+    for members in groups.values():
+        trees = [estimators[i].get_params()["n_estimators"] for i in members]
+        longest = estimators[members[int(np.argmax(trees))]]
+        longest.fit(data.x_fit, data.y_fit, **fit_kwargs)
+        for i, n in zip(members, trees):
+            if n_classes == 0:
+                out[i] = longest.predict(data.x_eval, iteration_range=(0, n)).reshape(-1, 1)
+            else:
+                p = longest.predict_proba(data.x_eval, iteration_range=(0, n))
+                out[i] = p[:, 1:2] if n_classes == 2 else p
+    return out
+
+
+def _forest_oob(estimator, x: np.ndarray, y: np.ndarray, fit_kwargs: dict, n_classes: int) -> np.ndarray:
+    """A random forest's out-of-bag scores (Breiman 2001): each training patient scored by the trees whose bootstrap
+    sample left it out. ``oob_score`` changes no tree."""
+    estimator.set_params(oob_score=True).fit(x, y, **fit_kwargs)
+    if n_classes == 0:
+        return np.asarray(estimator.oob_prediction_, dtype=np.float64).reshape(-1, 1)
+    oob = estimator.oob_decision_function_
+    return oob[:, 1:2] if n_classes == 2 else oob
+
+
 for _b in [
     Baseline("logit_l1", "classification", {"C": _C}, _logit_l1, "Tibshirani 1996; " + _PAPER, explain=_coef,
              attribute=_linear_contributions),
@@ -70,16 +133,18 @@ for _b in [
              "le Cessie & van Houwelingen 1992; " + _PAPER, explain=_coef,
              attribute=_linear_contributions),
     Baseline("svm", "classification", {"C": list(np.logspace(-3, 3, 7)), "kernel": ["linear", "rbf"]},
-             lambda seed, n: SVC(class_weight="balanced", random_state=seed), "Cortes & Vapnik 1995; " + _PAPER),
+             lambda seed, n: SVC(class_weight="balanced", random_state=seed), "Cortes & Vapnik 1995; " + _PAPER,
+             path=_kernel_path),
     Baseline("random_forest", "classification",
              {"max_features": ["sqrt", "log2"], "criterion": ["gini", "entropy"]},
              lambda seed, n: RandomForestClassifier(n_estimators=300, class_weight="balanced", random_state=seed,
-                                                    n_jobs=1), "Breiman 2001; " + _PAPER, explain=_importances),
+                                                    n_jobs=1), "Breiman 2001; " + _PAPER, explain=_importances,
+             oob=_forest_oob),
     Baseline("gbt", "classification", {"max_depth": [1, 3], "n_estimators": [100, 300], "learning_rate": [0.1]},
              lambda seed, n: XGBClassifier(gamma=0.01, n_jobs=1, random_state=seed, tree_method="hist",
                                            max_bin=_MAX_BIN, verbosity=0),
              "Chen & Guestrin 2016 (xgboost); " + _PAPER, explain=_importances, fit_params=_balanced,
-             attribute=_tree_shap),
+             attribute=_tree_shap, path=_boosting_path),
     # Regressors of a continuous trait: penalties on the target standardised within the training fold, so that one
     # grid serves any trait's scale. ``mean`` predicts the training fold's mean: the floor a model must beat (its
     # out-of-fold R^2 is slightly below 0, not 0).
@@ -93,14 +158,14 @@ for _b in [
              lambda seed, n: ElasticNet(max_iter=10_000, tol=1e-3, random_state=seed), "Zou & Hastie 2005",
              explain=_coef, attribute=_linear_contributions),
     Baseline("svr", "regression", {"C": list(np.logspace(-2, 2, 5)), "kernel": ["linear", "rbf"]},
-             lambda seed, n: SVR(), "Drucker et al. 1997"),
+             lambda seed, n: SVR(), "Drucker et al. 1997", path=_kernel_path),
     Baseline("random_forest", "regression", {"max_features": ["sqrt", 0.33]},
              lambda seed, n: RandomForestRegressor(n_estimators=300, random_state=seed, n_jobs=1), "Breiman 2001",
-             explain=_importances),
+             explain=_importances, oob=_forest_oob),
     Baseline("gbt", "regression", {"max_depth": [1, 3], "n_estimators": [100, 300], "learning_rate": [0.1]},
              lambda seed, n: XGBRegressor(gamma=0.01, n_jobs=1, random_state=seed, tree_method="hist",
                                           max_bin=_MAX_BIN, verbosity=0), "Chen & Guestrin 2016 (xgboost)",
-             explain=_importances, attribute=_tree_shap),
+             explain=_importances, attribute=_tree_shap, path=_boosting_path),
 ]:
     register_baseline(_b, replace=True)
 
@@ -124,9 +189,18 @@ def baseline_fit_kwargs(name: str, y, *, regression: bool = False) -> dict:
     return baseline(name, "regression" if regression else "classification").fit_kwargs(y)
 
 
-def baseline_scores(estimator, x: np.ndarray, n_classes: int) -> np.ndarray:
-    """Ranking scores of a fitted baseline: positive-class probability or decision value (binary), per class otherwise."""
-    if hasattr(estimator, "predict_proba") and not isinstance(estimator[-1], SVC):
+def baseline_scores(estimator, x: np.ndarray, n_classes: int, *, name: str | None = None) -> np.ndarray:
+    """Ranking scores of a fitted baseline (a model or its pipeline): positive-class probability or decision value
+    (binary, one column), a column per class otherwise; a regressor's predictions (``n_classes`` 0, one column).
+    With the baseline's ``name``, its own ``scores`` when it registered them."""
+    if name is not None:
+        own = baseline(name, "regression" if n_classes == 0 else "classification").scores
+        if own is not None:
+            return np.asarray(resolve(own)(estimator, x, n_classes), dtype=np.float64).reshape(len(x), -1)
+    if n_classes == 0:
+        return np.asarray(estimator.predict(x), dtype=np.float64).reshape(-1, 1)
+    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    if hasattr(estimator, "predict_proba") and not isinstance(final, SVC):
         p = estimator.predict_proba(x)
         return p[:, 1:2] if n_classes == 2 else p
     d = estimator.decision_function(x)

@@ -82,7 +82,7 @@ def _one_boot(b, boot_seed, x, y, n_classes, cv, cfg, class_weight, baselines, n
             pipe = Pipeline([("scale", StandardScaler()), ("model", est)])
             kw = {f"model__{k}": v for k, v in baseline_fit_kwargs(m, y[tr]).items()}
             pipe.fit(x[tr], y[tr], **kw)
-            scores[m].append(score_auc(y[te], baseline_scores(pipe, x[te], n_classes), n_classes))
+            scores[m].append(score_auc(y[te], baseline_scores(pipe, x[te], n_classes, name=m), n_classes))
     return b, {m: float(np.mean(v)) for m, v in scores.items()}
 
 

@@ -12,7 +12,6 @@ import pandas as pd
 from anndata import AnnData
 from joblib import Parallel, delayed
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
@@ -23,7 +22,8 @@ from .._logging import log_added
 from .._settings import settings
 from .._metrics import regression_scores, score_auc, score_pr_auc
 from .._registry import baselines
-from ._baselines import BASELINE_GRIDS, REGRESSION_GRIDS, baseline_estimator, baseline_fit_kwargs, baseline_scores  # noqa: F401
+from ._baselines import BASELINE_GRIDS, REGRESSION_GRIDS, baseline_estimator, baseline_scores  # noqa: F401
+from ._grid_search import nested_search
 from ._record import write_record
 from ..get import record as find_result
 from ._folds import child_seed, outer_folds
@@ -50,24 +50,10 @@ def _model_prefix(regression: bool) -> str:
 
 
 def _fit_baseline(name, grid, x, y, train, test, n_classes, seed, inner_cv, regression=False):
-    pipe = _pipeline(name, seed, regression, n_classes)
-    prefix = _model_prefix(regression)
-    if regression:
-        inner, scoring = KFold(inner_cv, shuffle=True, random_state=seed), "r2"
-    else:
-        inner = StratifiedKFold(inner_cv, shuffle=True, random_state=seed)
-
-        def scoring(estimator, x_, y_):
-            return score_auc(y_, baseline_scores(estimator, x_, n_classes), n_classes)
-
-    search = GridSearchCV(pipe, {f"{prefix}{k}": v for k, v in grid.items()}, scoring=scoring, cv=inner, n_jobs=1,
-                          error_score="raise")
-    fit_params = {f"{prefix}{k}": v for k, v in baseline_fit_kwargs(name, y[train], regression=regression).items()}
-    search.fit(x[train], y[train], **fit_params)
-    scores = (search.best_estimator_.predict(x[test]).reshape(-1, 1) if regression
-              else baseline_scores(search.best_estimator_, x[test], n_classes))
-    best = {k.removeprefix(prefix): (v.item() if hasattr(v, "item") else v) for k, v in search.best_params_.items()}
-    return name, scores, best, float(search.best_score_)
+    b = baselines("regression" if regression else "classification")[name]
+    scores, best, inner_score = nested_search(b, grid, x, y, train, test, n_classes, seed, inner_cv)
+    best = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
+    return name, scores, best, inner_score
 
 
 @doc_params
@@ -89,11 +75,17 @@ def compare(
 ) -> AnnData | None:
     """Evaluate classical baselines on the same outer folds as the network, by nested grid search.
 
-    Each outer training fold runs a ``GridSearchCV`` of ``Pipeline(StandardScaler, model)`` (scaling inside the
-    pipeline, so inside every split) with ``inner_cv`` stratified inner folds scored by ROC-AUC (one-vs-rest macro for
-    multiclass), refits the best settings on the whole training fold and scores the outer fold's patients. The outer
-    folds are the network's (read from ``adata.uns[key][trait]`` when :func:`radiogx.tl.train` ran, else made with the
-    same ``StratifiedKFold(cv, shuffle=True, random_state=seed)``), so every model sees the same patients.
+    Each outer training fold runs the search of scikit-learn's ``GridSearchCV`` over ``Pipeline(StandardScaler,
+    model)`` (genes standardised inside every split) with ``inner_cv`` stratified inner folds scored by ROC-AUC
+    (one-vs-rest macro for multiclass), refits the best settings on the whole training fold and scores the outer
+    fold's patients. Work that grid points share is done once per split: the SVM's kernel matrix serves every ``C``
+    and kernel, and gradient boosting's model with the most trees is scored at each smaller number of trees of the
+    grid (its first trees are those models). The random forest is tuned by its out-of-bag ROC-AUC (R^2) on the whole
+    training fold instead of inner folds (Breiman 2001: each patient scored by the trees that never saw it), and the
+    chosen forest is the refit; at the paper's size this runs ``compare`` several times faster with the same nested
+    AUCs (``benchmarks/compare_speed.py``). The outer folds are the network's (read from ``adata.uns[key][trait]``
+    when :func:`radiogx.tl.train` ran, else made with the same ``StratifiedKFold(cv, shuffle=True,
+    random_state=seed)``), so every model sees the same patients.
 
     A continuous trait (see :func:`radiogx.tl.train`'s ``task``) is regressed by the training mean (the floor),
     ridge, lasso, elastic net, SVR, random forest and gradient boosting (xgboost), each on the target standardised within its training patients,
@@ -118,7 +110,7 @@ def compare(
     task, transform
         How the trait is modelled when no network was trained (as :func:`radiogx.tl.train`); with a network, its own.
     inner_cv
-        Inner folds of the grid search.
+        Inner folds of the grid search (a baseline tuned out of bag has none).
     seed
         Seed of the folds and the models; ``None`` uses the network's seed, else ``rg.settings.seed``.
     n_jobs
@@ -128,8 +120,8 @@ def compare(
         (none: the baselines alone, on folds of their own).
     key_added
         ``adata.uns[key_added][trait]`` receives ``folds`` (DataFrame: ``model``, ``fold``, ``roc_auc``, ``pr_auc``,
-        ``best_params`` (JSON), ``inner_score``; ``r2``, ``spearman`` and ``rmse`` instead of the AUCs for a continuous
-        trait), ``oof`` (out-of-fold scores: a column per model for binary traits, ``<model>_<j>`` for class ``j`` of
+        ``best_params`` (JSON), ``inner_score`` (the chosen point's mean inner score; a forest's out-of-bag score);
+        ``r2``, ``spearman`` and ``rmse`` instead of the AUCs for a continuous trait), ``oof`` (out-of-fold scores: a column per model for binary traits, ``<model>_<j>`` for class ``j`` of
         ``classes`` otherwise, and each patient's ``label``; a continuous trait's predicted values per model and its
         ``observed`` values), ``classes`` and ``params`` (with ``task``).
     {copy}
