@@ -82,15 +82,15 @@ def compare(
     and kernel, and gradient boosting's model with the most trees is scored at each smaller number of trees of the
     grid (its first trees are those models). The random forest is tuned by its out-of-bag ROC-AUC (R^2) on the whole
     training fold instead of inner folds (Breiman 2001: each patient scored by the trees that never saw it), and the
-    chosen forest is the refit; at the paper's size this runs ``compare`` several times faster with the same nested
-    AUCs (``benchmarks/compare_speed.py``). The outer folds are the network's (read from ``adata.uns[key][trait]``
-    when :func:`radiogx.tl.train` ran, else made with the same ``StratifiedKFold(cv, shuffle=True,
-    random_state=seed)``), so every model sees the same patients.
+    chosen forest is the refit. At the paper's size ``compare`` runs 2.3x faster, with the same nested AUCs but the
+    forest's (+0.003; ``benchmarks/compare_speed.py``). The outer folds are the network's (read from
+    ``adata.uns[key][trait]`` when :func:`radiogx.tl.train` ran, else made with the same ``StratifiedKFold(cv,
+    shuffle=True, random_state=seed)``), so every model sees the same patients.
 
     A continuous trait (see :func:`radiogx.tl.train`'s ``task``) is regressed by the training mean (the floor),
-    ridge, lasso, elastic net, SVR, random forest and gradient boosting (xgboost), each on the target standardised within its training patients,
-    the grid search scored by R^2 (shuffled ``KFold`` inner folds), the outer folds by R^2, Spearman's rho and the
-    RMSE.
+    ridge, lasso, elastic net, SVR, random forest and gradient boosting (xgboost), each on the target standardised
+    within its training patients, the grid search scored by R^2 (shuffled ``KFold`` inner folds), the outer folds by
+    R^2, Spearman's rho and the RMSE.
 
     Parameters
     ----------
