@@ -80,6 +80,7 @@ def test_verhaak_own_signature_is_the_best_masked_set(subtypes):
     assert best.to_dict() == rg.datasets.VERHAAK_SIGNATURES
 
 
+@pytest.mark.slow  # 190 s on 2 cores: every gene of the subtype network against permuted labels
 def test_verhaak_single_gene_masking_top_genes(subtypes):
     adata = subtypes.copy()
     rg.tl.gene_masking(adata, "single", n_null=100, key_added="single")
