@@ -104,6 +104,11 @@ def _boosting_path(estimators, data, fit_kwargs: dict, n_classes: int) -> list[n
         groups.setdefault(repr(sorted(rest.items(), key=lambda kv: kv[0])), []).append(i)
     for members in groups.values():
         trees = [estimators[i].get_params()["n_estimators"] for i in members]
+        if any(n is None for n in trees):  # xgboost's own default: each fit as it is
+            for i in members:
+                out[i] = baseline_scores(estimators[i].fit(data.x_fit, data.y_fit, **fit_kwargs), data.x_eval,
+                                         n_classes)
+            continue
         longest = estimators[members[int(np.argmax(trees))]]
         longest.fit(data.x_fit, data.y_fit, **fit_kwargs)
         for i, n in zip(members, trees):
