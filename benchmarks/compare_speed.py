@@ -121,7 +121,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     rg.settings.verbosity = 1
-    Parallel(n_jobs=args.n_jobs)(delayed(_warm_up)() for _ in range(2 * args.n_jobs))  # workers started, radiogx imported
+    Parallel(n_jobs=args.n_jobs)(delayed(_warm_up)() for _ in range(2 * args.n_jobs))  # workers up, radiogx loaded
     print(f"528 x {args.n_vars:,} synthetic, radiogx {rg.__version__}")
     if not args.no_classification:
         adata = rg.datasets.synthetic(n_obs=528, n_vars=args.n_vars, n_traits=max(2, len(args.traits)), seed=0)
@@ -129,7 +129,8 @@ def main() -> None:
             _table(adata, trait, args.models or list(rg.tl._baselines.BASELINE_GRIDS), args, "classification")
     if args.regression:
         continuous = rg.datasets.synthetic(n_obs=528, n_vars=args.n_vars, n_traits=1, continuous=True, seed=0)
-        regressors = [m for m in (args.models or rg.tl._baselines.REGRESSION_GRIDS) if m != "mean"]
+        grids = rg.tl._baselines.REGRESSION_GRIDS
+        regressors = [m for m in (args.models or grids) if m in grids and m != "mean"]
         _table(continuous, "trait_0", regressors, args, "regression")
 
 if __name__ == "__main__":

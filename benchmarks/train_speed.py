@@ -94,9 +94,14 @@ def _variant_epoch(variant: str, args, huge_pages: bool = False) -> float:
     return float(out.strip().splitlines()[-1])
 
 
+def _paper_config() -> NetworkConfig:
+    """The network settings of ``preset="paper"`` (the preset's search settings left out)."""
+    fields = NetworkConfig.__dataclass_fields__
+    return NetworkConfig.from_dict({k: v for k, v in PRESETS["paper"].items() if k in fields})
+
+
 def _measure_variant(x, y, args) -> None:
-    cfg = NetworkConfig.from_dict({k: v for k, v in PRESETS["paper"].items()
-                                   if k in NetworkConfig.__dataclass_fields__})
+    cfg = _paper_config()
     if args.variant == "0.8":
         _fit._optimizer = _torch_adadelta
     fit_network(x[:64], y[:64], n_classes=2, cfg=NetworkConfig.from_dict({**cfg.as_dict(), "epochs": 1}), seed=0)
@@ -104,8 +109,7 @@ def _measure_variant(x, y, args) -> None:
 
 
 def paper(x, y, args) -> None:
-    cfg = NetworkConfig.from_dict({k: v for k, v in PRESETS["paper"].items()
-                                   if k in NetworkConfig.__dataclass_fields__})
+    cfg = _paper_config()
     widths = [x.shape[1], *cfg.hidden, 1]
     n_weights = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
     steps = -(-len(x) // cfg.batch_size)

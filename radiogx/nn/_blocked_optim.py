@@ -1,13 +1,14 @@
 """Adadelta's step a cache-sized block at a time: the paper's optimizer (Zeiler 2012) at the speed of memory.
 
-``torch.optim.Adadelta`` (``foreach`` or not) applies each of its eight elementwise operations to a whole parameter
+``torch.optim.Adadelta`` (``foreach`` or not) applies each of its elementwise operations to a whole parameter
 before the next, and allocates two temporaries of the parameter's size per step; on the paper's network (58 million
-parameters, 233 MB each for the weights, their gradients and two running averages) that streams about 25 passes of
-233 MB through memory per step, and page-faults the temporaries in. :class:`BlockedAdadelta` does the same
-arithmetic, in the same order, on blocks of ``BLOCK`` values that stay in the cache between operations, with two
-reusable block buffers: each step reads the weights, gradients and running averages once and writes the weights and
-running averages once. Its state (``square_avg``, ``acc_delta``, ``step``) and results are ``torch.optim.Adadelta``'s
-(``tests/test_networks.py`` checks equality after several steps); ``benchmarks/train_speed.py`` measures the speed.
+parameters, 233 MB each for the weights, their gradients and two running averages) every operation streams whole
+tensors through memory. :class:`BlockedAdadelta` does the same arithmetic, in the same order, on blocks of ``BLOCK``
+values that stay in the cache between operations, with two reusable block buffers: each step reads the weights,
+gradients and running averages from memory once and writes the weights and running averages once (the step on that
+network: 396 ms with torch's, 202 ms blocked, one thread). Its state (``square_avg``, ``acc_delta``, ``step``) and
+results are ``torch.optim.Adadelta``'s (``tests/test_blocked_optim.py`` checks equality after several steps);
+``benchmarks/train_speed.py --paper`` measures an epoch.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ class BlockedAdadelta(torch.optim.Adadelta):
         return all(not g["maximize"] and not g["differentiable"] and not g["capturable"]
                    and not isinstance(g["lr"], torch.Tensor)
                    and all(p.grad is None or (p.grad.layout == torch.strided and p.device.type == "cpu"
-                                               and p.dtype == torch.float32 and not p.grad.is_sparse
-                                               and p.is_contiguous() and p.grad.is_contiguous())
+                                               and p.dtype == torch.float32 and p.is_contiguous()
+                                               and p.grad.is_contiguous())
                            for p in g["params"]) for g in self.param_groups)
 
     @torch.no_grad()

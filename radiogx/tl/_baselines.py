@@ -63,6 +63,21 @@ def _balanced(y) -> dict:
     return {"sample_weight": compute_sample_weight("balanced", y)}
 
 
+def _score_columns(values, n_classes: int) -> np.ndarray:
+    """Scores in compare's layout: one column for a regressor's predictions or a binary trait (its positive class
+    where ``values`` has a column per class), a column per class otherwise."""
+    if n_classes == 0:
+        return np.asarray(values, dtype=np.float64).reshape(-1, 1)
+    if values.ndim == 1:
+        return values.reshape(-1, 1)
+    return values[:, 1:2] if n_classes == 2 else values
+
+
+def _fit_alone(est, data, fit_kwargs: dict, n_classes: int) -> np.ndarray:
+    """A path's fallback for a grid point that shares nothing: fit it, score ``data.x_eval``."""
+    return baseline_scores(est.fit(data.x_fit, data.y_fit, **fit_kwargs), data.x_eval, n_classes)
+
+
 def _kernel_path(estimators, data, fit_kwargs: dict, n_classes: int) -> list[np.ndarray]:
     """Support vector machines of every ``C`` and kernel on one kernel matrix per split: ``x x^T`` (linear) and
     ``exp(-gamma |x - x'|^2)`` from it (RBF; ``gamma="scale"`` is ``1 / (genes x var(x))`` of the fitting patients,
@@ -71,9 +86,10 @@ def _kernel_path(estimators, data, fit_kwargs: dict, n_classes: int) -> list[np.
     gram = gram_eval = None
     out = []
     for est in estimators:
-        kernel, gamma = est.get_params()["kernel"], est.get_params()["gamma"]
+        params = est.get_params()
+        kernel, gamma = params["kernel"], params["gamma"]
         if kernel not in ("linear", "rbf"):
-            out.append(baseline_scores(est.fit(data.x_fit, data.y_fit, **fit_kwargs), data.x_eval, n_classes))
+            out.append(_fit_alone(est, data, fit_kwargs, n_classes))
             continue
         if gram is None:
             gram, gram_eval = data.x_fit @ data.x_fit.T, data.x_eval @ data.x_fit.T
@@ -106,17 +122,13 @@ def _boosting_path(estimators, data, fit_kwargs: dict, n_classes: int) -> list[n
         trees = [estimators[i].get_params()["n_estimators"] for i in members]
         if any(n is None for n in trees):  # xgboost's own default: each fit as it is
             for i in members:
-                out[i] = baseline_scores(estimators[i].fit(data.x_fit, data.y_fit, **fit_kwargs), data.x_eval,
-                                         n_classes)
+                out[i] = _fit_alone(estimators[i], data, fit_kwargs, n_classes)
             continue
         longest = estimators[members[int(np.argmax(trees))]]
         longest.fit(data.x_fit, data.y_fit, **fit_kwargs)
+        predict = longest.predict if n_classes == 0 else longest.predict_proba
         for i, n in zip(members, trees):
-            if n_classes == 0:
-                out[i] = longest.predict(data.x_eval, iteration_range=(0, n)).reshape(-1, 1)
-            else:
-                p = longest.predict_proba(data.x_eval, iteration_range=(0, n))
-                out[i] = p[:, 1:2] if n_classes == 2 else p
+            out[i] = _score_columns(predict(data.x_eval, iteration_range=(0, n)), n_classes)
     return out
 
 
@@ -124,10 +136,8 @@ def _forest_oob(estimator, x: np.ndarray, y: np.ndarray, fit_kwargs: dict, n_cla
     """A random forest's out-of-bag scores (Breiman 2001): each training patient scored by the trees whose bootstrap
     sample left it out. ``oob_score`` changes no tree."""
     estimator.set_params(oob_score=True).fit(x, y, **fit_kwargs)
-    if n_classes == 0:
-        return np.asarray(estimator.oob_prediction_, dtype=np.float64).reshape(-1, 1)
-    oob = estimator.oob_decision_function_
-    return oob[:, 1:2] if n_classes == 2 else oob
+    return _score_columns(estimator.oob_prediction_ if n_classes == 0 else estimator.oob_decision_function_,
+                          n_classes)
 
 
 for _b in [
@@ -203,10 +213,8 @@ def baseline_scores(estimator, x: np.ndarray, n_classes: int, *, name: str | Non
         if own is not None:
             return np.asarray(resolve(own)(estimator, x, n_classes), dtype=np.float64).reshape(len(x), -1)
     if n_classes == 0:
-        return np.asarray(estimator.predict(x), dtype=np.float64).reshape(-1, 1)
+        return _score_columns(estimator.predict(x), n_classes)
     final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
     if hasattr(estimator, "predict_proba") and not isinstance(final, SVC):
-        p = estimator.predict_proba(x)
-        return p[:, 1:2] if n_classes == 2 else p
-    d = estimator.decision_function(x)
-    return d.reshape(-1, 1) if n_classes == 2 else d
+        return _score_columns(estimator.predict_proba(x), n_classes)
+    return _score_columns(estimator.decision_function(x), n_classes)

@@ -121,9 +121,10 @@ def compare(
     key_added
         ``adata.uns[key_added][trait]`` receives ``folds`` (DataFrame: ``model``, ``fold``, ``roc_auc``, ``pr_auc``,
         ``best_params`` (JSON), ``inner_score`` (the chosen point's mean inner score; a forest's out-of-bag score);
-        ``r2``, ``spearman`` and ``rmse`` instead of the AUCs for a continuous trait), ``oof`` (out-of-fold scores: a column per model for binary traits, ``<model>_<j>`` for class ``j`` of
-        ``classes`` otherwise, and each patient's ``label``; a continuous trait's predicted values per model and its
-        ``observed`` values), ``classes`` and ``params`` (with ``task``).
+        ``r2``, ``spearman`` and ``rmse`` instead of the AUCs for a continuous trait), ``oof`` (out-of-fold scores: a
+        column per model for binary traits, ``<model>_<j>`` for class ``j`` of ``classes`` otherwise, and each
+        patient's ``label``; a continuous trait's predicted values per model and its ``observed`` values),
+        ``classes`` and ``params`` (with ``task``).
     {copy}
 
     Returns

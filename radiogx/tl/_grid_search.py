@@ -86,12 +86,13 @@ def nested_search(b: Baseline, grid: Mapping[str, Sequence], x: np.ndarray, y: n
     def fresh(point):
         return clone(template).set_params(**point)
 
+    fit_kwargs = b.fit_kwargs(y[train])
     if b.oob is not None:  # tuned on the whole training fold by out-of-bag scores; the chosen fit is the refit
         data = Standardised.of(x, y, train, test, n_classes == 0)
         fitted, inner = [], []
         for point in points:
             est = fresh(point)
-            oob = resolve(b.oob)(est, data.x_fit, data.y_fit, b.fit_kwargs(y[train]), n_classes)
+            oob = resolve(b.oob)(est, data.x_fit, data.y_fit, fit_kwargs, n_classes)
             fitted.append(est)
             inner.append(_score(y[train], data.on_trait_scale(oob) if n_classes == 0 else oob, n_classes))
         best = int(np.nanargmax(inner))  # the first of the best
@@ -100,9 +101,9 @@ def nested_search(b: Baseline, grid: Mapping[str, Sequence], x: np.ndarray, y: n
 
     splitter = (KFold(inner_cv, shuffle=True, random_state=seed) if n_classes == 0
                 else StratifiedKFold(inner_cv, shuffle=True, random_state=seed))
-    fit_kwargs = b.fit_kwargs(y[train])  # of the training fold, each split's share of them (as GridSearchCV routes)
     inner = np.zeros((len(points), inner_cv))
     for s, (fit, evaluate) in enumerate(splitter.split(x[train], y[train])):
+        # each split's share of the training fold's fit arguments (as GridSearchCV routes them)
         kwargs = {k: (v[fit] if hasattr(v, "__len__") and len(v) == len(train) else v) for k, v in fit_kwargs.items()}
         fit, evaluate = train[fit], train[evaluate]
         data = Standardised.of(x, y, fit, evaluate, n_classes == 0)
