@@ -1,11 +1,12 @@
-"""The block-by-block Adadelta step is torch's Adadelta, value for value."""
+"""The block-by-block Adadelta step is torch's Adadelta, value for value; with the weight gradients formed in the
+step (``deferring``), the same to float32 rounding, whatever the number of threads."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from radiogx.nn._blocked_optim import BLOCK, BlockedAdadelta
+from radiogx.nn._blocked_optim import BLOCK, BlockedAdadelta, _update, _update_outer
 
 
 def _trained(optimizer_class, steps=6, **kwargs):
@@ -48,3 +49,92 @@ def test_a_gradient_blocks_do_not_serve_goes_to_torchs_step():
         opt.step()
     assert not ours._blocks_fit()  # the gradient sent it to torch's step
     assert torch.equal(p, q)
+
+
+def _deferred(**kwargs):
+    """A network with BatchNorm (after the activation, so that every bias has a gradient), and the blocked step."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(900, 700), torch.nn.Tanh(), torch.nn.BatchNorm1d(700),
+                                torch.nn.Linear(700, 3))
+    return model, BlockedAdadelta(model.parameters(), **kwargs)
+
+
+def _train(model, opt, steps=6, twice=False):
+    """Train ``model`` (``twice``: its first layer applied to two halves of each batch, so that a step sums two sets
+    of terms)."""
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(steps):
+        x, y = torch.randn(10, 900, generator=gen), torch.randint(0, 3, (10,), generator=gen)
+        h = torch.cat([model[0](x[:5]), model[0](x[5:])]) if twice else model[0](x)
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.cross_entropy(model[1:](h), y).backward()
+        opt.step()
+
+
+@pytest.mark.parametrize("twice", [False, True])
+@pytest.mark.parametrize("kwargs", [{}, {"lr": 0.5, "rho": 0.8, "eps": 1e-5, "weight_decay": 0.01}])
+def test_deferred_weight_gradients_give_torchs_adadelta(kwargs, twice):
+    ours, our_opt = _deferred(**kwargs)
+    with our_opt.deferring(ours):
+        assert not ours[0].weight.requires_grad  # 630,000 weights: deferred
+        assert ours[3].weight.requires_grad  # 2,100 weights: their gradient stays in the cache, left to autograd
+        _train(ours, our_opt, twice=twice)
+        assert ours[0].weight.grad is None and ours[3].weight.grad is not None
+        assert not our_opt._factors  # every kept term was used by its step
+    assert ours[0].weight.requires_grad and ours[3].weight.requires_grad  # restored on leaving
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(torch.nn.Linear(900, 700), torch.nn.Tanh(), torch.nn.BatchNorm1d(700),
+                                 torch.nn.Linear(700, 3))
+    start = [p.detach().clone() for p in theirs.parameters()]
+    their_opt = torch.optim.Adadelta(theirs.parameters(), **kwargs)
+    _train(theirs, their_opt, twice=twice)
+    for a, b, b0 in zip(ours.parameters(), theirs.parameters(), start):
+        assert not torch.equal(b.detach(), b0)  # trained
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-4, atol=1e-5 * float(b.detach().abs().max()))
+        for key in ("square_avg", "acc_delta"):
+            theirs_state = their_opt.state[b][key]
+            torch.testing.assert_close(our_opt.state[a][key], theirs_state, rtol=1e-4,
+                                       atol=1e-4 * float(theirs_state.abs().max()))
+        assert torch.equal(our_opt.state[a]["step"], their_opt.state[b]["step"])
+
+
+def test_deferred_step_is_the_same_on_any_number_of_threads():
+    gen = torch.Generator().manual_seed(0)
+    rows, cols = 1000, 800  # three blocks: three threads get a share of the rows
+    assert rows * cols >= 3 * BLOCK
+    weight = torch.randn(rows, cols, generator=gen)
+    factors = [(torch.randn(7, rows, generator=gen), torch.randn(7, cols, generator=gen)),
+               (torch.randn(3, rows, generator=gen), torch.randn(3, cols, generator=gen))]
+    start = (weight, torch.rand(rows, cols, generator=gen), torch.rand(rows, cols, generator=gen))
+    results = []
+    threads = torch.get_num_threads()
+    try:
+        for n in (1, 3):
+            torch.set_num_threads(n)
+            p, sq, acc = (t.clone() for t in start)
+            _update_outer(p, factors, sq, acc, 1.0, 0.9, 1e-6, 0.01)
+            results.append((p, sq, acc))
+    finally:
+        torch.set_num_threads(threads)
+    assert all(torch.equal(a, b) for a, b in zip(*results))
+    # and it is the step on the gradient sum_k dy_k^T x_k, formed whole
+    p, sq, acc = (t.clone() for t in start)
+    grad = sum(dy.T @ x for dy, x in factors)
+    _update(p.view(-1), grad.view(-1), sq.view(-1), acc.view(-1), (torch.empty(BLOCK), torch.empty(BLOCK)),
+            1.0, 0.9, 1e-6, 0.01)
+    for ours, whole, before in zip(results[0], (p, sq, acc), start):
+        torch.testing.assert_close(ours, whole, rtol=1e-5, atol=1e-4 * float((whole - before).abs().max()))
+
+
+def test_a_shared_weight_is_left_to_autograd():
+    torch.manual_seed(0)
+    first, second = torch.nn.Linear(600, 600), torch.nn.Linear(600, 600)
+    assert first.weight.numel() >= BLOCK
+    second.weight = first.weight  # tied: its gradient has two sources, which autograd sums
+    model = torch.nn.Sequential(first, torch.nn.Tanh(), second)
+    opt = BlockedAdadelta(model.parameters())
+    with opt.deferring(model):
+        assert first.weight.requires_grad
+        model(torch.randn(4, 600)).sum().backward()
+        assert first.weight.grad is not None and not opt._factors
+        opt.step()

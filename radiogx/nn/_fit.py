@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
 from dataclasses import dataclass, field, fields
@@ -157,11 +158,13 @@ def _run_epoch(module: nn.Module, opt: torch.optim.Optimizer, n: int, batch_size
                batch_loss) -> None:
     """One epoch of mini-batch training: ``batch_loss(index)`` returns the loss of the patients in ``index``."""
     module.train()
-    for idx in _batches(n, batch_size, generator):
-        loss = batch_loss(idx)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    # the blocked Adadelta forms its Dense layers' weight gradients itself, in the cache (radiogx.nn._blocked_optim)
+    with opt.deferring(module) if isinstance(opt, BlockedAdadelta) else contextlib.nullcontext():
+        for idx in _batches(n, batch_size, generator):
+            loss = batch_loss(idx)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
 
 
 def fit_network(
