@@ -138,3 +138,13 @@ def test_a_shared_weight_is_left_to_autograd():
         model(torch.randn(4, 600)).sum().backward()
         assert first.weight.grad is not None and not opt._factors
         opt.step()
+
+
+def test_zero_grad_drops_deferred_terms_as_it_drops_gradients():
+    model, opt = _deferred()
+    x, y = torch.randn(10, 900), torch.randint(0, 3, (10,))
+    with opt.deferring(model):
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        assert opt._factors
+        opt.zero_grad()
+        assert not opt._factors and model[3].weight.grad is None

@@ -54,6 +54,7 @@ def test_cohort_enrichment_of_a_screened_network_runs_and_leaves_unseen_genes_ou
     assert res["size"].max() <= 300 and np.isfinite(res["pval"]).all()
 
 
+@pytest.mark.slow  # 35-57 s on 2 cores; the default suite stays within its 18 minutes
 @pytest.mark.data
 def test_verhaak_per_patient_enrichment_recovers_the_own_signature():
     adata = rg.datasets.verhaak2010()
@@ -85,6 +86,7 @@ def planted():
                                  noise=0.3, seed=0)
 
 
+@pytest.mark.slow  # 35-57 s on 2 cores; the default suite stays within its 18 minutes
 def test_cohort_enrichment_recovers_planted_set_and_is_calibrated(planted, permuted_copies):
     adata = planted.copy()
     rg.tl.train(adata, "trait_0", seed=0, n_jobs=2, **SYN_NET)

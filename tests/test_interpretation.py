@@ -137,6 +137,7 @@ def planted():
                                  n_decoys=15, noise=0.3, seed=0)
 
 
+@pytest.mark.slow  # 35-57 s on 2 cores; the default suite stays within its 18 minutes
 def test_planted_sets_rank_first_and_are_significant(planted):
     adata = planted.copy()
     for trait in ("trait_0", "trait_1"):

@@ -62,6 +62,7 @@ def test_l1_logit_is_really_l1(subtype_run):
     assert (est.coef_ == 0).sum() > 25  # the L1 penalty zeroes coefficients; the paper's "l1" (really L2) never does
 
 
+@pytest.mark.slow  # 35-57 s on 2 cores; the default suite stays within its 18 minutes
 def test_permuted_trait_is_at_chance_nested_but_not_under_the_paper_protocol(verhaak):
     adata = verhaak.copy()
     y = (adata.obs["subtype"] == "Mesenchymal").map({True: "MES", False: "other"}).to_numpy()

@@ -351,6 +351,7 @@ def one_process(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # 35-57 s on 2 cores; the default suite stays within its 18 minutes
 def test_a_run_on_a_dask_local_cluster_gives_the_results_of_one_process(one_process, tmp_path):
     """scheduler = "local": the folds, baselines, resamples and masking run as tasks on a 2-worker LocalCluster; every
     result is identical to the one-process run's."""

@@ -97,6 +97,11 @@ class BlockedAdadelta(torch.optim.Adadelta):
 
         output.register_hook(keep)
 
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """torch's ``zero_grad``; the kept terms of deferred weight gradients are dropped too."""
+        self._factors.clear()
+        super().zero_grad(set_to_none)
+
     @torch.no_grad()
     def step(self, closure=None):
         if not self._blocks_fit():
