@@ -16,7 +16,8 @@ its output, and the step forms each row of the weight gradient ``dy^T x`` (of ra
 updates that row at once (:func:`_outer_adadelta`, compiled by numba). At batch 10 the gradient of the 4000 x 12,042
 layer is a rank-10 product that torch writes to memory (192 MB, 128 ms with a reused buffer, 205 ms with a new one)
 for the update to read back; formed row by row, it never leaves the cache. One step of the paper's network on one
-thread went from 430 ms (42 forward, 230 backward, 158 update) to 184 ms (59, 11, 114). The arithmetic is Adadelta's,
+thread went from 430 ms (42 forward, 230 backward, 158 update) to 154-184 ms in two measurements (the update 99-114,
+of which the first layer 82: its weights and averages moved at this machine's bandwidth). The arithmetic is Adadelta's,
 in float32, element by element; only the order in which the gradient's rank-one terms are summed differs from
 torch's matrix product, so results agree with ``torch.optim.Adadelta`` to float32 rounding, and they do not depend
 on the number of threads the rows are split among (``tests/test_blocked_optim.py``).
@@ -41,7 +42,8 @@ BLOCK = 1 << 18
 
 class BlockedAdadelta(torch.optim.Adadelta):
     """``torch.optim.Adadelta`` with its update applied block by block (dense CPU gradients; anything else, and
-    ``maximize`` or ``differentiable``, goes to torch's own step)."""
+    ``maximize`` or ``differentiable``, goes to torch's own step); within :meth:`deferring`, large Dense layers' weight
+    gradients are formed inside the update."""
 
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0):
         super().__init__(params, lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, foreach=False)
