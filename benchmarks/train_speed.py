@@ -107,7 +107,7 @@ def _measure_variant(x, y, args) -> None:
     cfg = _paper_config()
     if args.variant == "0.8":
         _fit._optimizer = _torch_adadelta
-    if args.variant == "blocked":  # radiogx 0.9's step: blocked, with the weight gradients formed by autograd
+    if args.variant == "blocked":  # the blocked step alone, with the weight gradients formed by autograd
         _fit.BlockedAdadelta.deferring = lambda self, module: contextlib.nullcontext()
     fit_network(x[:64], y[:64], n_classes=2, cfg=NetworkConfig.from_dict({**cfg.as_dict(), "epochs": 1}), seed=0)
     print(epoch_seconds(x, y, cfg, args.epochs, 0))
@@ -123,7 +123,7 @@ def paper(x, y, args) -> None:
           "threads")
     variants = {  # name -> (variant, huge pages)
         "radiogx 0.8 (torch Adadelta)": ("0.8", False),
-        "blocked Adadelta, autograd's weight gradients (0.9.0.dev)": ("blocked", False),
+        "blocked Adadelta, autograd's weight gradients": ("blocked", False),
         "today (weight gradients formed in the step)": ("today", False),
         "today, THP_MEM_ALLOC_ENABLE=1": ("today", True),
     }
