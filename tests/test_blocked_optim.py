@@ -51,11 +51,16 @@ def test_a_gradient_blocks_do_not_serve_goes_to_torchs_step():
     assert torch.equal(p, q)
 
 
-def _deferred(**kwargs):
-    """A network with BatchNorm (after the activation, so that every bias has a gradient), and the blocked step."""
+def _network():
+    """A network with BatchNorm (after the activation, so that every bias has a gradient), the same on every call."""
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(900, 700), torch.nn.Tanh(), torch.nn.BatchNorm1d(700),
-                                torch.nn.Linear(700, 3))
+    return torch.nn.Sequential(torch.nn.Linear(900, 700), torch.nn.Tanh(), torch.nn.BatchNorm1d(700),
+                               torch.nn.Linear(700, 3))
+
+
+def _deferred(**kwargs):
+    """:func:`_network` and the blocked step for it."""
+    model = _network()
     return model, BlockedAdadelta(model.parameters(), **kwargs)
 
 
@@ -82,9 +87,7 @@ def test_deferred_weight_gradients_give_torchs_adadelta(kwargs, twice):
         assert ours[0].weight.grad is None and ours[3].weight.grad is not None
         assert not our_opt._factors  # every kept term was used by its step
     assert ours[0].weight.requires_grad and ours[3].weight.requires_grad  # restored on leaving
-    torch.manual_seed(0)
-    theirs = torch.nn.Sequential(torch.nn.Linear(900, 700), torch.nn.Tanh(), torch.nn.BatchNorm1d(700),
-                                 torch.nn.Linear(700, 3))
+    theirs = _network()
     start = [p.detach().clone() for p in theirs.parameters()]
     their_opt = torch.optim.Adadelta(theirs.parameters(), **kwargs)
     _train(theirs, their_opt, twice=twice)

@@ -26,6 +26,7 @@ on the number of threads the rows are split among (``tests/test_blocked_optim.py
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -53,9 +54,7 @@ class BlockedAdadelta(torch.optim.Adadelta):
     def _blocks_fit(self) -> bool:
         return all(not g["maximize"] and not g["differentiable"] and not g["capturable"]
                    and not isinstance(g["lr"], torch.Tensor)
-                   and all(p.grad is None or (p.grad.layout == torch.strided and p.device.type == "cpu"
-                                               and p.dtype == torch.float32 and p.is_contiguous()
-                                               and p.grad.is_contiguous())
+                   and all(p.grad is None or (p.grad.layout == torch.strided and _served(p) and p.grad.is_contiguous())
                            for p in g["params"]) for g in self.param_groups)
 
     @contextmanager
@@ -68,14 +67,9 @@ class BlockedAdadelta(torch.optim.Adadelta):
         step does not serve."""
         ours = {id(p) for g in self.param_groups for p in g["params"]}
         linears = [m for m in module.modules() if type(m) is nn.Linear]
-        counts: dict[int, int] = {}
-        for m in linears:
-            counts[id(m.weight)] = counts.get(id(m.weight), 0) + 1
-        layers = [m for m in linears if id(m.weight) in ours and counts[id(m.weight)] == 1 and m.weight.requires_grad
-                  and m.weight.numel() >= BLOCK and m.weight.device.type == "cpu" and m.weight.dtype == torch.float32
-                  and m.weight.is_contiguous()]
-        if not self._blocks_fit():
-            layers = []
+        uses = Counter(id(m.weight) for m in linears)
+        layers = [m for m in linears if id(m.weight) in ours and uses[id(m.weight)] == 1 and m.weight.requires_grad
+                  and m.weight.numel() >= BLOCK and _served(m.weight)] if self._blocks_fit() else []
         handles = []
         try:
             for m in layers:
@@ -136,6 +130,11 @@ class BlockedAdadelta(torch.optim.Adadelta):
         return loss
 
 
+def _served(p: torch.Tensor) -> bool:
+    """A parameter the blocked step updates in place: float32, on the CPU, contiguous."""
+    return p.device.type == "cpu" and p.dtype == torch.float32 and p.is_contiguous()
+
+
 def _update(param, grad, square_avg, acc_delta, buffers, lr: float, rho: float, eps: float, decay: float) -> None:
     """torch's ``_single_tensor_adadelta``, operation for operation, on each block of the flattened tensors."""
     for start in range(0, param.numel(), BLOCK):
@@ -155,8 +154,8 @@ def _update(param, grad, square_avg, acc_delta, buffers, lr: float, rho: float, 
 def _update_outer(param, factors, square_avg, acc_delta, lr: float, rho: float, eps: float, decay: float) -> None:
     """Adadelta's step on a weight whose gradient is ``sum_k dy_k^T x_k`` over the kept ``factors``, rows split
     among torch's threads (each row's arithmetic is the same however the rows are split)."""
-    dy = torch.cat([f[0] for f in factors]).contiguous().numpy()
-    x = torch.cat([f[1] for f in factors]).contiguous().numpy()
+    dy = torch.cat([f[0] for f in factors]).numpy()  # a new, contiguous tensor
+    x = torch.cat([f[1] for f in factors]).numpy()
     arrays = (param.detach().numpy(), dy, x, square_avg.numpy(), acc_delta.numpy())
     f32 = np.float32
     constants = (f32(lr), f32(rho), f32(1 - rho), f32(eps), f32(decay))
