@@ -9,7 +9,8 @@ side in one run:
   the consensus top 100, the stable genes (top 100 in >= 80% of repeats) and their overlap with the subtype's own
   Verhaak signature (hypergeometric p), the Jaccard of A's and B's stable lists, and the sanity checks;
 - ``--permutations`` networks trained on permuted subtypes: how often each subtype's top 100 overlap its own
-  signature with p <= 0.01 (1% if the genes were independent), beside two plain rankers on the same permuted labels
+  signature with p <= 0.01, by the hypergeometric p (1% if the genes were independent) and by the label-permutation
+  p of ``rg.tl.stability``'s sanity check (1% for the class mean difference by construction), beside two plain rankers on the same permuted labels
   (the class mean difference of the scaled expression; an L2 logit's coefficient x input, ranked by the same class
   contrast; also over the first ``--ranker-permutations`` labellings), which show the rate that the genes'
   co-expression alone gives (``--only labels`` runs this part with the trait's network, without the stability
@@ -181,11 +182,14 @@ def verhaak(args) -> None:
 
 def label_randomisation(adata, args) -> None:
     """Networks trained on permuted subtypes (the trait's recorded settings) and two plain rankers on the same
-    permuted labels: how often a subtype's top 100 overlap its own signature with hypergeometric p <= 0.01."""
+    permuted labels: how often a subtype's top 100 overlap its own signature at p <= 0.01, by the hypergeometric p
+    (independent genes) and by the p that ``rg.tl.stability`` reports (999 label permutations of the genes' own class
+    contrast, or its absolute value for a magnitude method, which keep the genes' correlation)."""
     from sklearn.linear_model import LogisticRegression
 
+    from radiogx._registry import attribution_methods
     from radiogx.tl._stability import _cohort, _labels, _repeat, retrain_settings
-    from radiogx.tl._stability_stats import cohort_scores, top_selection
+    from radiogx.tl._stability_stats import cohort_scores, overlap_pvalue, permuted_label_overlaps, top_selection
 
     signatures = rg.datasets.gene_sets("verhaak")
     model = rg.get.model(adata, "subtype")
@@ -195,7 +199,11 @@ def label_randomisation(adata, args) -> None:
     x = np.asarray(cohort.X, dtype=np.float64)[rows]
     x = (x - x.mean(axis=0)) / x.std(axis=0)
     rankers = [*args.methods, "class mean difference", "L2 logit coef x input"]
-    hits = {(m, c): 0 for m in rankers for c in model.classes}
+    kind = {m: attribution_methods()[m].score if m in args.methods else "contrast" for m in rankers}
+    own = {c: cohort.var_names.isin(signatures[SIGNATURES[c]]) for c in model.classes}
+    null = {(s, c): permuted_label_overlaps(x, y, own[c], score=s, target_code=j, k=100, n_permutations=999, seed=j)
+            for s in set(kind.values()) for j, c in enumerate(model.classes)}
+    hits = {(m, c, test): 0 for m in rankers for c in model.classes for test in ("hypergeometric", "permutation")}
     t0 = time.perf_counter()
     for p in range(max(args.permutations, args.ranker_permutations)):
         permuted = cohort.copy()
@@ -214,14 +222,17 @@ def label_randomisation(adata, args) -> None:
             coef = logit.coef_[list(logit.classes_).index(c)]
             scores["L2 logit coef x input"] = cohort_scores(x * coef, codes, score="contrast", target_code=1)
             for m, score in scores.items():
-                sel = cohort.var_names[top_selection(score, 100)]
-                hits[m, c] += own_signature_p(cohort.var_names, sel, c, signatures)[1] <= 0.01
+                sel = top_selection(score, 100)
+                hits[m, c, "hypergeometric"] += own_signature_p(cohort.var_names, cohort.var_names[sel], c,
+                                                                signatures)[1] <= 0.01
+                hits[m, c, "permutation"] += overlap_pvalue(own[c], sel, null[kind[m], c])[1] <= 0.01
     print(f"\nlabel randomisation ({time.perf_counter() - t0:.0f} s): how often a subtype's top 100 overlap its own "
           f"signature with p <= 0.01, over {args.permutations} permuted labellings (networks) and the first "
-          f"{args.ranker_permutations} (plain rankers)")
-    for (m, c), n in hits.items():
-        total = args.permutations if m in args.methods else max(args.permutations, args.ranker_permutations)
-        print(f"  {m:22s} {c:11s} {n} of {total}")
+          f"{args.ranker_permutations} (plain rankers): hypergeometric p | p under 999 label permutations")
+    for m in rankers:
+        for c in model.classes:
+            total = args.permutations if m in args.methods else max(args.permutations, args.ranker_permutations)
+            print(f"  {m:22s} {c:11s} {hits[m, c, 'hypergeometric']:3d} | {hits[m, c, 'permutation']:3d} of {total}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ from ._folds import child_seed
 from ._models import held_out_folds, models_to_explain
 from ._record import write_record
 from ._saliency import attribution_key
-from ._stability_stats import as_shares, cohort_scores, nogueira_phi, overlap_pvalue, pairwise_agreement, top_selection
+from ._stability_stats import (as_shares, cohort_scores, nogueira_phi, overlap_pvalue, pairwise_agreement,
+                               permuted_label_overlaps, top_selection)
 
 __all__ = ["stability", "retrain_settings"]
 
@@ -217,8 +218,10 @@ def stability(
     re-initialised layer by layer from the output down (cascading), with the Spearman correlation of each stage's
     gene scores with the trained ones (a method whose scores survive random weights, above 0.5, is flagged); *label
     randomisation*, the network trained on permuted labels (``n_permutations`` times, with the configuration the
-    trait's model selected), the overlap of its top k with the repeats' consensus top k and its hypergeometric p
-    (flagged when the median p is below 0.01).
+    trait's model selected), the overlap of its top k with the repeats' consensus top k and its p under permuted
+    labels: the share of 999 label permutations in which the genes' own class contrast (or slope) puts at least as
+    many consensus genes in its top k. Permuting labels keeps the genes' correlation, which a hypergeometric p ignores
+    (co-expressed genes enter a top list together, whatever the labels). Flagged when the median p is below 0.01.
 
     Parameters
     ----------
@@ -312,6 +315,7 @@ def stability(
             "params": {"kind": "stability", "trait": m.trait, "methods": list(methods), "n_repeats": int(n_repeats),
                        "top_k": int(top_k), "stable_fraction": STABLE_FRACTION, "seed": int(seed),
                        "sanity": bool(sanity), "n_permutations": int(n_permutations) if sanity else 0,
+                       "label_null_permutations": LABEL_NULL_PERMUTATIONS if sanity else 0,
                        "model_id": m.model_id, "patients": "out_of_fold", "device": str(device),
                        "radiogx_version": __version__},
             "genes": pd.concat(genes, ignore_index=True),
@@ -335,6 +339,9 @@ def stability(
 
 
 _SANITY_COLUMNS = ["check", "method", "target", "stage", "statistic", "value", "pval"]
+#: Label permutations of the label-randomisation check's null (:func:`permuted_label_overlaps`): its smallest p is
+#: 1 / 1000.
+LABEL_NULL_PERMUTATIONS = 999
 
 
 def _sanity(m, cohort, kwargs, methods, targets, consensus, top_k, seed, n_permutations, device, pretrained, n_jobs):
@@ -364,10 +371,16 @@ def _sanity(m, cohort, kwargs, methods, targets, consensus, top_k, seed, n_permu
         permuted.obs[m.trait] = pd.Series(column, index=permuted.obs_names).astype(cohort.obs[m.trait].dtype)
         jobs.append(delayed(_repeat)(permuted, m.trait, pinned, child_seed(seed, 27_004, p), methods, device,
                                      pretrained))
+    x = m.scaled(cohort[labelled])
+    null = {(name, j): permuted_label_overlaps(x, y, consensus[name, j], score=attribution_methods()[name].score,
+                                               target_code=_code(m, t), k=top_k, n_permutations=LABEL_NULL_PERMUTATIONS,
+                                               seed=child_seed(seed, 27_005, j))
+            for name in methods for j, t in enumerate(model_targets(m))}
     for p, run in enumerate(Parallel(n_jobs=n_jobs)(jobs)):
         for name in methods:
             for j, target in enumerate(targets):
-                overlap, pval = overlap_pvalue(consensus[name, j], top_selection(run["scores"][name][j], top_k))
+                overlap, pval = overlap_pvalue(consensus[name, j], top_selection(run["scores"][name][j], top_k),
+                                               null[name, j])
                 rows.append({"check": "label_randomisation", "method": name, "target": target,
                              "stage": f"permutation {p + 1}", "statistic": "top_k_overlap", "value": float(overlap), "pval": pval})
     return rows

@@ -1,5 +1,6 @@
 """The statistics of attribution stability: the cohort-level score of a gene, top-k selections, Nogueira's Phi with
-its confidence interval, pairwise Jaccard and Kendall tau, and the sanity checks' overlap test. Plain numpy/scipy."""
+its confidence interval, pairwise Jaccard and Kendall tau, and the sanity checks' overlap test (under permuted labels,
+which keeps the genes' correlation). Plain numpy/scipy."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import itertools
 import numpy as np
 from scipy import stats
 
-__all__ = ["cohort_scores", "as_shares", "top_selection", "nogueira_phi", "pairwise_agreement", "overlap_pvalue", "SCORES"]
+__all__ = ["cohort_scores", "as_shares", "top_selection", "nogueira_phi", "pairwise_agreement", "overlap_pvalue",
+           "permuted_label_overlaps", "SCORES"]
 
 #: How a method's per-patient attributions become one score per gene (higher: more evidence for the target).
 SCORES = {
@@ -113,9 +115,58 @@ def pairwise_agreement(selections: np.ndarray, scores: np.ndarray) -> tuple[floa
     return (float(np.mean(jac)) if jac else float("nan"), float(np.nanmean(tau)) if tau else float("nan"))
 
 
-def overlap_pvalue(a: np.ndarray, b: np.ndarray) -> tuple[int, float]:
-    """Overlap of two selections of the same genes and its hypergeometric p: P(overlap >= observed) when ``b`` is a
-    random selection of its size."""
+def permuted_label_overlaps(x: np.ndarray, y: np.ndarray, reference: np.ndarray, *, score: str,
+                            target_code: int | None, k: int, n_permutations: int = 999,
+                            seed: int = 0) -> np.ndarray:
+    """The null distribution of a top-k list's overlap with ``reference`` when the labels carry no information and the
+    genes keep their correlation: over ``n_permutations`` permutations of the labels ``y``, the overlap of
+    ``reference`` with the top ``k`` genes by their own score on the permuted labels.
+
+    A gene's own score is :func:`cohort_scores` of its expression (``x``: patients x genes, standardised here over
+    the patients), a class contrast or a slope, or its absolute value for ``score="mean_abs"``: the plainest ranking
+    of genes by their association with labels. Permuting the patients' labels keeps every gene's values and their
+    correlation, so a co-expressed module enters a random top list together, as it does in the top list of a
+    network trained on permuted labels (the phenotype-permutation null of gene-set tests: Subramanian et al., PNAS
+    2005; Efron & Tibshirani, Ann Appl Stat 2007). The hypergeometric null instead assumes independent genes: on the
+    Verhaak subtypes the class contrast of permuted labels overlaps a subtype's own 129-216-gene signature at
+    hypergeometric p <= 0.01 in 26-35% of permutations (``benchmarks/attribution_quality.py``)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y)
+    reference = np.asarray(reference, dtype=bool)
+    if x.shape != (len(y), len(reference)):
+        raise ValueError(f"x must be patients x genes ({len(y)} x {len(reference)}), got {x.shape}")
+    if score not in SCORES:
+        raise ValueError(f"score must be one of {sorted(SCORES)}, got {score!r}")
+    sd = x.std(axis=0)
+    x = (x - x.mean(axis=0)) / np.where(sd > 0, sd, np.inf)  # a constant gene scores 0: never selected
+    if target_code is None:
+        z = y.astype(np.float64)
+        z = (z - z.mean()) / (z.std() if z.std() > 0 else 1.0)
+        weights = z / len(z)  # the slope on the standardised trait
+    else:
+        inside = y == target_code
+        if inside.all() or not inside.any():
+            raise ValueError("the class contrast needs patients of the target class and of the others")
+        weights = np.where(inside, 1.0 / inside.sum(), -1.0 / (~inside).sum())
+    k = int(min(k, x.shape[1]))
+    rng = np.random.default_rng(seed)
+    out = np.empty(n_permutations, dtype=np.int64)
+    for start in range(0, n_permutations, 256):
+        w = np.stack([weights[rng.permutation(len(weights))] for _ in range(min(256, n_permutations - start))])
+        scores = w @ x
+        if score == "mean_abs":
+            scores = np.abs(scores)
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        chosen = np.take_along_axis(scores, top, axis=1) > 0  # as top_selection: no gene without evidence
+        out[start:start + len(w)] = (reference[top] & chosen).sum(axis=1)
+    return out
+
+
+def overlap_pvalue(a: np.ndarray, b: np.ndarray, null: np.ndarray) -> tuple[int, float]:
+    """Overlap of two selections of the same genes and its permutation p, ``(1 + #{null >= overlap}) / (1 +
+    len(null))`` from null overlaps of ``a`` (:func:`permuted_label_overlaps`): a valid p-value, never 0, whose
+    smallest value is ``1 / (1 + len(null))``."""
     a, b = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
     overlap = int((a & b).sum())
-    return overlap, float(stats.hypergeom.sf(overlap - 1, len(a), int(a.sum()), int(b.sum())))
+    null = np.asarray(null)
+    return overlap, float((1 + np.sum(null >= overlap)) / (1 + len(null)))
