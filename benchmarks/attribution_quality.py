@@ -16,12 +16,16 @@ side in one run:
   co-expression alone gives (``--only labels`` runs this part with the trait's network, without the stability
   runs).
 
+The baselines' genes (``--only baselines``): ``rg.tl.stability(model="logit_l1")`` and ``"logit_l2"`` on the
+Verhaak subtypes, runs A and B, against one ``rg.tl.compare`` of the baseline: Phi, median relative SD, the stable
+genes' own-signature overlap and the A vs B Jaccard of the stable lists.
+
 Synthetic cohort (``--only synthetic``; 300 x 2,000, one linear trait driven by a planted 40-gene module): each
 method's stable genes (top 40 in >= 80% of 5 repeats): recall of the module and precision (planted among selected).
 
     python benchmarks/attribution_quality.py [--repeats 5] [--cv 5] [--permutations 20] [--ranker-permutations 200]
                                              [--methods ...] [--n-jobs 2]
-                                             [--only verhaak|synthetic|labels]
+                                             [--only verhaak|synthetic|labels|baselines]
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ def main() -> None:
     parser.add_argument("--ranker-permutations", type=int, default=200)
     parser.add_argument("--methods", nargs="+", default=["input_x_gradient", "saliency"])
     parser.add_argument("--n-jobs", type=int, default=1)
-    parser.add_argument("--only", choices=["verhaak", "synthetic", "labels"], default=None)
+    parser.add_argument("--only", choices=["verhaak", "synthetic", "labels", "baselines"], default=None)
     args = parser.parse_args()
     rg.settings.progress = False
     rg.settings.verbosity = 1
@@ -61,6 +65,9 @@ def main() -> None:
         synthetic(args)
     if args.only in (None, "verhaak"):
         verhaak(args)
+    if args.only == "baselines":
+        adata = rg.datasets.verhaak2010()
+        baseline_stability(adata, args, rg.datasets.gene_sets("verhaak"))
     if args.only == "labels":
         adata = rg.datasets.verhaak2010()
         rg.tl.train(adata, "subtype", cv=args.cv, seed=0, n_jobs=args.n_jobs)
@@ -176,8 +183,40 @@ def verhaak(args) -> None:
             top = adata.var_names[np.argsort(-scores)[:100]]
             k, p = own_signature_p(adata.var_names, top, str(target), signatures)
             print(f"  {rec['params']['model']:9s} ({model}) {target:11s} top 100: own signature {k}, p {p:.1e}")
+    baseline_stability(adata, args, signatures)
     if args.permutations:
         label_randomisation(adata, args)
+
+
+def baseline_stability(adata, args, signatures) -> None:
+    """``rg.tl.stability`` of the compared baselines' genes (``model=``), runs A and B with independent seeds, each
+    against one ``rg.tl.compare`` of that baseline alone (the unit of its cost)."""
+    print("\nstability of the baselines' genes (rg.tl.stability(model=...), sanity: 1 permuted-label refit):")
+    for model in ("logit_l1", "logit_l2"):
+        t0 = time.perf_counter()
+        rg.tl.compare(adata, "subtype", models=[model], n_jobs=args.n_jobs, key_added=f"compare_{model}")
+        unit = time.perf_counter() - t0
+        lists = {}
+        for run, seed in (("A", 1), ("B", 2)):
+            t0 = time.perf_counter()
+            rg.tl.stability(adata, "subtype", model=model, compare_key=f"compare_{model}", n_repeats=args.repeats,
+                            seed=seed, n_jobs=args.n_jobs, key_added=f"stability_{model}_{run}")
+            took = time.perf_counter() - t0
+            summary = rg.get.stability_summary_df(adata, key=f"stability_{model}_{run}")
+            genes = rg.get.stability_df(adata, key=f"stability_{model}_{run}")
+            print(f"  {model} run {run} (seed {seed}): {took:.0f} s = {took / unit:.2f} x one rg.tl.compare of it")
+            for row in summary.itertuples():
+                g = genes[genes["target"] == row.target]
+                stable = g.loc[g["stable"], "gene"]
+                lists[run, row.target] = set(stable)
+                k, p = own_signature_p(adata.var_names, stable, row.target, signatures)
+                print(f"    {row.target:11s} Phi {row.phi:.2f} [{row.phi_lower:.2f}, {row.phi_upper:.2f}] Jaccard "
+                      f"{row.jaccard:.2f} median rel SD {row.median_rel_sd:.2f} stable {len(stable)} (own "
+                      f"signature {k}, p {p:.1e}); label randomisation p {row.label_randomisation_pval:.3f}"
+                      + (f"; FLAGGED {row.flags}" if row.flags else ""))
+        print("    A vs B stable lists Jaccard: " + ", ".join(
+            f"{t} {len(lists['A', t] & lists['B', t]) / max(1, len(lists['A', t] | lists['B', t])):.2f}"
+            for r, t in lists if r == "A"))
 
 
 def label_randomisation(adata, args) -> None:

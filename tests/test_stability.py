@@ -311,6 +311,43 @@ def compared(planted):
     return adata
 
 
+def test_stability_of_a_baseline_repeats_compare_and_finds_the_planted_module():
+    """A baseline's repeat with compare's own seed and folds is compare's search (the same pooled AUC) and its gene
+    scores are the class contrast of rg.tl.importance's contributions; over new splits its stable genes are the
+    planted module's, the label check refits on permuted labels, and the result reads like the network's."""
+    from radiogx.tl._baseline_stability import baseline_repeat, compare_settings
+    from radiogx.tl._stability_stats import as_shares
+
+    adata = rg.datasets.synthetic(n_obs=160, n_vars=150, n_traits=1, module_size=12, n_decoys=2, seed=4)
+    rg.tl.compare(adata, "trait_0", models=["logit_l1"], cv=3, seed=3)
+    settings = compare_settings(adata, "trait_0", "logit_l1", None)
+    run = baseline_repeat(settings, settings.data.y, 3, "m")
+    assert run["score"] == pytest.approx(rg.get.compare_df(adata, trait="trait_0").set_index("model").loc[
+        "logit_l1", "roc_auc_pooled"], abs=1e-12)
+    rg.tl.importance(adata, "trait_0", model="logit_l1")
+    contributions = adata[settings.data.obs_names].layers["importance_trait_0"]
+    expected = as_shares(cohort_scores(contributions, settings.data.y, score="contrast", target_code=1)[None])
+    np.testing.assert_allclose(run["scores"]["m"], expected, rtol=1e-5, atol=1e-9)
+
+    rg.tl.stability(adata, "trait_0", model="logit_l1", n_repeats=3, top_k=12, n_permutations=2, seed=1)
+    summary = rg.get.stability_summary_df(adata).iloc[0]
+    assert summary["method"] == "logit_l1 importance" and summary["phi"] > 0.5
+    assert summary["label_randomisation_pval"] > 0.01 and np.isnan(summary["model_randomisation_rho"])
+    stable = set(rg.get.stability_df(adata, stable_only=True)["gene"])
+    assert len(stable) >= 6 and len(stable - _module(adata)) <= 1
+    assert rg.get.stability_sanity_df(adata)["check"].eq("label_randomisation").all()
+    assert adata.uns["stability"]["trait_0"]["params"]["model"] == "logit_l1"
+    column = "stability_logit_l1_importance_trait_0"
+    assert adata.var[column].idxmax() in _module(adata)
+    best = adata.copy()
+    rg.tl.stability(best, "trait_0", model="best", n_repeats=2, top_k=12, sanity=False, seed=1)
+    assert best.uns["stability"]["trait_0"]["params"]["model"] == "logit_l1"
+    with pytest.raises(ValueError, match="was not compared"):
+        rg.tl.stability(adata, "trait_0", model="svm", n_repeats=2)
+    with pytest.raises(ValueError, match="needs its trait"):
+        rg.tl.stability(adata, model="logit_l1", n_repeats=2)
+
+
 def test_linear_importance_is_the_fold_model_coefficient_times_scaled_input(compared):
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler

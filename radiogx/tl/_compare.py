@@ -204,7 +204,9 @@ def compare(
         "params": {"kind": "compare", "task": data.task, "transform": data.transform,
                    "input_transform": input_transform,
                    "model_key": key if record is not None else "", "models": list(models),
-                   "grids": repr(grids), "cv": int(cv), "inner_cv": int(inner_cv), "seed": int(seed),
+                   "grids": repr(grids),
+                   "grids_json": json.dumps(grids, default=lambda v: v.item() if hasattr(v, "item") else repr(v)),
+                   "cv": int(cv), "inner_cv": int(inner_cv), "seed": int(seed),
                    "same_folds_as_network": record is not None, "radiogx_version": __version__},
         "added": log_added("compare", uns=key_added),
     })

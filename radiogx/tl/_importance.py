@@ -24,7 +24,22 @@ from ._folds import child_seed
 from ._record import write_record
 from ._saliency import _col_mean, attribution_key
 
-__all__ = ["importance"]
+__all__ = ["importance", "fold_contributions"]
+
+
+def fold_contributions(name: str, regression: bool, n_classes: int, seed: int, point: dict, x: np.ndarray,
+                       y: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """A baseline's per-patient contributions (outputs x ``test`` patients x genes) from its pipeline with the grid
+    ``point`` fit on the ``train`` patients (compare's estimator and seed: the same fit), in the fold's standardised
+    units."""
+    prefix = _model_prefix(regression)
+    pipe = _pipeline(name, seed, regression, n_classes)
+    pipe.set_params(**{f"{prefix}{p}": v for p, v in point.items()})
+    fit_params = {f"{prefix}{p}": v for p, v in baseline_fit_kwargs(name, y[train], regression=regression).items()}
+    pipe.fit(x[train], y[train], **fit_params)
+    fitted = pipe.regressor_ if regression else pipe
+    task = "regression" if regression else "classification"
+    return resolve(baseline(name, task).attribute)(fitted["model"], fitted["scale"].transform(x[test]), n_classes)
 
 
 def _best_baseline(adata: AnnData, trait: str, compare_key: str, available: list[str]) -> str:
@@ -117,22 +132,14 @@ def importance(
     seed = int(params["seed"])
     classes = list(rec["classes"])
     n_classes = len(classes)
-    attribute = resolve(baseline(name, task).attribute)
     targets = [None] if regression or n_classes == 2 else classes
     values = np.full((len(targets), adata.n_obs, adata.n_vars), np.nan, dtype=np.float32)
     rows_of = adata.obs_names.get_indexer(names)
     gene_pos = adata.var_names.get_indexer(data.genes)
-    prefix = _model_prefix(regression)
     for k in np.unique(folds):
         train, test = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-        pipe = _pipeline(name, child_seed(seed, int(k), _model_key(name)), regression, n_classes)
-        pipe.set_params(**{f"{prefix}{p}": v for p, v in json.loads(chosen.loc[k]).items()})
-        fit_params = {f"{prefix}{p}": v
-                      for p, v in baseline_fit_kwargs(name, data.y[train], regression=regression).items()}
-        pipe.fit(data.x[train], data.y[train], **fit_params)
-        fitted = pipe.regressor_ if regression else pipe
-        x = fitted["scale"].transform(data.x[test])
-        contrib = attribute(fitted["model"], x, n_classes)
+        contrib = fold_contributions(name, regression, n_classes, child_seed(seed, int(k), _model_key(name)),
+                                     json.loads(chosen.loc[k]), data.x, data.y, train, test)
         for j in range(len(targets)):
             values[j][np.ix_(rows_of[test], gene_pos)] = contrib[j]
     keys = [attribution_key(key_added, trait, t) for t in targets]

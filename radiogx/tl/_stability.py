@@ -25,6 +25,7 @@ from .._validation import check_adata
 from ..nn import RadiogenomicModel, TranscriptomeAutoencoder
 from ..nn.engine import seeded_init
 from ._attribute import model_targets, patient_attributions, target_label
+from ._baseline_stability import baseline_repeat, compare_settings
 from ._folds import child_seed
 from ._models import held_out_folds, models_to_explain
 from ._record import write_record
@@ -193,6 +194,8 @@ def stability(
     n_permutations: int = 1,
     seed: int | None = None,
     pretrained: TranscriptomeAutoencoder | None = None,
+    model: str = "network",
+    compare_key: str | None = None,
     n_jobs: int | None = None,
     device: str | None = None,
     key: str | None = None,
@@ -246,6 +249,16 @@ def stability(
         Seeds the repeats (``None``: ``rg.settings.seed``); each repeat's seed differs from the trait model's.
     pretrained
         The autoencoder the trait's network was trained from, when it was (``rg.tl.train(..., pretrained=)``).
+    model
+        ``"network"``: the trait's network (above). A baseline compared by :func:`radiogx.tl.compare` with per-patient
+        attributions (``"logit_l1"``, ``"logit_l2"``, ``"gbt"``, ...; ``"best"``: the best of them in
+        :func:`radiogx.get.compare_df`): its genes as :func:`radiogx.tl.importance`
+        gives them, each repeat running its nested grid search (compare's grid and inner folds) on a new outer split
+        and explaining every labelled patient by the fold model that never saw it (method ``"<model> importance"``,
+        ranked by the class contrast; ``methods`` is not used). Its sanity check is label randomisation: the search
+        and refit on permuted labels (a baseline has no layers to re-initialise).
+    compare_key
+        With a baseline ``model``: the ``key_added`` of the compare call (``None``: the only compare record).
     n_jobs
         Repeats trained at once (joblib; under ``joblib.parallel_backend("dask")`` on a Dask cluster); results do
         not depend on it.
@@ -276,6 +289,12 @@ def stability(
     seed = settings.seed if seed is None else int(seed)
     n_jobs = settings.n_jobs if n_jobs is None else int(n_jobs)
     device = settings.torch_device(device)
+    if model != "network":
+        if trait is None:
+            raise ValueError("stability of a baseline needs its trait")
+        _baseline_stability(adata, trait, model, compare_key, n_repeats=n_repeats, top_k=top_k, sanity=sanity,
+                            n_permutations=n_permutations, seed=seed, n_jobs=n_jobs, key_added=key_added)
+        return adata if copy else None
     for m in models_to_explain(adata, None, trait, key):
         kwargs = retrain_settings(m)
         if m.settings.get("pretrained") and pretrained is None:
@@ -286,56 +305,111 @@ def stability(
         jobs = (delayed(_repeat)(cohort, m.trait, kwargs, s, methods, device, pretrained) for s in seeds)
         runs = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=n_repeats,
                          desc=f"stability {m.trait} ({n_repeats} repeats)", disable=not settings.show_progress))
-        outputs = model_targets(m)
-        targets = [target_label(t, m.trait, m.classes, m.is_regression) for _, t in outputs]
-        genes, summary, columns = [], [], {}
-        consensus = {}
-        for name in methods:
-            for j, target in enumerate(targets):
-                scores = np.stack([r["scores"][name][j] for r in runs])
-                sel = np.stack([top_selection(s, top_k) for s in scores])
-                table = _gene_rows(m.genes, name, target, scores, sel, top_k)
-                genes.append(table)
-                consensus[name, j] = table["in_consensus_top"].to_numpy()
-                column = np.full(adata.n_vars, np.nan)
-                column[adata.var_names.get_indexer(m.genes)] = table["mean"].to_numpy()
-                columns[attribution_key(f"{key_added}_{name}", m.trait, outputs[j][1])] = column
-                phi, lo, hi = nogueira_phi(sel)
-                jac, tau = pairwise_agreement(sel, scores)
-                top = table.loc[consensus[name, j]]
-                summary.append({"method": name, "target": target, "score": known[name].score,
-                                "n_repeats": n_repeats, "top_k": top_k, "phi": phi, "phi_lower": lo, "phi_upper": hi,
-                                "jaccard": jac, "kendall_tau": tau,
-                                "median_rel_sd": float(np.nanmedian(top["rel_sd"])) if len(top) else float("nan"),
-                                "n_stable": int(table["stable"].sum())})
-        sanity_rows = _sanity(m, cohort, kwargs, methods, targets, consensus, top_k, seed, n_permutations, device,
-                              pretrained, n_jobs) if sanity else []
-        summary = _flag(pd.DataFrame(summary), pd.DataFrame(sanity_rows, columns=_SANITY_COLUMNS))
-        record = {
-            "params": {"kind": "stability", "trait": m.trait, "methods": list(methods), "n_repeats": int(n_repeats),
-                       "top_k": int(top_k), "stable_fraction": STABLE_FRACTION, "seed": int(seed),
-                       "sanity": bool(sanity), "n_permutations": int(n_permutations) if sanity else 0,
-                       "label_null_permutations": LABEL_NULL_PERMUTATIONS if sanity else 0,
-                       "model_id": m.model_id, "patients": "out_of_fold", "device": str(device),
-                       "radiogx_version": __version__},
-            "genes": pd.concat(genes, ignore_index=True),
-            "summary": summary,
-            "sanity": pd.DataFrame(sanity_rows, columns=_SANITY_COLUMNS),
-            "repeats": pd.DataFrame({"repeat": np.arange(n_repeats), "seed": [r["seed"] for r in runs],
-                                     "score": [r["score"] for r in runs]}),
-        }
-        record["columns"] = pd.DataFrame([{"method": n, "target": t} for n in methods for t in targets]).assign(
-            column=list(columns))
-        record["added"] = log_added("stability", var=list(columns), uns=key_added)
-        write_record(adata, key_added, record, tool="stability", trait=m.trait)
-        for column, values in columns.items():
-            adata.var[column] = values
-        for row in summary.itertuples():
-            target = "" if row.target == m.trait else f" {row.target}"
-            flagged = f"; flagged: {row.flags}" if row.flags else ""
-            logger.info(f"stability: {m.trait}{target} ({row.method}): Phi {row.phi:.2f} [{row.phi_lower:.2f}, "
-                        f"{row.phi_upper:.2f}], {row.n_stable} stable genes{flagged}")
+        outputs = [t for _, t in model_targets(m)]
+        targets = [target_label(t, m.trait, m.classes, m.is_regression) for t in outputs]
+        tables = _summarise(adata, m.trait, m.genes, runs, {n: known[n].score for n in methods}, outputs, targets,
+                            top_k, key_added)
+        sanity_rows = _sanity(m, cohort, kwargs, methods, targets, tables["consensus"], top_k, seed, n_permutations,
+                              device, pretrained, n_jobs) if sanity else []
+        _write(adata, m.trait, tables, sanity_rows, runs, key_added, {
+            "methods": list(methods), "n_repeats": int(n_repeats), "top_k": int(top_k), "seed": int(seed),
+            "sanity": bool(sanity), "n_permutations": int(n_permutations) if sanity else 0, "model": "network",
+            "model_id": m.model_id, "device": str(device)})
     return adata if copy else None
+
+
+def _summarise(adata: AnnData, trait: str, genes: pd.Index, runs: list[dict], score_of: dict[str, str],
+               outputs: list[str | None], targets: list[str], top_k: int, key_added: str) -> dict:
+    """The repeats' statistics per method and target: the per-gene tables, the summary rows, the ``.var`` columns
+    (``<key_added>_<method>_<trait>[_<class>]``) and each consensus top k."""
+    genes_tables, summary, columns, consensus = [], [], {}, {}
+    n_repeats = len(runs)
+    for name, score in score_of.items():
+        for j, target in enumerate(targets):
+            scores = np.stack([r["scores"][name][j] for r in runs])
+            sel = np.stack([top_selection(s, top_k) for s in scores])
+            table = _gene_rows(genes, name, target, scores, sel, top_k)
+            genes_tables.append(table)
+            consensus[name, j] = table["in_consensus_top"].to_numpy()
+            column = np.full(adata.n_vars, np.nan)
+            column[adata.var_names.get_indexer(genes)] = table["mean"].to_numpy()
+            columns[attribution_key(f"{key_added}_{name}".replace(" ", "_"), trait, outputs[j])] = column
+            phi, lo, hi = nogueira_phi(sel)
+            jac, tau = pairwise_agreement(sel, scores)
+            top = table.loc[consensus[name, j]]
+            summary.append({"method": name, "target": target, "score": score,
+                            "n_repeats": n_repeats, "top_k": top_k, "phi": phi, "phi_lower": lo, "phi_upper": hi,
+                            "jaccard": jac, "kendall_tau": tau,
+                            "median_rel_sd": float(np.nanmedian(top["rel_sd"])) if len(top) else float("nan"),
+                            "n_stable": int(table["stable"].sum())})
+    return {"genes": pd.concat(genes_tables, ignore_index=True), "summary": summary, "columns": columns,
+            "consensus": consensus, "methods": list(score_of), "targets": targets}
+
+
+def _write(adata: AnnData, trait: str, tables: dict, sanity_rows: list[dict], runs: list[dict], key_added: str,
+           params: dict) -> None:
+    """The stability record of one trait, its ``.var`` columns and its log lines."""
+    summary = _flag(pd.DataFrame(tables["summary"]), pd.DataFrame(sanity_rows, columns=_SANITY_COLUMNS))
+    columns = tables["columns"]
+    record = {
+        "params": {"kind": "stability", "trait": trait, **params, "stable_fraction": STABLE_FRACTION,
+                   "label_null_permutations": LABEL_NULL_PERMUTATIONS if params["sanity"] else 0,
+                   "patients": "out_of_fold", "radiogx_version": __version__},
+        "genes": tables["genes"],
+        "summary": summary,
+        "sanity": pd.DataFrame(sanity_rows, columns=_SANITY_COLUMNS),
+        "repeats": pd.DataFrame({"repeat": np.arange(len(runs)), "seed": [r["seed"] for r in runs],
+                                 "score": [r["score"] for r in runs]}),
+    }
+    record["columns"] = pd.DataFrame([{"method": n, "target": t} for n in tables["methods"]
+                                      for t in tables["targets"]]).assign(column=list(columns))
+    record["added"] = log_added("stability", var=list(columns), uns=key_added)
+    write_record(adata, key_added, record, tool="stability", trait=trait)
+    for column, values in columns.items():
+        adata.var[column] = values
+    for row in summary.itertuples():
+        target = "" if row.target == trait else f" {row.target}"
+        flagged = f"; flagged: {row.flags}" if row.flags else ""
+        logger.info(f"stability: {trait}{target} ({row.method}): Phi {row.phi:.2f} [{row.phi_lower:.2f}, "
+                    f"{row.phi_upper:.2f}], {row.n_stable} stable genes{flagged}")
+
+
+def _baseline_stability(adata: AnnData, trait: str, name: str, compare_key: str | None, *, n_repeats: int,
+                        top_k: int, sanity: bool, n_permutations: int, seed: int, n_jobs: int,
+                        key_added: str) -> None:
+    """:func:`stability` of a compared baseline's contributions (:func:`radiogx.tl.importance`): its nested search
+    and refit on new outer splits per repeat; the label check refits it on permuted labels (model randomisation, a
+    network's check, has no counterpart)."""
+    s = compare_settings(adata, trait, name, compare_key)
+    name = s.name  # "best" resolved
+    method = f"{name} importance"
+    seeds = [child_seed(seed, 27_006, r) for r in range(n_repeats)]
+    jobs = (delayed(baseline_repeat)(s, s.data.y, r_seed, method) for r_seed in seeds)
+    runs = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=n_repeats,
+                     desc=f"stability {trait} {name} ({n_repeats} repeats)", disable=not settings.show_progress))
+    targets = [target_label(t, trait, s.data.classes, s.regression) for t in s.outputs]
+    tables = _summarise(adata, trait, s.data.genes, runs, {method: "contrast"}, s.outputs, targets, top_k, key_added)
+    rows = []
+    if sanity:
+        x = s.data.x
+        null = {j: permuted_label_overlaps(x, s.data.y, tables["consensus"][method, j], score="contrast",
+                                           target_code=code, k=top_k, n_permutations=LABEL_NULL_PERMUTATIONS,
+                                           seed=child_seed(seed, 27_005, j))
+                for j, code in enumerate(s.codes)}
+        permuted = [s.data.y[np.random.default_rng(child_seed(seed, 27_003, p)).permutation(len(s.data.y))]
+                    for p in range(n_permutations)]
+        jobs = (delayed(baseline_repeat)(s, y, child_seed(seed, 27_004, p), method) for p, y in enumerate(permuted))
+        for p, run in enumerate(Parallel(n_jobs=n_jobs)(jobs)):
+            for j, target in enumerate(targets):
+                overlap, pval = overlap_pvalue(tables["consensus"][method, j],
+                                               top_selection(run["scores"][method][j], top_k), null[j])
+                rows.append({"check": "label_randomisation", "method": method, "target": target,
+                             "stage": f"permutation {p + 1}", "statistic": "top_k_overlap", "value": float(overlap),
+                             "pval": pval})
+    _write(adata, trait, tables, rows, runs, key_added, {
+        "methods": [method], "n_repeats": int(n_repeats), "top_k": int(top_k), "seed": int(seed),
+        "sanity": bool(sanity), "n_permutations": int(n_permutations) if sanity else 0, "model": name,
+        "model_id": "", "compare_key": compare_key or "", "device": "cpu"})
 
 
 _SANITY_COLUMNS = ["check", "method", "target", "stage", "statistic", "value", "pval"]
