@@ -330,22 +330,35 @@ def test_stability_of_a_baseline_repeats_compare_and_finds_the_planted_module():
     np.testing.assert_allclose(run["scores"]["m"], expected, rtol=1e-5, atol=1e-9)
 
     rg.tl.stability(adata, "trait_0", model="logit_l1", n_repeats=3, top_k=12, n_permutations=2, seed=1)
+    assert rg.get.records(adata).set_index("key").loc["stability_logit_l1", "kind"] == "stability"
     summary = rg.get.stability_summary_df(adata).iloc[0]
     assert summary["method"] == "logit_l1 importance" and summary["phi"] > 0.5
     assert summary["label_randomisation_pval"] > 0.01 and np.isnan(summary["model_randomisation_rho"])
     stable = set(rg.get.stability_df(adata, stable_only=True)["gene"])
     assert len(stable) >= 6 and len(stable - _module(adata)) <= 1
     assert rg.get.stability_sanity_df(adata)["check"].eq("label_randomisation").all()
-    assert adata.uns["stability"]["trait_0"]["params"]["model"] == "logit_l1"
-    column = "stability_logit_l1_importance_trait_0"
+    assert adata.uns["stability_logit_l1"]["trait_0"]["params"]["model"] == "logit_l1"
+    column = "stability_logit_l1_trait_0"
     assert adata.var[column].idxmax() in _module(adata)
     best = adata.copy()
     rg.tl.stability(best, "trait_0", model="best", n_repeats=2, top_k=12, sanity=False, seed=1)
-    assert best.uns["stability"]["trait_0"]["params"]["model"] == "logit_l1"
+    assert best.uns["stability_best"]["trait_0"]["params"]["model"] == "logit_l1"
     with pytest.raises(ValueError, match="was not compared"):
         rg.tl.stability(adata, "trait_0", model="svm", n_repeats=2)
     with pytest.raises(ValueError, match="needs its trait"):
         rg.tl.stability(adata, model="logit_l1", n_repeats=2)
+
+
+def test_the_findings_name_the_stable_genes_of_the_network_and_of_a_baseline(planted):
+    from radiogx.workflow._findings import findings
+
+    adata = planted.copy()
+    rg.tl.compare(adata, "trait_0", models=["logit_l1"])
+    rg.tl.stability(adata, "trait_0", n_repeats=2, top_k=12, sanity=False, seed=1)
+    rg.tl.stability(adata, "trait_0", model="logit_l1", n_repeats=2, top_k=12, sanity=False, seed=1)
+    genes = findings(adata)["stable genes"].iloc[0]
+    assert genes.startswith("input_x_gradient: positive:") and " | logit_l1 importance: positive:" in genes
+    assert {"stability", "stability.stability_logit_l1"} <= set(rg.get.result_tables(adata))
 
 
 def test_linear_importance_is_the_fold_model_coefficient_times_scaled_input(compared):

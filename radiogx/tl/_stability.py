@@ -199,7 +199,7 @@ def stability(
     n_jobs: int | None = None,
     device: str | None = None,
     key: str | None = None,
-    key_added: str = "stability",
+    key_added: str | None = None,
     copy: bool = False,
 ) -> AnnData | None:
     """Stability of a trait's gene attributions over retrainings, with the sanity checks beside it.
@@ -265,7 +265,8 @@ def stability(
     {device}
     {models_key}
     key_added
-        Where to store the result: ``adata.uns[key_added][trait]``.
+        Where to store the result: ``adata.uns[key_added][trait]`` (``None``: ``"stability"`` for the network,
+        ``"stability_<model>"`` for a baseline, so that neither replaces the other).
     {copy}
 
     Returns
@@ -274,7 +275,8 @@ def stability(
     target and gene; :func:`radiogx.get.stability_df`), ``summary`` (per method and target;
     :func:`radiogx.get.stability_summary_df`), ``sanity`` (each check's figures), ``repeats`` (seed and pooled
     out-of-fold score of each repeat), ``columns`` and ``params``; ``adata.var[column]`` per method and target
-    (``<key_added>_<method>_<trait>[_<target>]``): each gene's mean share over the repeats, a ranking that
+    (``<key_added>_<method>_<trait>[_<target>]``; a baseline's: ``<key_added>_<trait>[_<target>]``): each gene's
+    mean share over the repeats, a ranking that
     :func:`radiogx.tl.enrich` takes as ``key=column``.
     """
     adata = adata.copy() if copy else adata
@@ -289,6 +291,8 @@ def stability(
     seed = settings.seed if seed is None else int(seed)
     n_jobs = settings.n_jobs if n_jobs is None else int(n_jobs)
     device = settings.torch_device(device)
+    if key_added is None:
+        key_added = "stability" if model == "network" else f"stability_{model}"
     if model != "network":
         if trait is None:
             raise ValueError("stability of a baseline needs its trait")
@@ -308,7 +312,7 @@ def stability(
         outputs = [t for _, t in model_targets(m)]
         targets = [target_label(t, m.trait, m.classes, m.is_regression) for t in outputs]
         tables = _summarise(adata, m.trait, m.genes, runs, {n: known[n].score for n in methods}, outputs, targets,
-                            top_k, key_added)
+                            top_k, {n: f"{key_added}_{n}" for n in methods})
         sanity_rows = _sanity(m, cohort, kwargs, methods, targets, tables["consensus"], top_k, seed, n_permutations,
                               device, pretrained, n_jobs) if sanity else []
         _write(adata, m.trait, tables, sanity_rows, runs, key_added, {
@@ -319,9 +323,9 @@ def stability(
 
 
 def _summarise(adata: AnnData, trait: str, genes: pd.Index, runs: list[dict], score_of: dict[str, str],
-               outputs: list[str | None], targets: list[str], top_k: int, key_added: str) -> dict:
+               outputs: list[str | None], targets: list[str], top_k: int, prefixes: dict[str, str]) -> dict:
     """The repeats' statistics per method and target: the per-gene tables, the summary rows, the ``.var`` columns
-    (``<key_added>_<method>_<trait>[_<class>]``) and each consensus top k."""
+    (``<prefix of the method>_<trait>[_<class>]``) and each consensus top k."""
     genes_tables, summary, columns, consensus = [], [], {}, {}
     n_repeats = len(runs)
     for name, score in score_of.items():
@@ -333,7 +337,7 @@ def _summarise(adata: AnnData, trait: str, genes: pd.Index, runs: list[dict], sc
             consensus[name, j] = table["in_consensus_top"].to_numpy()
             column = np.full(adata.n_vars, np.nan)
             column[adata.var_names.get_indexer(genes)] = table["mean"].to_numpy()
-            columns[attribution_key(f"{key_added}_{name}".replace(" ", "_"), trait, outputs[j])] = column
+            columns[attribution_key(prefixes[name], trait, outputs[j])] = column
             phi, lo, hi = nogueira_phi(sel)
             jac, tau = pairwise_agreement(sel, scores)
             top = table.loc[consensus[name, j]]
@@ -388,7 +392,8 @@ def _baseline_stability(adata: AnnData, trait: str, name: str, compare_key: str 
     runs = list(tqdm(Parallel(n_jobs=n_jobs, return_as="generator")(jobs), total=n_repeats,
                      desc=f"stability {trait} {name} ({n_repeats} repeats)", disable=not settings.show_progress))
     targets = [target_label(t, trait, s.data.classes, s.regression) for t in s.outputs]
-    tables = _summarise(adata, trait, s.data.genes, runs, {method: "contrast"}, s.outputs, targets, top_k, key_added)
+    tables = _summarise(adata, trait, s.data.genes, runs, {method: "contrast"}, s.outputs, targets, top_k,
+                        {method: key_added})
     rows = []
     if sanity:
         x = s.data.x

@@ -23,8 +23,9 @@ def _each(adata: AnnData, kind: str, reader, **kwargs) -> pd.DataFrame:
 
 
 def findings(adata: AnnData) -> pd.DataFrame:
-    """One row per trait: ``trait``, ``verdict`` (the network's, with the best model), ``stable genes`` (their
-    number and the first ten of each class, by consensus rank), ``sets called`` (masking sets with padj < 0.05, by
+    """One row per trait: ``trait``, ``verdict`` (the network's, with the best model), ``stable genes`` (per method
+    of every stability result, the network's and a baseline's alike: their number and the first ten of each class,
+    by consensus rank), ``sets called`` (masking sets with padj < 0.05, by
     class) and ``sanity flags`` (the methods that fail a check). Traits with the strongest model first."""
     compare = get.compare_df(adata) if len(get.records(adata, "model")) else pd.DataFrame()
     stable = _each(adata, "stability", get.stability_df, stable_only=True)
@@ -42,10 +43,9 @@ def findings(adata: AnnData) -> pd.DataFrame:
         genes, flags, sets = "", "", ""
         if len(stable):
             mine = stable[stable["trait"] == trait]
-            first = mine["method"].iloc[0] if len(mine) else None
-            parts = [f"{t}: {len(g)} ({', '.join(g['gene'].head(10))})"
-                     for t, g in mine[mine["method"] == first].groupby("target", sort=False)]
-            genes = f"{first}: " + "; ".join(parts) if parts else ""
+            genes = " | ".join(f"{method}: " + "; ".join(f"{t}: {len(g)} ({', '.join(g['gene'].head(10))})"
+                                                         for t, g in of.groupby("target", sort=False))
+                               for method, of in mine.groupby("method", sort=False))
             if genes and "chance" in str(net["network_verdict"]):  # stable, but of a network that predicts nothing
                 genes = "(the network is not clearly better than chance: these genes are stable, not evidence) " + genes
         if len(summary):
