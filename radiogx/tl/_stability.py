@@ -199,7 +199,7 @@ def stability(
     n_jobs: int | None = None,
     device: str | None = None,
     key: str | None = None,
-    key_added: str | None = None,
+    key_added: str = "stability",
     copy: bool = False,
 ) -> AnnData | None:
     """Stability of a trait's gene attributions over retrainings, with the sanity checks beside it.
@@ -265,8 +265,8 @@ def stability(
     {device}
     {models_key}
     key_added
-        Where to store the result: ``adata.uns[key_added][trait]`` (``None``: ``"stability"`` for the network,
-        ``"stability_<model>"`` for a baseline, so that neither replaces the other).
+        Where to store the result: ``adata.uns[key_added][trait]``; a baseline's, at the default, in
+        ``"stability_<model>"``, so that it does not replace the network's.
     {copy}
 
     Returns
@@ -291,8 +291,8 @@ def stability(
     seed = settings.seed if seed is None else int(seed)
     n_jobs = settings.n_jobs if n_jobs is None else int(n_jobs)
     device = settings.torch_device(device)
-    if key_added is None:
-        key_added = "stability" if model == "network" else f"stability_{model}"
+    if model != "network" and key_added == "stability":  # a baseline's result never replaces the network's
+        key_added = f"stability_{model}"
     if model != "network":
         if trait is None:
             raise ValueError("stability of a baseline needs its trait")
