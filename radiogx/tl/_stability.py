@@ -396,21 +396,11 @@ def _baseline_stability(adata: AnnData, trait: str, name: str, compare_key: str 
                         {method: key_added})
     rows = []
     if sanity:
-        x = s.data.x
-        null = {j: permuted_label_overlaps(x, s.data.y, tables["consensus"][method, j], score="contrast",
-                                           target_code=code, k=top_k, n_permutations=LABEL_NULL_PERMUTATIONS,
-                                           seed=child_seed(seed, 27_005, j))
-                for j, code in enumerate(s.codes)}
         permuted = [s.data.y[np.random.default_rng(child_seed(seed, 27_003, p)).permutation(len(s.data.y))]
                     for p in range(n_permutations)]
         jobs = (delayed(baseline_repeat)(s, y, child_seed(seed, 27_004, p), method) for p, y in enumerate(permuted))
-        for p, run in enumerate(Parallel(n_jobs=n_jobs)(jobs)):
-            for j, target in enumerate(targets):
-                overlap, pval = overlap_pvalue(tables["consensus"][method, j],
-                                               top_selection(run["scores"][method][j], top_k), null[j])
-                rows.append({"check": "label_randomisation", "method": method, "target": target,
-                             "stage": f"permutation {p + 1}", "statistic": "top_k_overlap", "value": float(overlap),
-                             "pval": pval})
+        rows = _label_rows(Parallel(n_jobs=n_jobs)(jobs), s.data.x, s.data.y, tables["consensus"],
+                           {method: "contrast"}, s.codes, targets, top_k, seed)
     _write(adata, trait, tables, rows, runs, key_added, {
         "methods": [method], "n_repeats": int(n_repeats), "top_k": int(top_k), "seed": int(seed),
         "sanity": bool(sanity), "n_permutations": int(n_permutations) if sanity else 0, "model": name,
@@ -450,18 +440,28 @@ def _sanity(m, cohort, kwargs, methods, targets, consensus, top_k, seed, n_permu
         permuted.obs[m.trait] = pd.Series(column, index=permuted.obs_names).astype(cohort.obs[m.trait].dtype)
         jobs.append(delayed(_repeat)(permuted, m.trait, pinned, child_seed(seed, 27_004, p), methods, device,
                                      pretrained))
-    x = m.scaled(cohort[labelled])
-    null = {(name, j): permuted_label_overlaps(x, y, consensus[name, j], score=attribution_methods()[name].score,
-                                               target_code=_code(m, t), k=top_k, n_permutations=LABEL_NULL_PERMUTATIONS,
-                                               seed=child_seed(seed, 27_005, j))
-            for name in methods for j, t in enumerate(model_targets(m))}
-    for p, run in enumerate(Parallel(n_jobs=n_jobs)(jobs)):
-        for name in methods:
+    return rows + _label_rows(Parallel(n_jobs=n_jobs)(jobs), m.scaled(cohort[labelled]), y, consensus,
+                              {n: attribution_methods()[n].score for n in methods},
+                              [_code(m, t) for t in model_targets(m)], targets, top_k, seed)
+
+
+def _label_rows(runs, x: np.ndarray, y: np.ndarray, consensus: dict, score_of: dict[str, str],
+                codes: list[int | None], targets: list[str], top_k: int, seed: int) -> list[dict]:
+    """The label-randomisation rows of permuted-label ``runs``: per method and target, the overlap of each run's top
+    k with the consensus top k and its p under :data:`LABEL_NULL_PERMUTATIONS` permutations of the labels ``y``
+    ranked by the genes' own score on ``x`` (:func:`permuted_label_overlaps`)."""
+    null = {(name, j): permuted_label_overlaps(x, y, consensus[name, j], score=score, target_code=code, k=top_k,
+                                               n_permutations=LABEL_NULL_PERMUTATIONS, seed=child_seed(seed, 27_005, j))
+            for name, score in score_of.items() for j, code in enumerate(codes)}
+    rows = []
+    for p, run in enumerate(runs):
+        for name in score_of:
             for j, target in enumerate(targets):
                 overlap, pval = overlap_pvalue(consensus[name, j], top_selection(run["scores"][name][j], top_k),
                                                null[name, j])
                 rows.append({"check": "label_randomisation", "method": name, "target": target,
-                             "stage": f"permutation {p + 1}", "statistic": "top_k_overlap", "value": float(overlap), "pval": pval})
+                             "stage": f"permutation {p + 1}", "statistic": "top_k_overlap", "value": float(overlap),
+                             "pval": pval})
     return rows
 
 
