@@ -315,12 +315,13 @@ def test_stability_of_a_baseline_repeats_compare_and_finds_the_planted_module():
     """A baseline's repeat with compare's own seed and folds is compare's search (the same pooled AUC) and its gene
     scores are the class contrast of rg.tl.importance's contributions; over new splits its stable genes are the
     planted module's, the label check refits on permuted labels, and the result reads like the network's."""
-    from radiogx.tl._baseline_stability import baseline_repeat, compare_settings
+    from radiogx.tl._baseline_stability import baseline_repeat
+    from radiogx.tl._importance import compared_baseline
     from radiogx.tl._stability_stats import as_shares
 
     adata = rg.datasets.synthetic(n_obs=160, n_vars=150, n_traits=1, module_size=12, n_decoys=2, seed=4)
     rg.tl.compare(adata, "trait_0", models=["logit_l1"], cv=3, seed=3)
-    settings = compare_settings(adata, "trait_0", "logit_l1", None)
+    settings = compared_baseline(adata, "trait_0", "logit_l1", None, func="stability")
     run = baseline_repeat(settings, settings.data.y, 3, "m")
     assert run["score"] == pytest.approx(rg.get.compare_df(adata, trait="trait_0").set_index("model").loc[
         "logit_l1", "roc_auc_pooled"], abs=1e-12)

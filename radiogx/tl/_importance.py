@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from .. import __version__
 from .._docs import doc_params
 from .._logging import log_added, logger
 from .._registry import baseline, resolve
-from .._traits import trait_data
+from .._traits import TraitData, trait_data
 from .._validation import check_adata
 from ..get import compare_df
 from ..get import record as find_result
@@ -24,7 +25,79 @@ from ._folds import child_seed
 from ._record import write_record
 from ._saliency import _col_mean, attribution_key
 
-__all__ = ["importance", "fold_contributions"]
+__all__ = ["importance", "fold_contributions", "CompareSettings", "compared_baseline"]
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """A baseline as :func:`radiogx.tl.compare` ran it on one trait: its name, the task, the compare record (its
+    ``key`` and the trait's ``entry``) and the trait's data now."""
+
+    name: str
+    task: str
+    key: str
+    entry: dict
+    data: TraitData
+
+    @property
+    def regression(self) -> bool:
+        return self.task == "regression"
+
+    @property
+    def params(self) -> dict:
+        return self.entry["params"]
+
+    @property
+    def cv(self) -> int:
+        return int(self.params["cv"])
+
+    @property
+    def inner_cv(self) -> int:
+        return int(self.params["inner_cv"])
+
+    @property
+    def grid(self) -> dict:
+        """The baseline's grid as compare searched it."""
+        if "grids_json" not in self.params:
+            raise ValueError(f"the compare record of {self.data.trait!r} predates the grids it now keeps; run "
+                             "rg.tl.compare again")
+        return json.loads(self.params["grids_json"])[self.name]
+
+    @property
+    def outputs(self) -> list[str | None]:
+        """Each attributed output's class (``None``: the one output of a binary or continuous trait)."""
+        return [None] if self.regression or self.data.n_classes == 2 else list(self.data.classes)
+
+    @property
+    def codes(self) -> list[int | None]:
+        """The label code of each attributed output (a binary trait's: its positive class; ``None``: continuous)."""
+        n = self.data.n_classes
+        return [None] if self.regression else ([n - 1] if n == 2 else list(range(n)))
+
+
+def compared_baseline(adata: AnnData, trait: str, model: str, compare_key: str | None, *,
+                      func: str) -> CompareSettings:
+    """The compared baseline ``model`` of ``trait`` (``"best"``: the attributable one of highest score in
+    :func:`radiogx.get.compare_df`), checked: compared, with per-patient attributions, on the same patients."""
+    found = find_result(adata, "compare", compare_key)
+    if trait not in found.traits:
+        raise ValueError(f"rg.tl.compare has no results for {trait!r} in adata.uns[{found.key!r}]; run "
+                         f"rg.tl.compare(adata, {trait!r}) first")
+    rec = found.entry(trait)
+    params = rec["params"]
+    task = "regression" if params["task"] == "regression" else "classification"
+    compared = list(params["models"])
+    available = [m for m in compared if baseline(m, task).attribute is not None]
+    name = _best_baseline(adata, trait, found.key, available) if model == "best" else model
+    if name not in compared:
+        raise ValueError(f"model {name!r} was not compared for {trait!r}; compared: {compared} (or 'best')")
+    if name not in available:
+        raise ValueError(f"baseline {name!r} has no per-patient attributions; those compared that do: {available}")
+    data = trait_data(adata, trait, task=params["task"], transform=params["transform"], func=func,
+                      input_transform=str(params.get("input_transform", "none")))
+    if not pd.Index(data.obs_names, dtype=str).equals(pd.Index(rec["oof"].index, dtype=str)):
+        raise ValueError(f"the patients labelled for {trait!r} changed since rg.tl.compare; run it again")
+    return CompareSettings(name, task, found.key, rec, data)
 
 
 def fold_contributions(name: str, regression: bool, n_classes: int, seed: int, point: dict, x: np.ndarray,
@@ -105,34 +178,16 @@ def importance(
     """
     adata = adata.copy() if copy else adata
     check_adata(adata)
-    found = find_result(adata, "compare", compare_key)
-    if trait not in found.traits:
-        raise ValueError(f"rg.tl.compare has no results for {trait!r} in adata.uns[{found.key!r}]; run "
-                         f"rg.tl.compare(adata, {trait!r}) first")
-    rec = found.entry(trait)
-    params = rec["params"]
-    regression = params["task"] == "regression"
-    task = "regression" if regression else "classification"
-    compared = list(params["models"])
-    available = [m for m in compared if baseline(m, task).attribute is not None]
-    name = _best_baseline(adata, trait, found.key, available) if model == "best" else model
-    if name not in compared:
-        raise ValueError(f"model {name!r} was not compared for {trait!r}; compared: {compared} (or 'best')")
-    if name not in available:
-        raise ValueError(f"baseline {name!r} has no per-patient attributions; those compared that do: {available}")
-    data = trait_data(adata, trait, task=params["task"], transform=params["transform"], func="importance",
-                      input_transform=str(params.get("input_transform", "none")))
-    oof = rec["oof"]
+    s = compared_baseline(adata, trait, model, compare_key, func="importance")
+    name, data, regression, rec = s.name, s.data, s.regression, s.entry
     names = pd.Index(data.obs_names, dtype=str)
-    if not names.equals(pd.Index(oof.index, dtype=str)):
-        raise ValueError(f"the patients labelled for {trait!r} changed since rg.tl.compare; run it again")
-    folds = oof["fold"].to_numpy(dtype=np.int64)
+    folds = rec["oof"]["fold"].to_numpy(dtype=np.int64)
     chosen = rec["folds"]
     chosen = chosen[chosen["model"] == name].set_index("fold")["best_params"]
-    seed = int(params["seed"])
+    seed = int(s.params["seed"])
     classes = list(rec["classes"])
     n_classes = len(classes)
-    targets = [None] if regression or n_classes == 2 else classes
+    targets = s.outputs
     values = np.full((len(targets), adata.n_obs, adata.n_vars), np.nan, dtype=np.float32)
     rows_of = adata.obs_names.get_indexer(names)
     gene_pos = adata.var_names.get_indexer(data.genes)
@@ -147,7 +202,7 @@ def importance(
     explained[rows_of] = folds
     record = {
         "params": {"kind": "saliency", "method": f"{name} importance", "model": name, "patients": "out_of_fold",
-                   "abs": False, "normalize": "", "compare_key": found.key, "model_id": "",
+                   "abs": False, "normalize": "", "compare_key": s.key, "model_id": "",
                    "radiogx_version": __version__},
         "targets": np.array([target_label(t, trait, classes, regression) for t in targets], dtype=object),
         "keys": np.array(keys, dtype=object),

@@ -25,8 +25,9 @@ from .._validation import check_adata
 from ..nn import RadiogenomicModel, TranscriptomeAutoencoder
 from ..nn.engine import seeded_init
 from ._attribute import model_targets, patient_attributions, target_label
-from ._baseline_stability import baseline_repeat, compare_settings
+from ._baseline_stability import baseline_repeat
 from ._folds import child_seed
+from ._importance import compared_baseline
 from ._models import held_out_folds, models_to_explain
 from ._record import write_record
 from ._saliency import attribution_key
@@ -384,7 +385,7 @@ def _baseline_stability(adata: AnnData, trait: str, name: str, compare_key: str 
     """:func:`stability` of a compared baseline's contributions (:func:`radiogx.tl.importance`): its nested search
     and refit on new outer splits per repeat; the label check refits it on permuted labels (model randomisation, a
     network's check, has no counterpart)."""
-    s = compare_settings(adata, trait, name, compare_key)
+    s = compared_baseline(adata, trait, name, compare_key, func="stability")
     name = s.name  # "best" resolved
     method = f"{name} importance"
     seeds = [child_seed(seed, 27_006, r) for r in range(n_repeats)]
