@@ -10,11 +10,11 @@ side in one run:
   Verhaak signature (hypergeometric p), the Jaccard of A's and B's stable lists, and the sanity checks;
 - ``--permutations`` networks trained on permuted subtypes: how often each subtype's top 100 overlap its own
   signature with p <= 0.01, by the hypergeometric p (1% if the genes were independent) and by the label-permutation
-  p of ``rg.tl.stability``'s sanity check (1% for the class mean difference by construction), beside two plain rankers on the same permuted labels
-  (the class mean difference of the scaled expression; an L2 logit's coefficient x input, ranked by the same class
-  contrast; also over the first ``--ranker-permutations`` labellings), which show the rate that the genes'
-  co-expression alone gives (``--only labels`` runs this part with the trait's network, without the stability
-  runs).
+  p of ``rg.tl.stability``'s sanity check (1% for the class mean difference by construction), beside two plain
+  rankers on the same permuted labels (the class mean difference of the scaled expression; an L2 logit's
+  coefficient x input, ranked by the same class contrast; also over the first ``--ranker-permutations``
+  labellings), which show the rate that the genes' co-expression alone gives (``--only labels`` runs this part with
+  the trait's network, without the stability runs).
 
 The baselines' genes (``--only baselines``): ``rg.tl.stability(model="logit_l1")`` and ``"logit_l2"`` on the
 Verhaak subtypes, runs A and B, against one ``rg.tl.compare`` of the baseline: Phi, median relative SD, the stable

@@ -183,7 +183,8 @@ def stability_summary_df(adata: AnnData, *, key: str | None = None, trait: str |
     repeats), ``median_rel_sd`` (of the consensus top k), ``n_stable``, ``model_randomisation_rho`` (the highest
     Spearman correlation of the gene scores with those of networks re-initialised from the output layer down),
     ``label_randomisation_pval`` (median p of the overlap of a permuted-label network's top k with the consensus top
-    k, under 999 label permutations of the genes' own class contrast, which keep their correlation; at least 0.001) and ``flags`` (the checks a method failed: correlation above 0.5, p below 0.01).
+    k, under 999 label permutations of the genes' own class contrast, which keep their correlation; at least 0.001)
+    and ``flags`` (the checks a method failed: correlation above 0.5, p below 0.01).
     """
     return _stability_table(adata, key, trait, "summary")
 
