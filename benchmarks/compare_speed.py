@@ -35,7 +35,8 @@ from radiogx.tl import _compare
 
 
 def _grid_search_cv(name, grid, x, y, train, test, n_classes, seed, inner_cv, regression=False):
-    """radiogx 0.8's ``_fit_baseline``, verbatim but for imports: ``GridSearchCV`` over the scaled pipeline."""
+    """radiogx 0.8's ``_fit_baseline``, verbatim but for imports and its xgboost's bins: ``GridSearchCV`` over the scaled
+    pipeline."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -44,6 +45,8 @@ def _grid_search_cv(name, grid, x, y, train, test, n_classes, seed, inner_cv, re
 
     warnings.simplefilter("ignore", ConvergenceWarning)
     model = baseline_estimator(name, seed, regression=regression, n_classes=n_classes)
+    if "max_bin" in model.get_params():  # 0.8's xgboost: 32 histogram bins per gene (today's: 16)
+        model.set_params(max_bin=32)
     pipe = Pipeline([("scale", StandardScaler()), ("model", model)])
     pipe = TransformedTargetRegressor(pipe, transformer=StandardScaler()) if regression else pipe
     prefix = "regressor__model__" if regression else "model__"

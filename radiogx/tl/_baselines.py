@@ -17,10 +17,11 @@ from .._registry import Baseline, baseline, baselines, register_baseline, resolv
 __all__ = ["baseline_estimator", "baseline_scores", "baseline_fit_kwargs", "BASELINE_GRIDS", "REGRESSION_GRIDS"]
 
 _C = list(np.logspace(-3, 2, 6))
-#: Histogram bins per gene of xgboost's ``hist`` method (its default is 256): a few hundred patients have at most that
-#: many distinct values, and 32 bins fit 3-4x faster at 12,042 genes with the same AUCs within noise
-#: (``benchmarks/baseline_speed.py``).
-_MAX_BIN = 32
+#: Histogram bins per gene of xgboost's ``hist`` method (its default is 256). Its time per boosting round at 12,042
+#: genes is mostly filling a genes x bins histogram: 32 bins fit 3-4x faster than 256 and 16 bins 1.6-1.9x faster
+#: than 32, with the same nested AUCs within noise (``benchmarks/baseline_speed.py``, ``compare_speed.py``); 16
+#: quantile bins of a few hundred training patients are thresholds some 10-30 patients apart.
+_MAX_BIN = 16
 _PAPER = "Smedley, El-Saden & Hsu 2020 (the paper's baselines; grids smaller, same ranges)"
 
 
