@@ -15,7 +15,7 @@ from scipy.stats import false_discovery_control, hypergeom
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import radiogx as rg
-from radiogx.nn._masking_engine import FoldedNetwork, dense_masked_logits, masked_logits
+from radiogx.nn._masking_engine import FoldedNetwork, dense_masked_logits, masked_logits, pack_sets
 from radiogx.nn._modules import RadiogenomicNetwork
 from radiogx._metrics import benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
 
@@ -54,6 +54,41 @@ def test_engine_matches_dense_reference_and_the_two_extremes(folded):
         torch.testing.assert_close(masked_logits(FoldedNetwork(folded), x, sets, max_rows=rows), fast, atol=1e-6, rtol=1e-6)
     bf16 = masked_logits(FoldedNetwork(folded, dtype=torch.bfloat16), x, sets)
     assert (bf16 - fast).abs().max() < 0.05
+
+
+def test_engine_on_a_screened_network_skips_the_genes_it_does_not_weigh(folded):
+    """A gene screen zeroes most first-layer columns: sets are reduced to the weighed genes, the network can be
+    restricted to a superset of them, and a set without any gets the empty set's prediction; all as the dense pass."""
+    screened = RadiogenomicNetwork(60, 3, (16, 8), dropout=0.2)
+    screened.load_state_dict(folded.state_dict())
+    screened.eval()
+    weighed = np.array([3, 17, 18, 40, 59])
+    with torch.no_grad():
+        keep = torch.zeros(60, dtype=torch.bool)
+        keep[weighed] = True
+        screened.blocks[0][0].weight[:, ~keep] = 0
+    x = torch.randn(25, 60)
+    rng = np.random.default_rng(3)
+    sets = [np.arange(60), np.array([], dtype=np.int64), np.array([0, 1, 2]), np.array([59, 3]),
+            *[rng.choice(60, k, replace=False) for k in (1, 5, 5, 30, 30, 45)]]
+    net = FoldedNetwork(screened)
+    np.testing.assert_array_equal(net.active, weighed)
+    assert net.first_weight_t.shape == (len(weighed) + 1, 16) and not net.first_weight_t[-1].any()
+    fast = masked_logits(net, x, sets)
+    dense = dense_masked_logits(screened, x, sets)
+    torch.testing.assert_close(fast, dense, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fast[2], fast[1])  # none of its genes weighed: the empty set's prediction
+    genes = np.array([0, 3, 9, 17, 18, 40, 41, 59])  # a superset of the weighed genes, as the masking scorer's
+    lookup = np.full(60, len(genes))
+    lookup[genes] = np.arange(len(genes))
+    packed = pack_sets(sets, lookup, n_genes=len(genes))
+    assert packed.counts.tolist() == [len(genes), 0, 1, 2, *[np.isin(s, genes).sum() for s in sets[4:]]]
+    restricted = masked_logits(net.restrict(genes), x[:, genes], packed, max_rows=30)
+    torch.testing.assert_close(restricted, dense, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="every gene the network weighs"):
+        net.restrict(np.array([3, 17]))
+    with pytest.raises(ValueError, match="packed for 8 genes"):
+        masked_logits(net, x, packed)
 
 
 def test_vectorised_scores_match_scikit_learn():
@@ -168,6 +203,42 @@ def test_masking_is_seeded_and_in_sample_option(planted):
     pd.testing.assert_frame_equal(adata.uns["a"]["results"], adata.uns["b"]["results"], atol=1e-9)
     rg.tl.gene_masking(adata, sets, n_null=0, patients="all", key_added="c")
     assert adata.uns["c"]["results"]["pval"].isna().all()
+
+
+def test_masking_of_a_screened_network_recalls_sets_without_changing_a_result(planted, monkeypatch):
+    """A screened network weighs few genes, so random sets keep the same few again and again: the scorer scores each
+    distinct set of weighed genes once and recalls it. Its results equal those of scoring every set anew."""
+    from radiogx.tl import _gene_masking
+
+    adata = planted.copy()
+    rg.tl.train(adata, "trait_0", hidden=(16,), select_genes=10, epochs=10, patience=3, cv=3, seed=0)
+    sets = adata.uns["synthetic"]["gene_sets"]
+    scored = []
+    engine = _gene_masking.masked_logits
+
+    def counting(net, x, packed, **kw):
+        scored.append(len(packed))
+        return engine(net, x, packed, **kw)
+
+    monkeypatch.setattr(_gene_masking, "masked_logits", counting)
+    rg.tl.gene_masking(adata, sets, n_null=200, seed=3, key_added="recalled")
+    recalled, scored[:] = sum(scored), []
+    monkeypatch.setattr(_gene_masking, "_MEMO_BYTES", 0)
+    rg.tl.gene_masking(adata, sets, n_null=200, seed=3, key_added="anew")
+    assert recalled < sum(scored) / 3
+    pd.testing.assert_frame_equal(adata.uns["recalled"]["results"], adata.uns["anew"]["results"], atol=1e-9)
+
+
+def test_distinct_rows_as_numpy_unique():
+    from radiogx.nn.engine import distinct_rows
+
+    rng = np.random.default_rng(0)
+    for shape, high in (((300, 4), 6), ((300, 40), 2**20), ((5, 0), 1), ((1, 3), 9)):  # exact keys, hashed, empty
+        index = rng.integers(0, high, size=shape)
+        index[::3] = index[1::3][: len(index[::3])] if len(index) > 1 else index[::3]  # some rows twice
+        distinct, inverse = distinct_rows(index)
+        np.testing.assert_array_equal(distinct[inverse], index)
+        assert len(distinct) == len(np.unique(index, axis=0))
 
 
 # saliency ---------------------------------------------------------------------------------------------------------------
