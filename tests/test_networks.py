@@ -8,7 +8,7 @@ import torch
 
 import radiogx as rg
 from radiogx.nn._masking_engine import FoldedNetwork
-from radiogx.nn._modules import RadiogenomicNetwork, merge_networks
+from radiogx.nn._modules import RadiogenomicNetwork, merge_networks, network_from_state
 from radiogx.workflow import ConfigError, validate_config
 
 FAST_BASELINES = {"logit_l2": {"C": [0.01, 0.1, 1.0]}, "random_forest": {"max_features": ["sqrt"], "criterion": ["gini"]}}
@@ -49,6 +49,37 @@ def test_screened_first_layer_sees_only_the_training_patients_top_genes(planted)
     assert np.array_equal(used, expected)  # weights outside the screen stayed exactly zero through training
     # the screen is computed on the patients given, not on all of them
     assert not np.array_equal(expected, np.flatnonzero(screen_mask(x, y, 40, 8)[0].numpy()))
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_a_screened_network_trained_on_its_genes_alone_is_the_full_width_one(planted, monkeypatch, task):
+    """Training on the screened genes alone is the same network and optimisation as on every gene with the others'
+    weights held at zero (radiogx <= 0.8): without dropout, whose masks are drawn for the genes seen, the two fits
+    agree to float32 rounding, and the state is the full-width one. (By SGD: the Dense biases before BatchNorm get
+    gradients of rounding size only, which Adam would scale to steps of its learning rate, in another direction for
+    each summation order.)"""
+    from radiogx.nn import _fit
+
+    x = ((planted.X - planted.X.mean(0)) / planted.X.std(0)).astype(np.float32)
+    y = planted.obs["trait_0"].cat.codes.to_numpy().astype(np.int64)
+    n_classes = 2
+    if task == "regression":
+        y, n_classes = x[:, :5].sum(1) + np.random.default_rng(0).normal(size=len(x)), _fit.REGRESSION
+    cfg = _fit.NetworkConfig.from_dict({"hidden": (8, 4), "epochs": 20, "patience": 5, "select_genes": 40,
+                                        "dropout": 0.0, "optimizer": "sgd", "learning_rate": 0.05})
+    args = dict(n_classes=n_classes, cfg=cfg, seed=0, x_val=x[200:], y_val=y[200:])
+    fits = {}
+    for alone in (True, False):
+        monkeypatch.setattr(_fit, "_TRAIN_ON_SCREENED", alone)
+        fits[alone] = _fit.fit_network(x[:200], y[:200], **args)
+    assert fits[True].best_epoch == fits[False].best_epoch
+    assert fits[True].state.keys() == fits[False].state.keys()
+    for key, value in fits[False].state.items():
+        torch.testing.assert_close(fits[True].state[key], value, atol=1e-5, rtol=1e-4)
+    assert not fits[True].state["blocks.0.0.weight"][:, fits[True].state["blocks.0.0.mask"][0] == 0].any()
+    outputs = [network_from_state(fit.state, activation="tanh")(torch.from_numpy(x)) for fit in fits.values()]
+    torch.testing.assert_close(outputs[0], outputs[1], atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(fits[True].val_auc, fits[False].val_auc, atol=1e-6)
 
 
 def test_ensemble_is_exactly_the_mean_of_the_fold_networks(planted):

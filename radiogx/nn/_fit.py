@@ -25,6 +25,9 @@ REGRESSION = 0
 
 # Dropout's own stream (fits running at once in the threads of one process must not share torch's global generator)
 _DROPOUT_STREAM = 0x5EED
+#: Whether a screened network trains on its screened genes alone (the same network; ``False``: on every gene, with
+#: the others' weights held at zero, as radiogx <= 0.8 did, 4x slower at 12,042 genes).
+_TRAIN_ON_SCREENED = True
 
 
 _OPTIMIZERS = {  # name -> (class, default learning rate: Keras' defaults for the paper's Adadelta and Nadam)
@@ -205,12 +208,23 @@ def fit_network(
             raise ValueError(f"monitor={monitor!r}: a continuous trait is monitored by its validation loss ('loss')")
         y_mean, y_sd = float(np.mean(y)), float(np.std(y)) or 1.0
     first_mask = set_mask
+    screened = None  # the genes a screen kept, where the network trains on them alone
     if first_mask is None and cfg.select_genes is not None and cfg.select_genes < x.shape[1]:
         first_mask = screen_mask(x, y, cfg.select_genes, cfg.hidden[0], regression=regression)
+        if pretrained is None and _TRAIN_ON_SCREENED:
+            screened = np.flatnonzero(first_mask[0].numpy())
     with seeded_init(seed):
         model = RadiogenomicNetwork(x.shape[1], n_out, cfg.hidden, activation=cfg.activation, dropout=cfg.dropout,
                                     input_dropout=cfg.input_dropout, first_mask=first_mask,
                                     interaction_rank=cfg.interaction_rank).to(device)
+    full_model = model
+    if screened is not None:
+        # The other genes' first-layer weights are zero and get no gradient: the network on the screened genes alone
+        # is the same network, from the same initial weights, at a fraction of the cost (its input dropout draws
+        # masks for them only). Its weights go back into the full layer at the end.
+        model = _on_genes(model, screened)
+        x = x[:, screened]
+        x_val = None if x_val is None else x_val[:, screened]
     seed_dropout(model, torch.Generator(device=device).manual_seed(seed + _DROPOUT_STREAM))
     if pretrained is not None:
         model.transfer_encoder(pretrained, freeze=freeze)
@@ -283,8 +297,37 @@ def fit_network(
             model.head.bias.mul_(y_sd).add_(y_mean)
             if model.interaction_rank:
                 model.pair_head.weight.mul_(y_sd)
+    if screened is not None:
+        _back_on_all_genes(full_model, model, screened)
+        model = full_model
     result.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     return result
+
+
+def _on_genes(model: RadiogenomicNetwork, genes: np.ndarray) -> RadiogenomicNetwork:
+    """A copy of ``model`` whose first layer sees the input ``genes`` only (its weights and mask columns for them)."""
+    hp = model.hparams
+    first = model.blocks[0][0]
+    with seeded_init(0):  # every weight is overwritten below; this keeps the global generator out of it
+        small = RadiogenomicNetwork(len(genes), hp["n_outputs"], hp["hidden"], activation=hp["activation"],
+                                    dropout=hp["dropout"], input_dropout=hp["input_dropout"],
+                                    first_mask=first.mask[:, genes], interaction_rank=hp["interaction_rank"])
+    state = model.state_dict()
+    state["blocks.0.0.weight"] = state["blocks.0.0.weight"][:, genes]
+    state["blocks.0.0.mask"] = state["blocks.0.0.mask"][:, genes]
+    small.load_state_dict(state)
+    return small.to(first.weight.device)
+
+
+@torch.no_grad()
+def _back_on_all_genes(model: RadiogenomicNetwork, small: RadiogenomicNetwork, genes: np.ndarray) -> None:
+    """Load ``small``'s trained weights into ``model`` (the weights of the genes it did not see stay zero)."""
+    state = small.state_dict()
+    weight = torch.zeros_like(model.blocks[0][0].weight)
+    weight[:, torch.as_tensor(genes, device=weight.device)] = state.pop("blocks.0.0.weight")
+    state["blocks.0.0.weight"] = weight
+    state["blocks.0.0.mask"] = model.blocks[0][0].mask
+    model.load_state_dict(state)
 
 
 @torch.no_grad()
