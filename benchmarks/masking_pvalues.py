@@ -61,7 +61,7 @@ def main() -> None:
     for way, df in results.items():
         methods = df["pval_method"].value_counts().to_dict()
         ratio = f" ({seconds[way] / base:.2f} x fixed)" if base else ""
-        print(f"{way}: {seconds[way]:.0f} s{ratio}; called {int((df['padj'] < 0.05).sum())}; "
+        print(f"{way}: {seconds[way]:.1f} s{ratio}; called {int((df['padj'] < 0.05).sum())}; "
               f"smallest p {df['pval'].min():.3g}; draws {int(df['n_draws'].sum()):,}; {methods}")
     if "multilevel" in results and "sequential" in results:
         a, b = results["multilevel"], results["sequential"].loc[results["multilevel"].index]

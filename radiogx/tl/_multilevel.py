@@ -288,18 +288,26 @@ def permutation_chain(values: np.ndarray, groups: np.ndarray, rng: np.random.Gen
         if not pairs.sum():
             raise ValueError("no group holds both labels: nothing to move")
 
+        padded = np.full((len(blocks), max(len(b) for b in blocks)), -1)  # each group's patients, then -1
+        for b, idx in enumerate(blocks):
+            padded[b, :len(idx)] = idx
+        n_high = np.array([np.sum(values[idx] == high) for idx in blocks])
+        n_low = np.array([len(idx) for idx in blocks]) - n_high
+
         def propose_pair(labels: np.ndarray):
             # a (high, low) pair uniformly among all pairs within a group: their number is fixed under permutations
-            # within groups, so the proposal is symmetric, and every move changes the labelling
-            out = labels.copy()
+            # within groups, so the proposal is symmetric, and every move changes the labelling. The pair is the
+            # u-th high and v-th low patient of the group, u and v uniform, all rows at once.
+            rows = np.arange(len(labels))
             which = rng.choice(len(blocks), size=len(labels), p=pairs / pairs.sum())
-            for b in np.unique(which):
-                rows, idx = np.flatnonzero(which == b), blocks[b]
-                sub = labels[np.ix_(rows, idx)]
-                keys = rng.random(sub.shape)
-                one = np.where(sub == high, keys, -1.0).argmax(axis=1)
-                other = np.where(sub != high, keys, -1.0).argmax(axis=1)
-                out[rows, idx[one]], out[rows, idx[other]] = sub[np.arange(len(rows)), other], high
+            members = padded[which]  # rows x largest group
+            sub = labels[rows[:, None], np.maximum(members, 0)]
+            is_high = (sub == high) & (members >= 0)
+            is_low = (sub != high) & (members >= 0)
+            one = (np.cumsum(is_high, axis=1) > rng.integers(0, n_high[which])[:, None]).argmax(axis=1)
+            other = (np.cumsum(is_low, axis=1) > rng.integers(0, n_low[which])[:, None]).argmax(axis=1)
+            out = labels.copy()
+            out[rows, members[rows, one]], out[rows, members[rows, other]] = sub[rows, other], high
             return out, np.ones(len(labels), dtype=bool), np.ones(len(labels))
 
         return sample, propose_pair
