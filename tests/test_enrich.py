@@ -124,8 +124,11 @@ def test_associations_feed_survival_and_survive_h5ad(planted, tmp_path):
     rng = np.random.default_rng(0)
     adata.obs["os_days"] = rng.exponential(400, adata.n_obs)
     adata.obs["os_event"] = pd.array(rng.integers(0, 2, adata.n_obs), dtype="Int64")
-    # the planted set drives most patients' output (out of fold: 181 of 300; the final ensemble, in sample: all 300)
-    assert counts["n_patients"].iloc[0] >= adata.n_obs / 2
+    # the planted set drives many patients' output, far more than any other set: how many depends on the networks'
+    # screens (61, 240, 120 and 300 of 300 patients with seeds 0-3; 181, 180 and 120 with seeds 0-2 in radiogx 0.8,
+    # whose input dropout drew masks for every gene)
+    assert counts["n_patients"].iloc[0] >= adata.n_obs / 6
+    assert (counts["n_patients"].iloc[1:] * 2 <= counts["n_patients"].iloc[0]).all()
     adata.obs["everyone"] = pd.array(np.ones(adata.n_obs, dtype=bool), dtype="boolean")
     with pytest.raises(ValueError, match=r"single level \['True'\]"):  # a feature without contrast is not tested
         rg.tl.survival(adata, features="everyone", covariates=())
