@@ -21,7 +21,7 @@ from torch import nn
 
 from ._modules import RadiogenomicNetwork
 
-__all__ = ["FoldedNetwork", "PackedSets", "distinct_rows", "masked_logits", "pack_sets"]
+__all__ = ["FoldedNetwork", "PackedSets", "distinct_rows", "gene_positions", "masked_logits", "pack_sets"]
 
 _INPLACE = {  # activations applied in place: they are memory-bound, and a copy costs as much as the function
     nn.Tanh: torch.tanh_,
@@ -42,6 +42,14 @@ class PackedSets:
 
     def __len__(self) -> int:
         return len(self.counts)
+
+
+def gene_positions(genes: np.ndarray, n_genes: int) -> np.ndarray:
+    """Each of ``n_genes`` input genes' position among ``genes`` (sorted), ``len(genes)`` for the others and for the
+    padding index ``n_genes``: the ``lookup`` of :func:`pack_sets` and :func:`masked_logits`."""
+    lookup = np.full(n_genes + 1, len(genes), dtype=np.int64)
+    lookup[genes] = np.arange(len(genes))
+    return lookup
 
 
 def pack_sets(sets: Sequence[np.ndarray], lookup: np.ndarray | None = None, *, n_genes: int) -> PackedSets:
@@ -92,12 +100,8 @@ class FoldedNetwork:
                       net.pair_head.weight.detach().to(dtype).contiguous()) if rank else None
         self.width = self.first_weight_t.shape[1]
         self.n_outputs = self.head_w.shape[0]
-        self._set_lookup()
-
-    def _set_lookup(self) -> None:
         # input gene -> its row of first_weight_t; genes the network does not weigh -> the row of zeros
-        self.lookup = np.full(self.n_genes + 1, len(self.active), dtype=np.int64)
-        self.lookup[self.active] = np.arange(len(self.active))
+        self.lookup = gene_positions(self.active, self.n_genes)
 
     def restrict(self, genes: np.ndarray) -> FoldedNetwork:
         """The same network on the inputs ``genes`` only (sorted input indices holding every gene it weighs)."""
@@ -107,7 +111,7 @@ class FoldedNetwork:
             raise ValueError("restrict() needs every gene the network weighs")
         out = copy.copy(self)
         out.n_genes, out.active = len(genes), position
-        out._set_lookup()
+        out.lookup = gene_positions(position, len(genes))
         return out
 
     def from_first(self, pre: torch.Tensor) -> torch.Tensor:

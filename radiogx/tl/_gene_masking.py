@@ -16,7 +16,8 @@ from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata
-from ..nn.engine import FoldedNetwork, PackedSets, distinct_rows, masked_logits, pack_sets, probabilities
+from ..nn.engine import (FoldedNetwork, PackedSets, distinct_rows, gene_positions, masked_logits, pack_sets,
+                         probabilities)
 from ..nn import RadiogenomicModel
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
 from ._record import write_record
@@ -84,14 +85,14 @@ class _Scorer:
         # masked prediction), and each network sees those genes only.
         self.n_genes = parts[0][1].n_genes
         self.genes = np.unique(np.concatenate([net.active for _, net, _ in parts]))
-        self.lookup = np.full(self.n_genes, len(self.genes), dtype=np.int64)
-        self.lookup[self.genes] = np.arange(len(self.genes))
+        self.lookup = gene_positions(self.genes, self.n_genes)
         restricted = len(self.genes) < self.n_genes
         for pos, net, x in parts:
             if restricted:
                 net, x = net.restrict(self.genes), x.index_select(1, torch.as_tensor(self.genes, device=x.device))
             self.parts.append((pos, net, x))
         self.n, self.max_rows, self.n_out = len(names), max_rows, model.n_classes
+        self.width = 1 if self.n_out in (0, 2) else self.n_out  # logits per patient
         # Where the networks weigh few genes, sets that keep the same ones recur across the nulls' draws and chains
         # (on the paper-size cohort, 19,413 distinct among 293,924 sets scored): each is scored once, then recalled.
         self.memo: dict[bytes, np.ndarray] | None = {} if restricted else None
@@ -106,15 +107,14 @@ class _Scorer:
     def probs(self, sets) -> np.ndarray:
         """Class probabilities, sets x patients x classes (a continuous trait: the predicted values, sets x patients
         x 1)."""
-        width = 1 if self.n_out in (0, 2) else self.n_out
         packed = pack_sets(sets, self.lookup, n_genes=len(self.genes))
         logits = (self._logits(packed) if self.memo is None else self._recalled(packed)).astype(np.float64)
         if self.n_out == 0:
             return logits
-        return probabilities(logits.reshape(-1, width), self.n_out).reshape(len(sets), self.n, self.n_out)
+        return probabilities(logits.reshape(-1, self.width), self.n_out).reshape(len(sets), self.n, self.n_out)
 
     def _logits(self, packed: PackedSets) -> np.ndarray:
-        out = np.empty((len(packed), self.n, 1 if self.n_out in (0, 2) else self.n_out), dtype=np.float32)
+        out = np.empty((len(packed), self.n, self.width), dtype=np.float32)
         for pos, net, x in self.parts:
             out[:, pos] = masked_logits(net, x, packed, max_rows=self.max_rows).numpy()
         return out
@@ -125,7 +125,7 @@ class _Scorer:
         counts = (distinct < packed.pad).sum(axis=1)
         keys = [row[:c].tobytes() for row, c in zip(distinct, counts)]
         missing = np.array([i for i, key in enumerate(keys) if key not in self.memo], dtype=np.int64)
-        out = np.empty((len(distinct), self.n, 1 if self.n_out in (0, 2) else self.n_out), dtype=np.float32)
+        out = np.empty((len(distinct), self.n, self.width), dtype=np.float32)
         if len(missing):
             out[missing] = self._logits(PackedSets(distinct[missing], counts[missing], packed.pad))
         for i, key in enumerate(keys):

@@ -284,15 +284,15 @@ def permutation_chain(values: np.ndarray, groups: np.ndarray, rng: np.random.Gen
     distinct = np.unique(values)
     if len(distinct) == 2:  # two labels (a target class against the rest): swap one of each, never two alike
         high = distinct[1]
-        pairs = np.array([np.sum(values[idx] == high) * np.sum(values[idx] != high) for idx in blocks], dtype=float)
+        n_high = np.array([np.sum(values[idx] == high) for idx in blocks])
+        n_low = np.array([len(idx) for idx in blocks]) - n_high
+        pairs = (n_high * n_low).astype(float)
         if not pairs.sum():
             raise ValueError("no group holds both labels: nothing to move")
 
         padded = np.full((len(blocks), max(len(b) for b in blocks)), -1)  # each group's patients, then -1
         for b, idx in enumerate(blocks):
             padded[b, :len(idx)] = idx
-        n_high = np.array([np.sum(values[idx] == high) for idx in blocks])
-        n_low = np.array([len(idx) for idx in blocks]) - n_high
 
         def propose_pair(labels: np.ndarray):
             # a (high, low) pair uniformly among all pairs within a group: their number is fixed under permutations
