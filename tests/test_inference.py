@@ -193,6 +193,27 @@ def test_multilevel_pvalues_of_random_sets_are_calibrated(subtype_model, monkeyp
         assert (np.diff(ordered["pval"].to_numpy()) <= 1e-12).all()
 
 
+def test_confidence_bounds_of_counted_and_refined_pvalues():
+    """Counted p-values get Clopper-Pearson bounds; a multilevel estimate, p times 2 to the -/+ z log2err; a
+    multilevel bound, 0 and the bound. The random-set null is refined first, and these bounds decide which label
+    rulers are still needed."""
+    from scipy.stats import beta, norm
+
+    from radiogx.tl._sequential_null import SequentialPvalues
+
+    pval = np.array([[0.3, 1e-6, 1e-9]])
+    res = SequentialPvalues(pval, np.array([[100, 200, 200]]), np.array([[True, True, False]]),
+                            np.array([[29, 0, 0]]), log2err=np.array([[np.nan, 0.5, np.nan]]),
+                            refined=np.array([[False, True, True]]))
+    lo, hi = res.confidence(1e-3)
+    assert lo[0, 0] == pytest.approx(beta.ppf(1e-3, 29, 72)) and hi[0, 0] == pytest.approx(beta.ppf(1 - 1e-3, 30, 71))
+    spread = 2 ** (norm.ppf(1 - 1e-3) * 0.5)
+    assert lo[0, 1] == pytest.approx(1e-6 / spread) and hi[0, 1] == pytest.approx(1e-6 * spread)
+    assert lo[0, 2] == 0 and hi[0, 2] == 1e-9
+    unrefined = SequentialPvalues(pval, res.n_draws, res.resolved, res.exceedances)
+    assert unrefined.confidence(1e-3)[0][0, 1] == 0  # 0 exceedances in 200 draws: nothing excluded
+
+
 def test_stopping_decided_tests_keeps_the_full_runs_decisions(small_synthetic, monkeypatch):
     """Draws stop for tests whose Benjamini-Hochberg decision the first draws settled (at a resampling risk of 1e-3
     each): the calls at padj < 0.05 and < 0.1 are those of the run that refines every unresolved test, and those of

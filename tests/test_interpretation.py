@@ -91,6 +91,39 @@ def test_engine_on_a_screened_network_skips_the_genes_it_does_not_weigh(folded):
         masked_logits(net, x, packed)
 
 
+@pytest.mark.parametrize("rank", [0, 2])
+def test_stacked_fold_networks_score_each_patient_by_its_own_fold(rank):
+    """Fold networks stacked into one batched network give what each fold's network gives its own patients (with
+    and without the pairwise-interaction head)."""
+    from radiogx.nn.engine import FoldStack
+
+    nets, xs, positions = [], [], []
+    order = np.random.default_rng(4).permutation(31)
+    for f, pos in enumerate(np.array_split(order, 3)):
+        torch.manual_seed(f)
+        net = RadiogenomicNetwork(60, 3, (16, 8), dropout=0.2, interaction_rank=rank)
+        net.train()
+        for _ in range(3):
+            net(torch.randn(32, 60))  # BatchNorm statistics of its own
+        with torch.no_grad():
+            net.blocks[0][0].weight[:, 20 + 10 * f:] = 0  # each fold weighs its own genes
+        nets.append(FoldedNetwork(net.eval()))
+        xs.append(torch.randn(len(pos), 60))
+        positions.append(pos)
+    rng = np.random.default_rng(5)
+    sets = [np.arange(60), np.array([], dtype=np.int64), np.array([55, 59]),
+            *[rng.choice(60, k, replace=False) for k in (1, 5, 30, 30)]]
+    expected = torch.empty((len(sets), 31, 3))
+    for net, x, pos in zip(nets, xs, positions):
+        expected[:, torch.as_tensor(pos)] = masked_logits(net, x, sets)
+    stack = FoldStack(nets, xs, positions)
+    for rows in (None, 10, 1000):  # chunks of one set, of a few, of all
+        torch.testing.assert_close(stack.masked_logits(pack_sets(sets, n_genes=60), max_rows=rows), expected,
+                                   atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="different architectures"):
+        FoldStack([nets[0], FoldedNetwork(RadiogenomicNetwork(60, 3, (8,)).eval())], xs[:2], positions[:2])
+
+
 def test_vectorised_scores_match_scikit_learn():
     rng = np.random.default_rng(1)
     y = rng.random(40) < 0.4
@@ -214,13 +247,13 @@ def test_masking_of_a_screened_network_recalls_sets_without_changing_a_result(pl
     rg.tl.train(adata, "trait_0", hidden=(16,), select_genes=10, epochs=10, patience=3, cv=3, seed=0)
     sets = adata.uns["synthetic"]["gene_sets"]
     scored = []
-    engine = _gene_masking.masked_logits
+    engine = _gene_masking._Scorer._logits
 
-    def counting(net, x, packed, **kw):
+    def counting(self, packed):
         scored.append(len(packed))
-        return engine(net, x, packed, **kw)
+        return engine(self, packed)
 
-    monkeypatch.setattr(_gene_masking, "masked_logits", counting)
+    monkeypatch.setattr(_gene_masking._Scorer, "_logits", counting)
     rg.tl.gene_masking(adata, sets, n_null=200, seed=3, key_added="recalled")
     recalled, scored[:] = sum(scored), []
     monkeypatch.setattr(_gene_masking, "_MEMO_BYTES", 0)

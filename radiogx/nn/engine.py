@@ -7,12 +7,12 @@ For radiogx's own tools (``rg.tl``), the workflow and extensions that build on t
 
 from ._fit import (_OPTIMIZERS as OPTIMIZERS, REGRESSION, NetworkConfig, fit_autoencoder, fit_network, logit_scores,
                    predict_logits, probabilities, reconstruction_r2)
-from ._masking_engine import FoldedNetwork, PackedSets, distinct_rows, gene_positions, masked_logits, pack_sets
+from ._masking_engine import FoldStack, FoldedNetwork, PackedSets, distinct_rows, gene_positions, masked_logits, pack_sets
 from ._modules import ACTIVATIONS, merge_networks, network_from_state, seeded_init
 from ._persist import lookup, register
 from ._recipes import GENE_SET_DEFAULTS, PRESETS, auto_width, gene_set_mask
 
 __all__ = ["OPTIMIZERS", "REGRESSION", "NetworkConfig", "fit_autoencoder", "fit_network", "logit_scores",
-           "predict_logits", "probabilities", "reconstruction_r2", "FoldedNetwork", "PackedSets", "distinct_rows",
+           "predict_logits", "probabilities", "reconstruction_r2", "FoldStack", "FoldedNetwork", "PackedSets", "distinct_rows",
            "gene_positions", "masked_logits", "pack_sets", "ACTIVATIONS", "merge_networks", "network_from_state",
            "seeded_init", "lookup", "register", "GENE_SET_DEFAULTS", "PRESETS", "auto_width", "gene_set_mask"]

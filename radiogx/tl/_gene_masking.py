@@ -16,7 +16,7 @@ from .. import __version__
 from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import check_adata
-from ..nn.engine import (FoldedNetwork, PackedSets, distinct_rows, gene_positions, masked_logits, pack_sets,
+from ..nn.engine import (FoldedNetwork, FoldStack, PackedSets, distinct_rows, gene_positions, masked_logits, pack_sets,
                          probabilities)
 from ..nn import RadiogenomicModel
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
@@ -36,6 +36,7 @@ __all__ = ["gene_masking"]
 _REGRESSION_SCORES = ("loglik", "r2")  # a continuous trait: Gaussian log-likelihood and R^2 (AUCs need classes)
 _NULLS = ("random_sets", "labels", "both")
 _MEMO_BYTES = 256 * 2**20  # most memory a scorer spends on the logits of sets it has scored
+_STACK_BYTES = 64 * 2**20  # most memory the stacked fold networks (weights and inputs) may take
 #: Fewest outer folds for which the label null (fold networks held fixed) was measured calibrated; below, a warning.
 MIN_FOLDS_LABEL_NULL = 5
 
@@ -91,6 +92,17 @@ class _Scorer:
             if restricted:
                 net, x = net.restrict(self.genes), x.index_select(1, torch.as_tensor(self.genes, device=x.device))
             self.parts.append((pos, net, x))
+        # Fold networks whose stacked weights are small (a screened network's few genes) run as one batched network:
+        # scoring ten small networks in turn cost more in calls than in arithmetic.
+        stacked_bytes = sum(net.first_weight_t.element_size() * (net.n_genes + 1) * net.width
+                            + x.element_size() * x.numel() for _, net, x in self.parts)
+        self.stack = None
+        if len(self.parts) > 1 and stacked_bytes <= _STACK_BYTES:
+            try:
+                self.stack = FoldStack([net for _, net, _ in self.parts], [x for _, _, x in self.parts],
+                                       [pos for pos, _, _ in self.parts])
+            except ValueError:  # folds of different architectures: scored in turn
+                self.stack = None
         self.n, self.max_rows, self.n_out = len(names), max_rows, model.n_classes
         self.width = 1 if self.n_out in (0, 2) else self.n_out  # logits per patient
         # Where the networks weigh few genes, sets that keep the same ones recur across the nulls' draws and chains
@@ -114,6 +126,8 @@ class _Scorer:
         return probabilities(logits.reshape(-1, self.width), self.n_out).reshape(len(sets), self.n, self.n_out)
 
     def _logits(self, packed: PackedSets) -> np.ndarray:
+        if self.stack is not None:
+            return self.stack.masked_logits(packed, max_rows=self.max_rows).numpy()
         out = np.empty((len(packed), self.n, self.width), dtype=np.float32)
         for pos, net, x in self.parts:
             out[:, pos] = masked_logits(net, x, packed, max_rows=self.max_rows).numpy()
@@ -369,9 +383,13 @@ def gene_masking(
                 seed=child_seed(seed, len(frames), 1), method=method, eps=eps)
             if null == "labels":
                 null_mean, null_sd = mean_l, sd_l
-        if parts and method == "multilevel":  # refine only where BH's decision over the trait is still open
-            wanted, called = undecided_tests(list(parts.values()), fdr=DECISION_FDR, risk=RESAMPLING_RISK)
-            parts = {name: refiners[name](wanted, called) for name in parts}
+        if parts and method == "multilevel":
+            # Refine only where BH's decision over the trait is still open, one null at a time: the random-set null
+            # first (one ruler per set size serves all its tests), then the label null where the refined random-set
+            # p-values left the decision open (a test's p-value is the larger of the two).
+            for name in [n for n in ("random_sets", "labels") if n in parts]:
+                wanted, called = undecided_tests(list(parts.values()), fdr=DECISION_FDR, risk=RESAMPLING_RISK)
+                parts[name] = refiners[name](wanted, called)
         if parts:  # "both": the intersection-union test, p = max of the two (Berger 1982)
             stacked = np.stack([r.pval for r in parts.values()])
             which = stacked.argmax(axis=0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._random_sets import random_subsets
 from ._sequential_null import sequential_pvalues
 
 __all__ = ["enrichment_scores", "null_scores", "GseaResult", "prerank_many"]
@@ -132,7 +133,7 @@ def prerank_many(values: np.ndarray, sets: list[np.ndarray], *, n_perm: int = 10
                 "n_neg": np.zeros(n_rank), "seen": 0}
 
         def draw(n, rows, sub, k=int(k), obs=obs, positive=positive, rng=rng, head=head):
-            null_pos = np.sort(np.stack([rng.choice(n_genes, size=k, replace=False) for _ in range(n)]), axis=1)
+            null_pos = np.sort(random_subsets(rng, n_genes, k, n), axis=1)
             step = max(1, max_elements // (n * k))
             null = np.concatenate([null_scores(weights_sorted[rows[r0:r0 + step]], null_pos, n_genes, one_sided=one_sided)
                                    for r0 in range(0, len(rows), step)])  # rows x n

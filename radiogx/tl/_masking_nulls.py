@@ -8,13 +8,13 @@ from functools import partial
 from typing import Literal
 
 import numpy as np
-from scipy.stats import beta
 from tqdm.auto import tqdm
 
 from .._settings import settings
 from ._folds import child_seed
 from ._masking_scores import is_values, score_masked, score_permuted
 from ._multilevel import MULTILEVEL_EPS, permutation_chain, random_set_chain, tail_ruler
+from ._random_sets import random_subsets
 from ._sequential_null import SequentialPvalues, sequential_pvalues
 
 __all__ = ["random_set_null", "label_null", "undecided_tests", "permute_within", "PVALUE_METHODS", "MULTILEVEL_MOVES",
@@ -45,6 +45,7 @@ def _refine(res: SequentialPvalues, observed: np.ndarray, build, wanted: np.ndar
     method[~res.resolved & ~wanted & called] = "mc_called"
     err = np.full(res.pval.shape, np.nan)
     resolved = res.resolved.copy()
+    refined = np.zeros(res.pval.shape, dtype=bool)
     open_ = ~res.resolved & wanted
     for t in range(open_.shape[0]):
         open_cols = np.flatnonzero(open_[t])
@@ -62,7 +63,8 @@ def _refine(res: SequentialPvalues, observed: np.ndarray, build, wanted: np.ndar
             n_draws[t, cols] = res.n_draws[t, cols] + ruler.evaluations
             method[t, cols] = np.where(within, "multilevel", np.where(p <= first, "multilevel_bound", "mc_bound"))
             resolved[t, cols] = within
-    return SequentialPvalues(pval, n_draws, resolved, res.exceedances, method=method, log2err=err)
+            refined[t, cols] = True
+    return SequentialPvalues(pval, n_draws, resolved, res.exceedances, method=method, log2err=err, refined=refined)
 
 
 def random_set_null(scorer, y, targets, sizes, observed, n_genes, *, n_null, n_max, score, seed,
@@ -82,7 +84,7 @@ def random_set_null(scorer, y, targets, sizes, observed, n_genes, *, n_null, n_m
         first: list[np.ndarray] = []
 
         def draw(n, rows, sub, rng=rng, obs=obs, first=first, k=int(k)):
-            null_sets = [rng.choice(n_genes, size=k, replace=False) for _ in range(n)]
+            null_sets = random_subsets(rng, n_genes, k, n)
             scores = np.concatenate([score_masked(scorer.probs(null_sets[i:i + 512]), y, targets, only=score)[score]
                                      for i in range(0, n, 512)], axis=1)  # targets x n
             if sum(f.shape[1] for f in first) < n_null:
@@ -106,7 +108,7 @@ def random_set_null(scorer, y, targets, sizes, observed, n_genes, *, n_null, n_m
             chain_rng = np.random.default_rng(child_seed(seed, k, t, 1))
             sample, propose = random_set_chain(n_genes, k, chain_rng, active=active)
             return tail_ruler(
-                sample, lambda s: score_masked(scorer.probs(list(s)), y, [targets[t]], only=score)[score][0],
+                sample, lambda s: score_masked(scorer.probs(s), y, [targets[t]], only=score)[score][0],
                 propose, target=target, rng=chain_rng, n_moves=MULTILEVEL_MOVES, eps=eps)
 
         # (a set of every gene is resolved by its first draws, every random set being the set itself: no ruler)
@@ -121,11 +123,13 @@ def random_set_null(scorer, y, targets, sizes, observed, n_genes, *, n_null, n_m
 def _assemble(shape, parts) -> SequentialPvalues:
     pval, n_draws = np.empty(shape), np.empty(shape, dtype=np.int64)
     resolved, exceedances = np.empty(shape, dtype=bool), np.empty(shape, dtype=np.int64)
-    method, err = np.empty(shape, dtype=object), np.full(shape, np.nan)
+    method, err, refined = np.empty(shape, dtype=object), np.full(shape, np.nan), np.zeros(shape, dtype=bool)
     for cols, res in parts:
         pval[:, cols], n_draws[:, cols], resolved[:, cols] = res.pval, res.n_draws, res.resolved
         exceedances[:, cols], method[:, cols], err[:, cols] = res.exceedances, res.methods(), res.errors()
-    return SequentialPvalues(pval, n_draws, resolved, exceedances, method=method, log2err=err)
+        if res.refined is not None:
+            refined[:, cols] = res.refined
+    return SequentialPvalues(pval, n_draws, resolved, exceedances, method=method, log2err=err, refined=refined)
 
 
 def permute_within(rng: np.random.Generator, y: np.ndarray, groups: list[np.ndarray], n: int) -> np.ndarray:
@@ -208,17 +212,16 @@ def undecided_tests(parts: list[SequentialPvalues], *, fdr: float, risk: float) 
     are called whatever they show (booleans, the grid's shape, each).
 
     Each null's p-value has confidence bounds at ``risk`` from its draws so far (Clopper-Pearson for ``e`` exceedances
-    in ``n`` draws); a test's are the largest over its nulls (its p-value is their maximum). At most ``K`` tests can be
+    in ``n`` draws; from ``log2err`` for a multilevel estimate: :meth:`SequentialPvalues.confidence`); a test's are the
+    largest over its nulls (its p-value is their maximum). At most ``K`` tests can be
     called, ``K`` the largest ``k`` with ``k`` lower bounds at most ``fdr * k / m``: a test whose lower bound exceeds
     ``fdr * K / m`` cannot be called (up to ``risk``). At least ``k0`` are called, ``k0`` the same count over the upper
     bounds: a test whose upper bound is at most ``fdr * k0 / m`` is called. Draws stop for both kinds; their p-value
     stays the first draws' valid ``(1 + e) / (1 + n)``."""
     lower, upper = np.zeros(parts[0].pval.shape), np.zeros(parts[0].pval.shape)
     for part in parts:
-        n, e = np.maximum(part.n_draws, 1), part.exceedances
-        lo = np.where(e > 0, beta.ppf(risk, np.maximum(e, 1), n - e + 1), 0.0)
-        hi = np.where(e < n, beta.ppf(1 - risk, e + 1, np.maximum(n - e, 1)), 1.0)
-        lower, upper = np.maximum(lower, np.nan_to_num(lo)), np.maximum(upper, np.nan_to_num(hi, nan=1.0))
+        lo, hi = part.confidence(risk)
+        lower, upper = np.maximum(lower, lo), np.maximum(upper, hi)
 
     def most(bounds):
         m = bounds.size

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._random_sets import random_subsets
+
 __all__ = ["TailRuler", "tail_ruler", "random_set_chain", "permutation_chain", "MULTILEVEL_SAMPLES", "MULTILEVEL_EPS"]
 
 #: States per level (fgsea's default ``sampleSize``, odd so that the median is one state's score).
@@ -202,7 +204,7 @@ def random_set_chain(n_genes: int, size: int, rng: np.random.Generator, active: 
         raise ValueError(f"random sets of {size} genes out of {n_genes}: nothing to move")
 
     def sample(n: int) -> np.ndarray:
-        return np.stack([rng.choice(n_genes, size=size, replace=False) for _ in range(n)])
+        return random_subsets(rng, n_genes, size, n)
 
     def outside(sets: np.ndarray, pool: np.ndarray) -> np.ndarray:
         """One gene of ``pool`` per row, uniformly among those not in the row's set (the caller ensures one exists)."""

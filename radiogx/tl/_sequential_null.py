@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import beta, norm
 
 __all__ = ["SequentialPvalues", "sequential_pvalues", "DEFAULT_EXCEEDANCES"]
 
@@ -44,6 +45,7 @@ class SequentialPvalues:
     exceedances: np.ndarray
     method: np.ndarray | None = None
     log2err: np.ndarray | None = None
+    refined: np.ndarray | None = None  # tests whose p-value a multilevel ruler gave (not the draws counted here)
 
     def methods(self, resolved: str = "sequential_mc", bounded: str = "mc_bound") -> np.ndarray:
         if self.method is not None:
@@ -52,6 +54,23 @@ class SequentialPvalues:
 
     def errors(self) -> np.ndarray:
         return np.full(self.pval.shape, np.nan) if self.log2err is None else self.log2err
+
+    def confidence(self, risk: float) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds on each test's p-value, each wrong with chance at most ``risk``: Clopper-Pearson
+        for ``e`` exceedances in ``n`` draws; for a multilevel estimate, ``p`` times ``2`` to the power of
+        ``-/+ z log2err`` (``z`` the normal quantile of ``1 - risk``; the error's normal approximation); for a
+        multilevel bound, 0 and the bound."""
+        n, e = np.maximum(self.n_draws, 1), self.exceedances
+        with np.errstate(invalid="ignore"):
+            lo = np.nan_to_num(np.where(e > 0, beta.ppf(risk, np.maximum(e, 1), n - e + 1), 0.0))
+            hi = np.nan_to_num(np.where(e < n, beta.ppf(1 - risk, e + 1, np.maximum(n - e, 1)), 1.0), nan=1.0)
+        if self.refined is not None and self.refined.any():
+            err = self.errors()
+            spread = np.exp2(norm.ppf(1 - risk) * np.nan_to_num(err, nan=0.0))
+            estimate = self.refined & np.isfinite(err)
+            lo = np.where(self.refined, np.where(estimate, self.pval / spread, 0.0), lo)
+            hi = np.where(self.refined, np.where(estimate, np.minimum(self.pval * spread, 1.0), self.pval), hi)
+        return lo, hi
 
 
 def sequential_pvalues(
