@@ -234,7 +234,9 @@ def gene_masking(
       p-value is the estimated tail probability at ``eps``, a bound (``"multilevel_bound"``). Only tests whose
       Benjamini-Hochberg decision at 0.1 the first draws left open are refined (at a risk of 1e-3 per test that more
       draws would have changed it); the others keep the first draws' valid ``(1 + e) / (1 + n)``
-      (``"mc_uncallable"``, ``"mc_called"``).
+      (``"mc_uncallable"``, ``"mc_called"``). With ``null="both"`` the random-set null is refined first, and the
+      label null only where the refined random-set p-values (bounded by their ``log2err`` at the same risk) leave
+      the decision open.
     - ``"sequential"``: more draws, doubling, up to ``max_null``; a test still unresolved there gets
       ``p = (1 + e) / (1 + max_null)``, an upper bound at the resolution of the draws (``"mc_bound"``; never 0).
 
