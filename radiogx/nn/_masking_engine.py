@@ -212,15 +212,9 @@ class FoldStack:
         index = sets.index if sets.index.shape[1] else np.full((n_sets, 1), self.n_genes, dtype=np.int64)
         counts = np.maximum(sets.counts, 1)  # a set without genes reads the padding: the bias alone
         order = np.argsort(counts, kind="stable")
-        itemsize = torch.finfo(self.dtype).bits // 8
-        budget = max_rows * self.width if max_rows else max(most * self.width, int(256e6 // itemsize))
         out = torch.empty((n_sets, self.n_patients, self.n_outputs), dtype=torch.float32)
-        start = 0
-        while start < n_sets:
-            c = counts[order[start:]]
-            cost = np.arange(1, n_sets - start + 1) * n_folds * (most * (self.width + c) + c * self.width)
-            take = max(1, int(np.searchsorted(cost, budget, side="right")))
-            chunk = order[start:start + take]
+        for chunk in _chunks(order, counts, rows=most, width=self.width, copies=n_folds, dtype=self.dtype,
+                             max_rows=max_rows):
             s, width = len(chunk), int(counts[chunk[-1]])
             t = torch.as_tensor(index[chunk, :width], device=self.x.device).reshape(-1)
             xg = self.x.index_select(2, t).reshape(n_folds, most, s, width).transpose(1, 2)
@@ -229,7 +223,6 @@ class FoldStack:
             logits = self.from_first(pre.reshape(n_folds, s * most, self.width)).cpu()
             logits = logits.reshape(n_folds, s, most, -1).transpose(0, 1).reshape(s, n_folds * most, -1)
             out[torch.as_tensor(chunk)] = logits.index_select(1, self.gather)
-            start += take
         return out
 
 
@@ -283,28 +276,36 @@ def masked_logits(
     xd = x.to(net.dtype)
     xa = xd if n_active == net.n_genes else xd.index_select(1, torch.as_tensor(net.active, device=x.device))
     xa = torch.cat([xa, xa.new_zeros(n_pat, 1)], dim=1)  # the padding column
-    itemsize = torch.finfo(net.dtype).bits // 8
-    budget = max_rows * net.width if max_rows else max(n_pat * net.width, int(256e6 // itemsize))
     out = torch.empty((n_sets, n_pat, net.n_outputs), dtype=torch.float32)
     empty = order[counts[order] == 0]
     if len(empty):  # no gene the network weighs: the bias alone, the same for every patient
         out[torch.as_tensor(empty)] = net.from_first(net.first_bias[None].clone()).cpu()
-    start = len(empty)
-    while start < n_sets:
-        # the most sets from ``start`` whose pre-activations, gathered inputs and gathered weights fit the budget
-        # (counts grow along ``order``)
-        c = counts[order[start:]]
-        cost = np.arange(1, n_sets - start + 1) * (n_pat * (net.width + c) + c * net.width)
-        take = max(1, int(np.searchsorted(cost, budget, side="right")))
-        chunk = order[start:start + take]
+    for chunk in _chunks(order[len(empty):], counts, rows=n_pat, width=net.width, copies=1, dtype=net.dtype,
+                         max_rows=max_rows):
         width = int(counts[chunk[-1]])
         t = torch.as_tensor(index[chunk, :width], device=x.device)  # sets x width
         xg = xa.index_select(1, t.reshape(-1)).reshape(n_pat, len(chunk), width).transpose(0, 1)
         wg = net.first_weight_t.index_select(0, t.reshape(-1)).reshape(len(chunk), width, net.width)
         pre = torch.baddbmm(net.first_bias.expand(len(chunk), n_pat, net.width), xg, wg)
         out[torch.as_tensor(chunk)] = net.from_first(pre.reshape(-1, net.width)).reshape(len(chunk), n_pat, -1).cpu()
-        start += take
     return out if rows_of_set is None else out[torch.as_tensor(rows_of_set)]
+
+
+def _chunks(order: np.ndarray, counts: np.ndarray, *, rows: int, width: int, copies: int, dtype: torch.dtype,
+            max_rows: int | None):
+    """Consecutive chunks of ``order`` (sets by growing gene count ``counts``), each the most sets whose
+    pre-activations (``rows x width`` per set), gathered inputs (``rows x genes``) and gathered weights
+    (``genes x width``), ``copies`` times over (one per stacked fold), fit the budget: ``max_rows x width`` values, by
+    default about 256 MB."""
+    itemsize = torch.finfo(dtype).bits // 8
+    budget = max_rows * width if max_rows else max(rows * width, int(256e6 // itemsize))
+    start = 0
+    while start < len(order):
+        c = counts[order[start:]]
+        cost = np.arange(1, len(order) - start + 1) * copies * (rows * (width + c) + c * width)
+        take = max(1, int(np.searchsorted(cost, budget, side="right")))
+        yield order[start:start + take]
+        start += take
 
 
 def distinct_rows(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -102,7 +102,7 @@ class _Scorer:
                 self.stack = FoldStack([net for _, net, _ in self.parts], [x for _, _, x in self.parts],
                                        [pos for pos, _, _ in self.parts])
             except ValueError:  # folds of different architectures: scored in turn
-                self.stack = None
+                pass
         self.n, self.max_rows, self.n_out = len(names), max_rows, model.n_classes
         self.width = 1 if self.n_out in (0, 2) else self.n_out  # logits per patient
         # Where the networks weigh few genes, sets that keep the same ones recur across the nulls' draws and chains
