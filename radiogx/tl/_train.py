@@ -108,7 +108,7 @@ def _recipe(preset: str, given: dict, param_grid, architecture: str) -> tuple[di
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
     recipe = dict(PRESETS[preset])
-    if architecture == "gene_sets" and preset == "default":
+    if architecture == "gene_sets" and preset in ("default", "travel"):
         recipe.update(GENE_SET_DEFAULTS)
     fixed = {k: v for k, v in given.items() if v is not None}
     recipe.update(fixed)
@@ -121,7 +121,7 @@ def _recipe(preset: str, given: dict, param_grid, architecture: str) -> tuple[di
     else:
         recipe.pop("param_grid")
         grid = param_grid
-    loop = {k: recipe.pop(k) for k in ("inner_splits", "final", "min_epochs")}
+    loop = {k: recipe.pop(k) for k in ("inner_splits", "final", "min_epochs", "input_transform")}
     return recipe, grid or None, loop
 
 
@@ -142,7 +142,7 @@ def train(
     adata: AnnData,
     trait: str,
     *,
-    preset: Literal["default", "paper"] = "default",
+    preset: Literal["default", "travel", "paper"] = "default",
     architecture: Literal["dense", "gene_sets"] = "dense",
     gene_sets: GeneSets | None = None,
     nodes_per_set: int = 2,
@@ -164,7 +164,7 @@ def train(
     class_weight: Literal["balanced"] | None = "balanced",
     task: Literal["auto", "classification", "regression"] = "auto",
     transform: Literal["none", "logit", "log"] = "none",
-    input_transform: Literal["none", "rank_normal"] = "none",
+    input_transform: Literal["none", "rank_normal"] | None = None,
     cv: int = 10,
     param_grid: Mapping | Sequence[Mapping] | None = None,
     inner_splits: int | None = None,
@@ -196,7 +196,8 @@ def train(
     0.2, Adam, the first layer restricted to the training patients' top genes by ANOVA F (``select_genes`` chosen
     from 30, 100 and 1000 inside each fold), three inner splits per fold whose networks are averaged, and the final
     predictor the average of the fold networks. ``"paper"``: 4000-2000-1000 tanh, Adadelta, batch 10, every gene,
-    one inner split, a refit final model.
+    one inner split, a refit final model. ``"travel"``: the default recipe with ``input_transform="rank_normal"``, for
+    a model to be applied to other platforms (measured, ``benchmarks/travel.py``).
 
     ``protocol="nested"`` (default, honest): for each of ``cv`` stratified outer folds, the scaler (and any gene
     screen) is fit on the training patients only; ``inner_splits`` stratified inner splits (``inner_fraction`` of
@@ -215,7 +216,7 @@ def train(
     trait
         Column of ``adata.obs``.
     preset
-        ``"default"`` or ``"paper"``: the recipe that fills the settings left at ``None``.
+        ``"default"``, ``"travel"`` or ``"paper"``: the recipe that fills the settings left at ``None``.
     architecture, gene_sets, nodes_per_set
         ``"dense"`` or ``"gene_sets"``; the collection of the gene-set layer (a dict of set name to genes or a
         bundled collection's name; sets with fewer than 5 of the genes are left out) and its nodes per set.
@@ -252,7 +253,8 @@ def train(
         applies it wherever it reads expression (prediction, saliency, masking): ``"none"``, or ``"rank_normal"``,
         each patient's values replaced by the normal scores of their ranks within that patient. It uses one
         patient's values only, so :func:`radiogx.tl.predict` can score a patient alone on another platform (Mao et
-        al., BMC Cancer 2022); a model's attributions are then about the transformed values.
+        al., BMC Cancer 2022); a model's attributions are then about the transformed values. ``None``: the
+        preset's (``"rank_normal"`` for ``"travel"``, else ``"none"``).
     cv
         Number of outer folds.
     param_grid
@@ -320,13 +322,14 @@ def train(
              "epochs": epochs, "batch_size": batch_size, "optimizer": optimizer, "learning_rate": learning_rate,
              "weight_decay": weight_decay, "patience": patience, "select_genes": select_genes,
              "interaction_rank": interaction_rank,
-             "inner_splits": inner_splits, "final": final, "min_epochs": min_epochs}
+             "inner_splits": inner_splits, "final": final, "min_epochs": min_epochs, "input_transform": input_transform}
     if architecture == "gene_sets" and select_genes not in (None, "all"):
         raise ValueError("select_genes restricts a dense first layer; the gene-set layer's genes are its sets")
     base, param_grid, loop = _recipe(preset, given, param_grid, architecture)
     if protocol == "paper" and final is None:
         loop["final"] = "refit"  # the paper protocol keeps no fold networks to average
-    inner_splits, final, min_epochs = loop["inner_splits"], loop["final"], loop["min_epochs"]
+    inner_splits, final, min_epochs, input_transform = (loop["inner_splits"], loop["final"], loop["min_epochs"],
+                                                        loop["input_transform"])
     for name, value in (("inner_splits", inner_splits), ("min_epochs", min_epochs)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")

@@ -67,7 +67,8 @@ def _preset(what: str) -> str:
 
 SPEC = StepSpec("train", "train", 20, {
     "preset": tool_key("str", "the recipe that fills every setting left out: 'default' (measured: one layer scaled to "
-                       "the cohort, a fold gene screen, averaged inner splits and fold networks) or 'paper' "
+                       "the cohort, a fold gene screen, averaged inner splits and fold networks), 'travel' (the "
+                       "default on within-patient normal scores, for models applied to other platforms) or 'paper' "
                        "(4000-2000-1000, Adadelta, refit)"),
     "architecture": tool_key("str", "'dense' or 'gene_sets' (a first layer of gene-set nodes)"),
     "gene_sets": Key("str", None, "collection of the gene-set layer: a bundled name, 'synthetic' or a .gmt path",
@@ -97,7 +98,7 @@ SPEC = StepSpec("train", "train", 20, {
                   "of 5-16) would leave test folds with no patient of a class"),
     "protocol": tool_key("str", "'nested' (honest) or 'paper' (epoch chosen on the held-out fold)"),
     "monitor": tool_key("str", "what the inner split scores"),
-    "input_transform": tool_key("str", "within-patient transform of the expression, stored with the model: 'none' or "
-                                "'rank_normal' (each patient's values to normal scores of their ranks; a model "
-                                "then predicts a patient of another platform alone)"),
+    "input_transform": tool_key("str", _preset("within-patient transform of the expression, stored with the model: "
+                                "'none' or 'rank_normal' (each patient's values to normal scores of their ranks; a "
+                                "model then predicts a patient of another platform alone)")),
 }, plan, check)
