@@ -242,6 +242,34 @@ def test_predict_command_from_a_fresh_shell(trained, new_cohort, tmp_path):
 
 # --- within-patient inputs, single patients, confidence and calibration (models that travel, to the ceiling) -------
 
+def test_predict_command_on_a_one_column_table_gives_the_patient_s_call_in_the_cohort(rank_model, new_cohort,
+                                                                                       tmp_path):
+    """`radiogx predict` of a cohort of one (a one-column TSV), scaled by a reference series: the call and the
+    probabilities that patient gets inside the whole cohort."""
+    from test_workflow_run import _cli
+
+    rank_model.save(tmp_path / "model.pt")
+    table = pd.DataFrame(new_cohort.X.T, index=new_cohort.var_names, columns=new_cohort.obs_names)
+    table.iloc[:, 40:].to_csv(tmp_path / "reference.tsv", sep="\t")
+    table.iloc[:, :40].to_csv(tmp_path / "cohort.tsv", sep="\t")
+    table.iloc[:, [7]].to_csv(tmp_path / "one.tsv", sep="\t")
+    out = {}
+    for name in ("cohort", "one"):
+        res = _cli("predict", str(tmp_path / "model.pt"), str(tmp_path / f"{name}.tsv"), "--out",
+                   str(tmp_path / name), "--scale", "reference", "--reference", str(tmp_path / "reference.tsv"))
+        assert res.returncode == 0, res.stderr
+        out[name] = pd.read_csv(tmp_path / name / "predictions.tsv", sep="\t").set_index("patient")
+    one, whole = out["one"], out["cohort"].loc[out["one"].index]
+    assert list(one.index) == [new_cohort.obs_names[7]]
+    assert (one["predicted"] == whole["predicted"]).all()
+    np.testing.assert_allclose(one[["negative", "positive"]].to_numpy(), whole[["negative", "positive"]].to_numpy(),
+                               rtol=0, atol=1e-6)
+    # cohort scaling refuses a cohort of one, with the reason, and writes nothing
+    res = _cli("predict", str(tmp_path / "model.pt"), str(tmp_path / "one.tsv"), "--out", str(tmp_path / "no"),
+               "--scale", "cohort")
+    assert res.returncode == 2 and "needs at least 10 patients" in res.stderr and not (tmp_path / "no").exists()
+
+
 def test_rank_normal_scores_each_patient_alone():
     from radiogx._inputs import transform_inputs
 
