@@ -139,7 +139,9 @@ def predict(
     among the model genes that patient has; with ``scale="training"`` each patient's prediction then depends on that
     patient alone (a cohort of one gives the call it gets inside any cohort). ``scale="reference"`` standardises each
     gene with a ``reference`` cohort of the same platform instead of the cohort itself: each patient is predicted
-    alone, on that platform's scales. Every patient is also scored by each
+    alone, on that platform's scales. For another platform, a model trained with ``preset="travel"`` (rank_normal)
+    and ``scale="reference"`` transferred best and most steadily over training seeds (``benchmarks/travel.py``).
+    Every patient is also scored by each
     fold network (each with its own scaler under ``"training"``); their disagreement is stored.
 
     Out-of-distribution signal, per patient: ``ood``, the root mean square over the genes the network uses of the
