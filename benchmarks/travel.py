@@ -36,12 +36,15 @@ import radiogx as rg
 CLASSES = ["Classical", "Mesenchymal", "Proneural"]
 
 
+def balanced_accuracy_of_calls(truth: np.ndarray, calls: np.ndarray) -> tuple[float, np.ndarray]:
+    """Balanced accuracy of class calls over the three known classes, and the per-patient hits."""
+    hits = np.asarray(calls) == np.asarray(truth)
+    return float(np.mean([hits[truth == c].mean() for c in CLASSES if (truth == c).any()])), hits
+
+
 def balanced_accuracy(truth: np.ndarray, proba: pd.DataFrame) -> tuple[float, np.ndarray]:
     """Balanced accuracy over the three known classes (the most probable of them) and the per-patient hits."""
-    pred = proba[CLASSES].to_numpy().argmax(axis=1)
-    y = np.array([CLASSES.index(t) for t in truth])
-    hits = pred == y
-    return float(np.mean([hits[y == k].mean() for k in range(3) if (y == k).any()])), hits
+    return balanced_accuracy_of_calls(truth, np.array(CLASSES)[proba[CLASSES].to_numpy().argmax(axis=1)])
 
 
 def probabilities(cohort, model, mode: dict) -> pd.DataFrame:
@@ -74,9 +77,8 @@ def main() -> None:
     agreed = (calls.nunique(axis=1) == 1).to_numpy()
     for other in ("Subtype.knn", "Subtype.ssgsea"):
         known = calls[other].isin(CLASSES).to_numpy()
-        pred = calls[other].to_numpy()[known]
-        print(f"GlioVis's {other[8:]} calls against its SVM calls: balanced accuracy "
-              f"{np.mean([(pred[truth[known] == c] == c).mean() for c in CLASSES]):.3f}")
+        ba = balanced_accuracy_of_calls(truth[known], calls[other].to_numpy()[known])[0]
+        print(f"GlioVis's {other[8:]} calls against its SVM calls: balanced accuracy {ba:.3f}")
     print(f"the three GlioVis classifiers agree on {agreed.sum()} of {len(agreed)} patients")
     seeds = [int(s) for s in args.seeds.split(",")]
     summary = []
@@ -101,7 +103,7 @@ def _one_model(args, verhaak, phillips, truth, agreed, modes, preset, seed, deta
         whole = probabilities(phillips.copy(), model, mode)
         ba, hits = balanced_accuracy(truth, whole)
         row[name] = ba
-        agree_ba = balanced_accuracy(truth[agreed], whole.iloc[np.flatnonzero(agreed)])[0]
+        agree_ba = balanced_accuracy(truth[agreed], whole.iloc[agreed])[0]
         print(f"  scale={name!r:11s} balanced accuracy {ba:.3f}; where GlioVis's classifiers agree "
               f"{agree_ba:.3f}, where they do not: accuracy {hits[~agreed].mean():.3f}")
         if not detailed:

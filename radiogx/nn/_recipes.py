@@ -19,24 +19,26 @@ __all__ = ["PRESETS", "GENE_SET_DEFAULTS", "auto_width", "gene_set_mask"]
 # The network settings that rg.tl.train takes as arguments, at NetworkConfig's defaults (the one source of them).
 _NETWORK = {k: v for k, v in DEFAULT_CONFIG.items() if k != "min_delta"}
 
+#: What ``architecture="gene_sets"`` changes in the default recipe: the set layer feeds the head directly, with a
+#: factorisation-machine term of rank 8 on the set nodes (pairwise products of set activities).
+GENE_SET_DEFAULTS: dict = {"hidden": (), "interaction_rank": 8}
+
 #: Settings of each preset: what it changes from :class:`~radiogx.nn.NetworkConfig`'s defaults, and its training loop
 #: (search grid, inner splits, final model); ``hidden="auto"`` scales one hidden layer to the cohort (:func:`auto_width`).
+#: ``gene_set_layer``: what the preset changes when ``architecture="gene_sets"``.
 PRESETS: dict[str, dict] = {
     "default": {**_NETWORK, "hidden": "auto", "dropout": 0.2, "param_grid": {"select_genes": [30, 100, 1000]},
-                "inner_splits": 3, "final": "ensemble", "min_epochs": 10, "input_transform": "none"},
+                "inner_splits": 3, "final": "ensemble", "min_epochs": 10, "input_transform": "none",
+                "gene_set_layer": GENE_SET_DEFAULTS},
     # Smedley et al. 2020: 4000-2000-1000 tanh, Adadelta, batch 10, one network refit
     "paper": {**_NETWORK, "hidden": (4000, 2000, 1000), "activation": "tanh", "batch_size": 10, "optimizer": "adadelta",
-              "param_grid": None, "inner_splits": 1, "final": "refit", "min_epochs": 10, "input_transform": "none"},
+              "param_grid": None, "inner_splits": 1, "final": "refit", "min_epochs": 10, "input_transform": "none",
+              "gene_set_layer": {}},
 }
 # A model meant to travel: the default recipe on each patient's within-patient normal scores (Mao et al., BMC Cancer
 # 2022). On Phillips' GBMs with a reference series (benchmarks/travel.py) it transferred at 0.810-0.811 balanced
 # accuracy over three training seeds where the default read 0.718-0.795, at the same nested AUC.
 PRESETS["travel"] = {**PRESETS["default"], "input_transform": "rank_normal"}
-
-
-#: What ``architecture="gene_sets"`` changes in the default recipe: the set layer feeds the head directly, with a
-#: factorisation-machine term of rank 8 on the set nodes (pairwise products of set activities).
-GENE_SET_DEFAULTS: dict = {"hidden": (), "interaction_rank": 8}
 
 
 def auto_width(n_patients: int) -> int:

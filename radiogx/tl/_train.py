@@ -24,7 +24,7 @@ from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import preview
 from .._metrics import regression_scores, score_auc, score_pr_auc
-from ..nn.engine import (auto_width, fit_network, GENE_SET_DEFAULTS, gene_set_mask, logit_scores, merge_networks,
+from ..nn.engine import (auto_width, fit_network, gene_set_mask, logit_scores, merge_networks,
                          network_from_state, NetworkConfig, predict_logits, PRESETS, probabilities, register, REGRESSION)
 from ..nn import RadiogenomicModel, TranscriptomeAutoencoder
 from ._record import write_record
@@ -108,8 +108,9 @@ def _recipe(preset: str, given: dict, param_grid, architecture: str) -> tuple[di
     if preset not in PRESETS:
         raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
     recipe = dict(PRESETS[preset])
-    if architecture == "gene_sets" and preset in ("default", "travel"):
-        recipe.update(GENE_SET_DEFAULTS)
+    gene_set_layer = recipe.pop("gene_set_layer")
+    if architecture == "gene_sets":
+        recipe.update(gene_set_layer)
     fixed = {k: v for k, v in given.items() if v is not None}
     recipe.update(fixed)
     if recipe.get("select_genes") == "all":
