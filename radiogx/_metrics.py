@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.stats import rankdata, spearmanr
-from sklearn.metrics import average_precision_score, r2_score, roc_auc_score
+from sklearn.metrics import average_precision_score, r2_score
 
 __all__ = ["score_auc", "score_pr_auc", "regression_scores", "rows_auc", "rows_average_precision", "rows_loglik", "benjamini_hochberg"]
 
@@ -16,12 +16,30 @@ _EPS = 1e-12
 def score_auc(y: np.ndarray, scores: np.ndarray, n_classes: int) -> float:
     """ROC-AUC of ranking scores: binary (one column), or the macro mean of one-vs-rest AUCs over the classes present
     (scikit-learn's ``multi_class="ovr", average="macro"``). NaN with a single class."""
-    scores = np.asarray(scores)
-    if len(np.unique(y)) < 2:
+    scores, y = np.asarray(scores, dtype=np.float64), np.asarray(y)
+    present = np.unique(y)
+    if len(present) < 2:
         return float("nan")
     if n_classes == 2:
-        return float(roc_auc_score(y, scores.ravel()))
-    return float(np.mean([roc_auc_score(y == k, scores[:, k]) for k in np.unique(y)]))
+        return _mann_whitney_auc(scores.ravel(), y == present[-1])
+    return float(np.mean([_mann_whitney_auc(scores[:, k], y == k) for k in present]))
+
+
+def _mann_whitney_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """ROC-AUC as the Mann-Whitney statistic with average ranks (ties count one half): the same value as
+    scikit-learn's ``roc_auc_score``, without its input checks, which cost 30 ms per multiclass call (three quarters of
+    a small network's training, where the validation AUC is scored after every epoch)."""
+    if not np.isfinite(scores).all():
+        raise ValueError("ROC-AUC of scores with NaN or infinite values")
+    n1 = int(positive.sum())
+    n0 = len(positive) - n1
+    order = np.argsort(scores, kind="stable")
+    ordered = scores[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # each run of tied scores
+    ends = np.r_[starts[1:], len(ordered)]
+    ranks = np.empty(len(ordered))
+    ranks[order] = np.repeat((starts + ends + 1) / 2, ends - starts)  # the run's average rank (1-based)
+    return float((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def score_pr_auc(y: np.ndarray, scores: np.ndarray, n_classes: int) -> float:

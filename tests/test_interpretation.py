@@ -17,7 +17,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 import radiogx as rg
 from radiogx.nn._masking_engine import FoldedNetwork, dense_masked_logits, masked_logits, pack_sets
 from radiogx.nn._modules import RadiogenomicNetwork
-from radiogx._metrics import benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik
+from radiogx._metrics import benjamini_hochberg, rows_auc, rows_average_precision, rows_loglik, score_auc
 
 matplotlib.use("Agg")
 SUBTYPE_NET = {"hidden": (512, 256), "dropout": 0.4, "epochs": 100, "patience": 15, "cv": 5, "seed": 0}
@@ -122,6 +122,24 @@ def test_stacked_fold_networks_score_each_patient_by_its_own_fold(rank):
                                    atol=1e-5, rtol=1e-5)
     with pytest.raises(ValueError, match="different architectures"):
         FoldStack([nets[0], FoldedNetwork(RadiogenomicNetwork(60, 3, (8,)).eval())], xs[:2], positions[:2])
+
+
+def test_score_auc_is_scikit_learns_with_ties_and_absent_classes():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(4, 40))
+        y = rng.integers(0, 4, n)
+        scores = np.round(rng.normal(size=(n, 4)), int(rng.integers(0, 2)))  # many ties
+        if len(np.unique(y)) > 1:  # macro one-vs-rest over the classes present
+            expected = np.mean([roc_auc_score(y == k, scores[:, k]) for k in np.unique(y)])
+            assert score_auc(y, scores, 4) == pytest.approx(expected, abs=1e-12)
+        b = y % 2
+        if len(np.unique(b)) > 1:
+            assert score_auc(b, scores[:, 0], 2) == pytest.approx(roc_auc_score(b, scores[:, 0]), abs=1e-12)
+            assert score_auc(b.astype(bool), scores[:, :1], 2) == pytest.approx(roc_auc_score(b, scores[:, 0]), abs=1e-12)
+    assert np.isnan(score_auc(np.zeros(5, dtype=int), rng.random(5), 2))
+    with pytest.raises(ValueError, match="NaN"):
+        score_auc(np.array([0, 1, 0, 1]), np.array([0.1, np.nan, 0.3, 0.4]), 2)
 
 
 def test_vectorised_scores_match_scikit_learn():
