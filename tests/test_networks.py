@@ -30,9 +30,10 @@ def test_default_recipe_matches_the_best_baseline_on_a_linear_trait(planted):
     model = rg.tl.train(adata, "trait_0", cv=3, seed=0, n_jobs=2)
     rg.tl.compare(adata, "trait_0", models=list(FAST_BASELINES), param_grids=FAST_BASELINES, n_jobs=2)
     params = adata.uns["radiogx"]["trait_0"]["params"]
-    assert params["preset"] == "default" and params["final"] == "ensemble" and params["inner_splits"] == 3
+    assert params["preset"] == "default" and params["final"] == "ensemble" and params["inner_splits"] == 6
+    assert params["config_rule"] == "widest_within_se"
     assert list(model.fold_config(0).hidden) == [rg.nn._recipes.auto_width(300)]
-    assert {model.fold_config(k).select_genes for k in range(3)} <= {30, 100, 1000}
+    assert {model.fold_config(k).select_genes for k in range(3)} <= {50, 100, 1000}
     network = adata.uns["radiogx"]["trait_0"]["summary"]["roc_auc_mean"]
     assert network >= _best_baseline(adata, "trait_0") - 0.03
 
@@ -114,6 +115,48 @@ def test_refit_final_model_trains_for_at_least_the_floor(planted):
     assert adata.uns["radiogx"]["trait_0"]["summary"]["final_epochs"] == 7
     with pytest.raises(ValueError, match="final='ensemble' averages the nested protocol"):
         rg.tl.train(adata, "trait_0", protocol="paper", final="ensemble", cv=3)
+
+
+def test_the_widest_screen_within_one_standard_error_of_the_best_is_chosen():
+    from radiogx.nn._recipes import choose_config
+
+    widths = [50, 100, 1500]  # genes each configuration's first layer sees
+    scores = np.array([[-0.30, -0.32, -0.34],   # the best mean, -0.32; its SE 0.0115
+                       [-0.33, -0.33, -0.33],   # within one SE of it
+                       [-0.40, -0.41, -0.39]])  # not
+    assert choose_config(scores, widths, "best") == 0
+    assert choose_config(scores, widths, "widest_within_se") == 1
+    scores[2] = [-0.31, -0.33, -0.335]  # now the widest is within one SE too
+    assert choose_config(scores, widths, "widest_within_se") == 2
+    # a configuration with a split that scored nothing is never chosen; equal widths go to the best mean
+    scores[2, 1] = np.nan
+    assert choose_config(scores, widths, "widest_within_se") == 1
+    assert choose_config(scores, [100, 100, 100], "widest_within_se") == 0
+    with pytest.raises(ValueError, match="config_rule must be one of"):
+        choose_config(scores, widths, "smallest")
+
+
+def test_a_fold_keeps_the_configuration_its_rule_chose(planted):
+    """On the planted linear trait the fold's inner scores of a 20-gene and a 1,000-gene screen: each rule keeps the
+    configuration that :func:`choose_config` picks from the recorded scores, and the rule is recorded and replayed."""
+    from radiogx.tl._stability import retrain_settings
+
+    kept = {}
+    for rule in ("best", "widest_within_se"):
+        adata = planted.copy()
+        model = rg.tl.train(adata, "trait_0", hidden=(8,), epochs=20, cv=2, inner_splits=3, seed=0,
+                            param_grid={"select_genes": [20, 1000]}, config_rule=rule)
+        cv = adata.uns["radiogx"]["trait_0"]["cv"]
+        assert adata.uns["radiogx"]["trait_0"]["params"]["config_rule"] == rule
+        assert retrain_settings(model)["config_rule"] == rule
+        kept[rule] = [model.fold_config(k).select_genes for k in range(2)]
+        assert len(cv) == 2
+    model.settings.pop("config_rule")  # a model of radiogx <= 0.8, which chose the best mean, retrains so
+    assert retrain_settings(model)["config_rule"] == "best"
+    for best, widest in zip(kept["best"], kept["widest_within_se"]):
+        assert (widest or 1500) >= (best or 1500)  # never narrower than the best mean's
+    with pytest.raises(ValueError, match="config_rule must be one of"):
+        rg.tl.train(planted.copy(), "trait_0", cv=2, config_rule="smallest")
 
 
 @pytest.mark.slow

@@ -226,8 +226,17 @@ def test_model_randomisation_flags_a_method_blind_to_the_weights(planted):
         assert "model_randomisation" in summary.loc["identity_map", "flags"]
         assert "model_randomisation" not in summary.loc["input_x_gradient", "flags"]
         stages = rg.get.stability_sanity_df(adata)
-        assert list(dict.fromkeys(stages.loc[stages["check"] == "model_randomisation", "stage"])) == [
-            "output layer", "hidden layer 1"]
+        model_rows = stages[stages["check"] == "model_randomisation"]
+        assert list(dict.fromkeys(model_rows["stage"])) == ["output layer", "hidden layer 1"]
+        # every stage re-initialised MODEL_RANDOMISATIONS times; the summary reads the highest stage mean
+        from radiogx.tl._stability import MODEL_RANDOMISATIONS
+
+        mine = model_rows[model_rows["method"] == "input_x_gradient"]
+        assert mine.groupby("stage")["draw"].apply(sorted).map(list).eq(
+            [list(range(1, MODEL_RANDOMISATIONS + 1))] * 2).all()
+        assert mine["value"].nunique() > 2  # the draws differ
+        assert summary.loc["input_x_gradient", "model_randomisation_rho"] == pytest.approx(
+            mine.groupby("stage")["value"].mean().max())
     finally:
         from radiogx._registry import ATTRIBUTION_METHODS
 

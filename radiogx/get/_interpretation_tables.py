@@ -180,8 +180,9 @@ def stability_summary_df(adata: AnnData, *, key: str | None = None, trait: str |
     DataFrame with ``trait``, ``method``, ``target``, ``score`` (how genes were ranked), ``n_repeats``, ``top_k``,
     ``phi`` with ``phi_lower``/``phi_upper`` (Nogueira's stability of the repeats' top-k selections and its 95%
     leave-one-repeat-out jackknife interval, over retrainings on this cohort), ``jaccard`` and ``kendall_tau`` (mean over pairs of
-    repeats), ``median_rel_sd`` (of the consensus top k), ``n_stable``, ``model_randomisation_rho`` (the highest
-    Spearman correlation of the gene scores with those of networks re-initialised from the output layer down),
+    repeats), ``median_rel_sd`` (of the consensus top k), ``n_stable``, ``model_randomisation_rho`` (the highest,
+    over the cascade's stages, of the mean Spearman correlation of the gene scores with those of networks
+    re-initialised from the output layer down, over 10 re-initialisations per stage),
     ``label_randomisation_pval`` (median p of the overlap of a permuted-label network's top k with the consensus top
     k, under 999 label permutations of the genes' own class contrast, which keep their correlation; at least 0.001)
     and ``flags`` (the checks a method failed: correlation above 0.5, p below 0.01).
@@ -195,7 +196,8 @@ def stability_sanity_df(adata: AnnData, *, key: str | None = None, trait: str | 
     Returns
     -------
     DataFrame with ``trait``, ``check`` (``"model_randomisation"`` or ``"label_randomisation"``), ``method``,
-    ``target``, ``stage`` (the cascade's stage, or the permutation), ``statistic`` (``"spearman"``: of the gene
+    ``target``, ``stage`` (the cascade's stage, or the permutation), ``draw`` (the re-initialisation of the stage, or
+    the permutation's number), ``statistic`` (``"spearman"``: of the gene
     scores with the trained ones; ``"top_k_overlap"``: with the consensus top k), ``value`` and ``pval``
     (for the overlap: under label permutations, at least 0.001; :func:`radiogx.tl.stability`).
     """

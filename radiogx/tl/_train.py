@@ -24,8 +24,9 @@ from .._logging import log_added, logger
 from .._settings import settings
 from .._validation import preview
 from .._metrics import regression_scores, score_auc, score_pr_auc
-from ..nn.engine import (auto_width, fit_network, gene_set_mask, logit_scores, merge_networks,
-                         network_from_state, NetworkConfig, predict_logits, PRESETS, probabilities, register, REGRESSION)
+from ..nn.engine import (auto_width, choose_config, CONFIG_RULES, fit_network, gene_set_mask, logit_scores,
+                         merge_networks, network_from_state, NetworkConfig, predict_logits, PRESETS, probabilities,
+                         register, REGRESSION)
 from ..nn import RadiogenomicModel, TranscriptomeAutoencoder
 from ._record import write_record
 from ._gene_sets import GeneSets, match_gene_sets, resolve_collection
@@ -57,10 +58,11 @@ def _run_fold(x, y, train, test, configs, n_classes, *, threads, **kwargs):
 
 
 def _fold_work(x, y, train, test, configs, n_classes, *, protocol, seed, fold, class_weight, pretrained, freeze,
-               device, inner_fraction, inner_splits, monitor, set_mask):
-    """One outer fold: scale on its training patients, then (nested) pick the configuration and epoch on
-    ``inner_splits`` inner splits of them (their networks averaged into the fold's network), or (paper) train on all
-    of them and read each epoch's AUC on the held-out fold itself."""
+               device, inner_fraction, inner_splits, monitor, set_mask, config_rule):
+    """One outer fold: scale on its training patients, then (nested) pick the configuration (by ``config_rule``,
+    :func:`~radiogx.nn.engine.choose_config`) and epoch on ``inner_splits`` inner splits of them (their networks
+    averaged into the fold's network), or (paper) train on all of them and read each epoch's AUC on the held-out fold
+    itself."""
     mean, scale = _scaler(x[train])
     xtr, xte = (x[train] - mean) / scale, (x[test] - mean) / scale
     ytr, yte = y[train], y[test]
@@ -72,8 +74,10 @@ def _fold_work(x, y, train, test, configs, n_classes, *, protocol, seed, fold, c
         fits = [[fit_network(xtr[a], ytr[a], x_val=xtr[b], y_val=ytr[b], cfg=cfg, monitor=monitor,
                              seed=child_seed(seed, fold, c) if j == 0 else child_seed(seed, fold, c, j), **common)
                  for j, (a, b) in enumerate(splits)] for c, cfg in enumerate(configs)]
-        scores = [float(np.mean([f.best_score for f in fs])) for fs in fits]
-        best = int(np.nanargmax(scores))
+        per_split = np.array([[f.best_score for f in fs] for fs in fits], dtype=float)
+        scores = [float(v) for v in per_split.mean(axis=1)]
+        widths = [x.shape[1] if c.select_genes is None else min(c.select_genes, x.shape[1]) for c in configs]
+        best = choose_config(per_split, widths, config_rule)
         nets = [network_from_state(f.state, activation=configs[best].activation) for f in fits[best]]
         net = nets[0] if len(nets) == 1 else merge_networks(nets)
         test_logits = predict_logits(net.to(device), xte, device=device)
@@ -122,7 +126,7 @@ def _recipe(preset: str, given: dict, param_grid, architecture: str) -> tuple[di
     else:
         recipe.pop("param_grid")
         grid = param_grid
-    loop = {k: recipe.pop(k) for k in ("inner_splits", "final", "min_epochs", "input_transform")}
+    loop = {k: recipe.pop(k) for k in ("inner_splits", "final", "min_epochs", "input_transform", "config_rule")}
     return recipe, grid or None, loop
 
 
@@ -169,6 +173,7 @@ def train(
     cv: int = 10,
     param_grid: Mapping | Sequence[Mapping] | None = None,
     inner_splits: int | None = None,
+    config_rule: Literal["best", "widest_within_se"] | None = None,
     final: Literal["ensemble", "refit"] | None = None,
     min_epochs: int | None = None,
     protocol: Literal["nested", "paper"] = "nested",
@@ -195,14 +200,14 @@ def train(
     Every setting left at ``None`` comes from ``preset``. ``"default"`` (measured, ``benchmarks/model_quality.py``):
     one tanh layer scaled to the cohort (``hidden="auto"``: the power of two nearest patients / 8, 16-128), dropout
     0.2, Adam, the first layer restricted to the training patients' top genes by ANOVA F (``select_genes`` chosen
-    from 30, 100 and 1000 inside each fold), three inner splits per fold whose networks are averaged, and the final
-    predictor the average of the fold networks. ``"paper"``: 4000-2000-1000 tanh, Adadelta, batch 10, every gene,
+    from 50, 100 and 1000 inside each fold: the widest within one standard error of the best), six inner splits per
+    fold whose networks are averaged, and the final predictor the average of the fold networks. ``"paper"``: 4000-2000-1000 tanh, Adadelta, batch 10, every gene,
     one inner split, a refit final model. ``"travel"``: the default recipe with ``input_transform="rank_normal"``, for
     a model to be applied to other platforms (measured, ``benchmarks/travel.py``).
 
     ``protocol="nested"`` (default, honest): for each of ``cv`` stratified outer folds, the scaler (and any gene
     screen) is fit on the training patients only; ``inner_splits`` stratified inner splits (``inner_fraction`` of
-    them held out) choose the configuration from ``param_grid`` (mean inner score) and each network's epoch (early
+    them held out) choose the configuration from ``param_grid`` (by ``config_rule``) and each network's epoch (early
     stopping); the chosen configuration's inner networks, averaged, predict the outer fold's patients, which they
     never saw. ``protocol="paper"`` reproduces the authors' estimate: each fold trains on all its training patients
     and keeps, per configuration, the epoch with the best ROC-AUC **on the held-out fold itself**; the configuration
@@ -265,6 +270,12 @@ def train(
     inner_splits
         Inner splits per outer fold; each trains one network per configuration, and the chosen configuration's
         networks are averaged into the fold's network (one network whose logit is their mean).
+    config_rule
+        How each fold chooses its configuration from the mean inner scores: ``"best"``, the best mean, or
+        ``"widest_within_se"``, the configuration whose first layer sees the most genes among those within one
+        standard error of the best (the default's: where inner scores tie near their ceiling, the best mean picks a
+        gene screen at random fold by fold, and the genes a network weighs change with it). ``None``: the preset's
+        (``"best"`` for ``"paper"``).
     final
         The final predictor: ``"ensemble"``, the average of the fold networks (nothing is refit; needs the nested
         protocol and fold networks of one depth), or ``"refit"``, one network refit on every labelled patient with the
@@ -323,14 +334,17 @@ def train(
              "epochs": epochs, "batch_size": batch_size, "optimizer": optimizer, "learning_rate": learning_rate,
              "weight_decay": weight_decay, "patience": patience, "select_genes": select_genes,
              "interaction_rank": interaction_rank,
-             "inner_splits": inner_splits, "final": final, "min_epochs": min_epochs, "input_transform": input_transform}
+             "inner_splits": inner_splits, "final": final, "min_epochs": min_epochs, "input_transform": input_transform,
+             "config_rule": config_rule}
     if architecture == "gene_sets" and select_genes not in (None, "all"):
         raise ValueError("select_genes restricts a dense first layer; the gene-set layer's genes are its sets")
     base, param_grid, loop = _recipe(preset, given, param_grid, architecture)
     if protocol == "paper" and final is None:
         loop["final"] = "refit"  # the paper protocol keeps no fold networks to average
-    inner_splits, final, min_epochs, input_transform = (loop["inner_splits"], loop["final"], loop["min_epochs"],
-                                                        loop["input_transform"])
+    inner_splits, final, min_epochs, input_transform, config_rule = (
+        loop["inner_splits"], loop["final"], loop["min_epochs"], loop["input_transform"], loop["config_rule"])
+    if config_rule not in CONFIG_RULES:
+        raise ValueError(f"config_rule must be one of {list(CONFIG_RULES)}, got {config_rule!r}")
     for name, value in (("inner_splits", inner_splits), ("min_epochs", min_epochs)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -379,7 +393,7 @@ def train(
                            threads=1, protocol=protocol, seed=seed, fold=k, class_weight=class_weight,
                            pretrained=pretrained, freeze=freeze, device=device, inner_fraction=inner_fraction,
                            inner_splits=inner_splits if protocol == "nested" else 1, monitor=monitor,
-                           set_mask=set_mask)
+                           set_mask=set_mask, config_rule=config_rule)
         for k in range(cv)
     )
     caller_threads = torch.get_num_threads()
@@ -461,7 +475,7 @@ def train(
               "monitor": monitor if protocol == "nested" else "auc", "inner_fraction": float(inner_fraction),
               "pretrained": pretrained is not None, "freeze": int(freeze), "preset": preset,
               "architecture": architecture, "nodes_per_set": int(nodes_per_set) if architecture == "gene_sets" else 0,
-              "inner_splits": int(inner_splits), "final": final, "min_epochs": int(min_epochs),
+              "inner_splits": int(inner_splits), "config_rule": config_rule, "final": final, "min_epochs": int(min_epochs),
               "param_grid": json.dumps(param_grid, default=list) if param_grid else "", "radiogx_version": __version__,
               "device": str(device), "precision": "fp32",
               **recipe_params}

@@ -13,7 +13,8 @@ from ._spec import Context, Step, StepSpec, call
 #: keys passed to rg.tl.train as they are (None: the preset's value)
 RECIPE_KEYS = ("preset", "architecture", "nodes_per_set", "hidden", "activation", "dropout", "input_dropout",
                "select_genes", "interaction_rank", "epochs", "batch_size", "optimizer", "learning_rate", "weight_decay",
-               "patience", "inner_splits", "final", "min_epochs", "cv", "protocol", "monitor", "input_transform")
+               "patience", "inner_splits", "config_rule", "final", "min_epochs", "cv", "protocol", "monitor",
+               "input_transform")
 
 
 def _objects(adata: AnnData, ctx: Context) -> dict:
@@ -80,7 +81,7 @@ SPEC = StepSpec("train", "train", 20, {
     "input_dropout": tool_key("float", "dropout of the input genes (default: the same as dropout)",
                               check=in_range(0, 1, hi_open=True)),
     "select_genes": tool_key("int", "the first layer sees the training fold's top genes by ANOVA F (default: the "
-                             "preset's search, 30, 100 or 1000)", choices=None, check=in_range(1)),
+                             "preset's search, 50, 100 or 1000)", choices=None, check=in_range(1)),
     "interaction_rank": tool_key("int", "rank of the pairwise (factorisation-machine) term (default: 8 for gene_sets, "
                                  "else 0)", check=in_range(0)),
     "epochs": tool_key("int", _preset("maximum epochs"), check=in_range(1)),
@@ -90,6 +91,8 @@ SPEC = StepSpec("train", "train", 20, {
     "weight_decay": tool_key("float", _preset("weight decay"), check=in_range(0)),
     "patience": tool_key("int", _preset("early-stopping patience"), check=in_range(1)),
     "inner_splits": tool_key("int", _preset("inner splits per outer fold, their networks averaged"), check=in_range(1)),
+    "config_rule": tool_key("str", _preset("how each fold chooses its configuration: 'best' (mean inner score) or "
+                                           "'widest_within_se' (the widest gene screen within one standard error)")),
     "final": tool_key("str", _preset("final predictor: 'ensemble' (the fold networks averaged) or 'refit'")),
     "min_epochs": tool_key("int", "floor on the epochs of a refit final model (default: the preset's, 10)",
                            check=in_range(1)),
