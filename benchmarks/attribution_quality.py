@@ -1,7 +1,7 @@
 """Attributions you can publish: stability over retrainings, agreement with known biology, and the sanity checks.
 
-Verhaak subtypes (173 x 840; the trait's network trained once with rg.tl.train's defaults, ``--cv`` folds), side by
-side in one run:
+Verhaak subtypes (173 x 840; the trait's network trained once with ``rg.tl.train(preset=...)``, ``--preset``
+``"attribution"`` by default, ``--cv`` folds), side by side in one run:
 
 - one ``rg.tl.train`` of the trait, timed (the unit of the cost ratio);
 - ``rg.tl.stability`` with ``--repeats`` repeats, twice with independent seeds (runs A and B), each timed: per
@@ -24,7 +24,7 @@ Synthetic cohort (``--only synthetic``; 300 x 2,000, one linear trait driven by 
 method's stable genes (top 40 in >= 80% of 5 repeats): recall of the module and precision (planted among selected).
 
     python benchmarks/attribution_quality.py [--repeats 5] [--cv 5] [--permutations 20] [--ranker-permutations 200]
-                                             [--methods ...] [--n-jobs 2]
+                                             [--methods ...] [--n-jobs 2] [--preset attribution]
                                              [--only verhaak|synthetic|labels|baselines]
 """
 
@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--ranker-permutations", type=int, default=200)
     parser.add_argument("--methods", nargs="+", default=["input_x_gradient", "saliency"])
     parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--preset", default="attribution", help="rg.tl.train's recipe (default: 'attribution')")
     parser.add_argument("--only", choices=["verhaak", "synthetic", "labels", "baselines"], default=None)
     args = parser.parse_args()
     rg.settings.progress = False
@@ -70,7 +71,7 @@ def main() -> None:
         baseline_stability(adata, args, rg.datasets.gene_sets("verhaak"))
     if args.only == "labels":
         adata = rg.datasets.verhaak2010()
-        rg.tl.train(adata, "subtype", cv=args.cv, seed=0, n_jobs=args.n_jobs)
+        rg.tl.train(adata, "subtype", preset=args.preset, cv=args.cv, seed=0, n_jobs=args.n_jobs)
         label_randomisation(adata, args)
 
 
@@ -79,7 +80,7 @@ def synthetic(args) -> None:
     (planted,) = adata.uns["synthetic"]["traits"]["trait_0"]["sets"]
     module = set(adata.uns["synthetic"]["gene_sets"][planted])
     t0 = time.perf_counter()
-    rg.tl.train(adata, "trait_0", cv=args.cv, seed=0, n_jobs=args.n_jobs)
+    rg.tl.train(adata, "trait_0", preset=args.preset, cv=args.cv, seed=0, n_jobs=args.n_jobs)
     t_train = time.perf_counter() - t0
     t0 = time.perf_counter()
     rg.tl.stability(adata, "trait_0", methods=args.methods, n_repeats=args.repeats, top_k=len(module), seed=1,
@@ -105,8 +106,8 @@ def synthetic(args) -> None:
     for kind in ("interaction", "linear"):
         cohort = rg.datasets.synthetic(n_obs=300, n_vars=2000, n_traits=1, kinds=[kind], module_size=40, n_decoys=5,
                                        seed=8)
-        rg.tl.train(cohort, "trait_0", architecture="gene_sets", gene_sets=cohort.uns["synthetic"]["gene_sets"],
-                    cv=args.cv, seed=0, n_jobs=args.n_jobs)
+        rg.tl.train(cohort, "trait_0", preset=args.preset, architecture="gene_sets",
+                    gene_sets=cohort.uns["synthetic"]["gene_sets"], cv=args.cv, seed=0, n_jobs=args.n_jobs)
         t0 = time.perf_counter()
         rg.tl.set_control(cohort, "trait_0", n_draws=5, seed=1, n_jobs=args.n_jobs)
         row = rg.get.set_control_df(cohort).iloc[0]
@@ -117,8 +118,8 @@ def synthetic(args) -> None:
             hits = 0
             for s in range(args.repeats):
                 again = cohort.copy()
-                rg.tl.train(again, "trait_0", architecture="gene_sets", gene_sets=cohort.uns["synthetic"]["gene_sets"],
-                            cv=args.cv, seed=100 + s, n_jobs=args.n_jobs, key_added="again")
+                rg.tl.train(again, "trait_0", preset=args.preset, architecture="gene_sets",
+                            gene_sets=cohort.uns["synthetic"]["gene_sets"], cv=args.cv, seed=100 + s, n_jobs=args.n_jobs, key_added="again")
                 rg.tl.set_nodes(again, trait="trait_0", key="again")
                 hits += set(rg.get.set_nodes_df(again).nsmallest(2, "rank")["gene_set"]) == set(
                     cohort.uns["synthetic"]["traits"]["trait_0"]["sets"])
@@ -134,9 +135,9 @@ def verhaak(args) -> None:
     adata = rg.datasets.verhaak2010()
     signatures = rg.datasets.gene_sets("verhaak")
     t0 = time.perf_counter()
-    rg.tl.train(adata, "subtype", cv=args.cv, seed=0, n_jobs=args.n_jobs)
+    rg.tl.train(adata, "subtype", preset=args.preset, cv=args.cv, seed=0, n_jobs=args.n_jobs)
     t_train = time.perf_counter() - t0
-    print(f"Verhaak subtypes {adata.shape}, rg.tl.train defaults, {args.cv} folds: {t_train:.0f} s")
+    print(f"Verhaak subtypes {adata.shape}, rg.tl.train(preset={args.preset!r}), {args.cv} folds: {t_train:.0f} s")
     lists = {}
     for run, seed in (("A", 1), ("B", 2)):
         t0 = time.perf_counter()

@@ -1,8 +1,8 @@
 """Models that travel: the Verhaak subtype network applied to Phillips' GBMs (GEO HG-U133), side by side in one run.
 
-Trains the subtype network on the Verhaak cohort (173 x 840, ``--cv`` folds) with each of the presets ``"default"``
-(``input_transform="none"``) and ``"travel"`` (the default recipe with ``input_transform="rank_normal"``), once per
-training seed in ``--seeds``, and scores each on Phillips' 76 GBMs with a GlioVis SVM call (Classical, Mesenchymal,
+Trains the subtype network on the Verhaak cohort (173 x 840, ``--cv`` folds) with each of the presets in
+``--presets``: ``"default"``, ``"attribution"`` (``input_transform="none"``) and ``"travel"`` (the attribution recipe
+with ``input_transform="rank_normal"``), once per training seed in ``--seeds``, and scores each on Phillips' 76 GBMs with a GlioVis SVM call (Classical, Mesenchymal,
 Proneural; balanced accuracy over those three, the model's Neural calls reassigned to the most probable of them),
 also split by whether GlioVis's own three classifiers (SVM, kNN, ssGSEA) agree on the patient. Each model is
 applied with ``scale="cohort"`` (each gene standardised within Phillips), ``scale="training"`` and
@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--skew-draws", type=int, default=10)
     parser.add_argument("--drop-draws", type=int, default=10)
     parser.add_argument("--n-jobs", type=int, default=1)
+    parser.add_argument("--presets", default="default,attribution,travel", help="rg.tl.train presets, comma-separated")
     args = parser.parse_args()
     rg.settings.progress = False
     rg.settings.verbosity = 0
@@ -82,7 +83,7 @@ def main() -> None:
     print(f"the three GlioVis classifiers agree on {agreed.sum()} of {len(agreed)} patients")
     seeds = [int(s) for s in args.seeds.split(",")]
     summary = []
-    for preset in ("default", "travel"):
+    for preset in args.presets.split(","):
         for seed in seeds:
             summary.append(_one_model(args, verhaak, phillips, truth, agreed, modes, preset, seed,
                                       detailed=seed == seeds[0]))

@@ -30,10 +30,10 @@ def test_default_recipe_matches_the_best_baseline_on_a_linear_trait(planted):
     model = rg.tl.train(adata, "trait_0", cv=3, seed=0, n_jobs=2)
     rg.tl.compare(adata, "trait_0", models=list(FAST_BASELINES), param_grids=FAST_BASELINES, n_jobs=2)
     params = adata.uns["radiogx"]["trait_0"]["params"]
-    assert params["preset"] == "default" and params["final"] == "ensemble" and params["inner_splits"] == 6
-    assert params["config_rule"] == "widest_within_se"
+    assert params["preset"] == "default" and params["final"] == "ensemble" and params["inner_splits"] == 3
+    assert params["config_rule"] == "best"
     assert list(model.fold_config(0).hidden) == [rg.nn._recipes.auto_width(300)]
-    assert {model.fold_config(k).select_genes for k in range(3)} <= {50, 100, 1000}
+    assert {model.fold_config(k).select_genes for k in range(3)} <= {30, 100, 1000}
     network = adata.uns["radiogx"]["trait_0"]["summary"]["roc_auc_mean"]
     assert network >= _best_baseline(adata, "trait_0") - 0.03
 
@@ -134,6 +134,18 @@ def test_the_widest_screen_within_one_standard_error_of_the_best_is_chosen():
     assert choose_config(scores, [100, 100, 100], "widest_within_se") == 0
     with pytest.raises(ValueError, match="config_rule must be one of"):
         choose_config(scores, widths, "smallest")
+
+
+def test_the_attribution_preset_averages_six_inner_networks_and_keeps_the_widest_screen_within_one_se(planted):
+    adata = planted.copy()
+    model = rg.tl.train(adata, "trait_0", preset="attribution", hidden=(8,), epochs=10, cv=2, seed=0)
+    params = adata.uns["radiogx"]["trait_0"]["params"]
+    assert (params["preset"], params["inner_splits"], params["config_rule"]) == ("attribution", 6, "widest_within_se")
+    assert {model.fold_config(k).select_genes for k in range(2)} <= {50, 100, 1000}
+    # six inner networks of 8 units averaged into each fold's network
+    assert model.network(0).blocks[0][0].out_features == 6 * 8
+    assert rg.nn._recipes.PRESETS["travel"] == {**rg.nn._recipes.PRESETS["attribution"],
+                                                "input_transform": "rank_normal"}
 
 
 def test_a_fold_keeps_the_configuration_its_rule_chose(planted):

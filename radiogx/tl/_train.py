@@ -147,7 +147,7 @@ def train(
     adata: AnnData,
     trait: str,
     *,
-    preset: Literal["default", "travel", "paper"] = "default",
+    preset: Literal["default", "attribution", "travel", "paper"] = "default",
     architecture: Literal["dense", "gene_sets"] = "dense",
     gene_sets: GeneSets | None = None,
     nodes_per_set: int = 2,
@@ -200,9 +200,12 @@ def train(
     Every setting left at ``None`` comes from ``preset``. ``"default"`` (measured, ``benchmarks/model_quality.py``):
     one tanh layer scaled to the cohort (``hidden="auto"``: the power of two nearest patients / 8, 16-128), dropout
     0.2, Adam, the first layer restricted to the training patients' top genes by ANOVA F (``select_genes`` chosen
-    from 50, 100 and 1000 inside each fold: the widest within one standard error of the best), six inner splits per
-    fold whose networks are averaged, and the final predictor the average of the fold networks. ``"paper"``: 4000-2000-1000 tanh, Adadelta, batch 10, every gene,
-    one inner split, a refit final model. ``"travel"``: the default recipe with ``input_transform="rank_normal"``, for
+    from 30, 100 and 1000 inside each fold), three inner splits per fold whose networks are averaged, and the final
+    predictor the average of the fold networks. ``"attribution"``, for gene lists to publish: the default with six
+    inner splits and ``select_genes`` the widest of 50, 100 and 1000 within one standard error of the best
+    (``config_rule="widest_within_se"``); its genes reproduce over retrainings (``benchmarks/attribution_quality.py``). ``"paper"``: 4000-2000-1000 tanh, Adadelta, batch 10, every gene,
+    one inner split, a refit final model. ``"travel"``: the attribution recipe with ``input_transform="rank_normal"``,
+    for
     a model to be applied to other platforms (measured, ``benchmarks/travel.py``).
 
     ``protocol="nested"`` (default, honest): for each of ``cv`` stratified outer folds, the scaler (and any gene
@@ -222,7 +225,8 @@ def train(
     trait
         Column of ``adata.obs``.
     preset
-        ``"default"``, ``"travel"`` or ``"paper"``: the recipe that fills the settings left at ``None``.
+        ``"default"``, ``"attribution"``, ``"travel"`` or ``"paper"``: the recipe that fills the settings left at
+        ``None``.
     architecture, gene_sets, nodes_per_set
         ``"dense"`` or ``"gene_sets"``; the collection of the gene-set layer (a dict of set name to genes or a
         bundled collection's name; sets with fewer than 5 of the genes are left out) and its nodes per set.
@@ -273,9 +277,9 @@ def train(
     config_rule
         How each fold chooses its configuration from the mean inner scores: ``"best"``, the best mean, or
         ``"widest_within_se"``, the configuration whose first layer sees the most genes among those within one
-        standard error of the best (the default's: where inner scores tie near their ceiling, the best mean picks a
-        gene screen at random fold by fold, and the genes a network weighs change with it). ``None``: the preset's
-        (``"best"`` for ``"paper"``).
+        standard error of the best (the attribution and travel presets': where inner scores tie near their ceiling,
+        the best mean picks a gene screen at random fold by fold, and the genes a network weighs change with it).
+        ``None``: the preset's.
     final
         The final predictor: ``"ensemble"``, the average of the fold networks (nothing is refit; needs the nested
         protocol and fold networks of one depth), or ``"refit"``, one network refit on every labelled patient with the

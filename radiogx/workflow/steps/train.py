@@ -68,8 +68,10 @@ def _preset(what: str) -> str:
 
 SPEC = StepSpec("train", "train", 20, {
     "preset": tool_key("str", "the recipe that fills every setting left out: 'default' (measured: one layer scaled to "
-                       "the cohort, a fold gene screen, averaged inner splits and fold networks), 'travel' (the "
-                       "default on within-patient normal scores, for models applied to other platforms) or 'paper' "
+                       "the cohort, a fold gene screen, averaged inner splits and fold networks), 'attribution' "
+                       "(six inner splits, the widest screen within one standard error: genes that reproduce over "
+                       "retrainings), 'travel' (the attribution recipe on within-patient normal scores, for models "
+                       "applied to other platforms) or 'paper' "
                        "(4000-2000-1000, Adadelta, refit)"),
     "architecture": tool_key("str", "'dense' or 'gene_sets' (a first layer of gene-set nodes)"),
     "gene_sets": Key("str", None, "collection of the gene-set layer: a bundled name, 'synthetic' or a .gmt path",
@@ -81,7 +83,7 @@ SPEC = StepSpec("train", "train", 20, {
     "input_dropout": tool_key("float", "dropout of the input genes (default: the same as dropout)",
                               check=in_range(0, 1, hi_open=True)),
     "select_genes": tool_key("int", "the first layer sees the training fold's top genes by ANOVA F (default: the "
-                             "preset's search, 50, 100 or 1000)", choices=None, check=in_range(1)),
+                             "preset's search, 30, 100 or 1000)", choices=None, check=in_range(1)),
     "interaction_rank": tool_key("int", "rank of the pairwise (factorisation-machine) term (default: 8 for gene_sets, "
                                  "else 0)", check=in_range(0)),
     "epochs": tool_key("int", _preset("maximum epochs"), check=in_range(1)),
