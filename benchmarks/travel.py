@@ -2,9 +2,10 @@
 
 Trains the subtype network on the Verhaak cohort (173 x 840, ``--cv`` folds) with each of the presets in
 ``--presets``: ``"default"``, ``"attribution"`` (``input_transform="none"``) and ``"travel"`` (the attribution recipe
-with ``input_transform="rank_normal"``), once per training seed in ``--seeds``, and scores each on Phillips' 76 GBMs with a GlioVis SVM call (Classical, Mesenchymal,
-Proneural; balanced accuracy over those three, the model's Neural calls reassigned to the most probable of them),
-also split by whether GlioVis's own three classifiers (SVM, kNN, ssGSEA) agree on the patient. Each model is
+with ``input_transform="rank_normal"``), once per training seed in ``--seeds``, and scores each on Phillips' 76 GBMs
+with a GlioVis SVM call (Classical, Mesenchymal, Proneural; balanced accuracy over those three, the model's Neural
+calls reassigned to the most probable of them), also split by whether GlioVis's own three classifiers (SVM, kNN,
+ssGSEA) agree on the patient. Each model is
 applied with ``scale="cohort"`` (each gene standardised within Phillips), ``scale="training"`` and
 ``scale="reference"`` (each gene standardised with Freije's GBMs, another series of the same array). For the first
 seed, also:

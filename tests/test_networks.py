@@ -149,8 +149,9 @@ def test_the_attribution_preset_averages_six_inner_networks_and_keeps_the_widest
 
 
 def test_a_fold_keeps_the_configuration_its_rule_chose(planted):
-    """On the planted linear trait the fold's inner scores of a 20-gene and a 1,000-gene screen: each rule keeps the
-    configuration that :func:`choose_config` picks from the recorded scores, and the rule is recorded and replayed."""
+    """On the planted linear trait, a grid of a 20-gene and a 1,000-gene screen: with the same inner networks, the
+    widest-within-one-SE rule never keeps a narrower screen than the best mean's; the rule is recorded, replayed by
+    stability (``"best"`` for a record without it), and an unknown rule is refused."""
     from radiogx.tl._stability import retrain_settings
 
     kept = {}

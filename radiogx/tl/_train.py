@@ -203,10 +203,10 @@ def train(
     from 30, 100 and 1000 inside each fold), three inner splits per fold whose networks are averaged, and the final
     predictor the average of the fold networks. ``"attribution"``, for gene lists to publish: the default with six
     inner splits and ``select_genes`` the widest of 50, 100 and 1000 within one standard error of the best
-    (``config_rule="widest_within_se"``); its genes reproduce over retrainings (``benchmarks/attribution_quality.py``). ``"paper"``: 4000-2000-1000 tanh, Adadelta, batch 10, every gene,
-    one inner split, a refit final model. ``"travel"``: the attribution recipe with ``input_transform="rank_normal"``,
-    for
-    a model to be applied to other platforms (measured, ``benchmarks/travel.py``).
+    (``config_rule="widest_within_se"``); its genes reproduce over retrainings (``benchmarks/attribution_quality.py``).
+    ``"paper"``: 4000-2000-1000 tanh, Adadelta, batch 10, every gene, one inner split, a refit final model.
+    ``"travel"``: the attribution recipe with ``input_transform="rank_normal"``, for a model to be applied to other
+    platforms (measured, ``benchmarks/travel.py``).
 
     ``protocol="nested"`` (default, honest): for each of ``cv`` stratified outer folds, the scaler (and any gene
     screen) is fit on the training patients only; ``inner_splits`` stratified inner splits (``inner_fraction`` of
