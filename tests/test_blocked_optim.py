@@ -151,3 +151,34 @@ def test_zero_grad_drops_deferred_terms_as_it_drops_gradients():
         assert opt._factors
         opt.zero_grad()
         assert not opt._factors and model[3].weight.grad is None
+
+
+@pytest.mark.parametrize("n_terms", [1, 2, 3, 7, 8, 9, 10, 17])
+@pytest.mark.parametrize("decay", [0.0, 0.01])
+def test_deferred_row_update_is_bitwise_the_plain_loop(n_terms, decay):
+    """The compiled row update sums several batch terms per pass over a gradient row; its weights and running averages
+    are bitwise those of one term per pass in order (float32 throughout), for any batch size's remainder."""
+    import numpy as np
+
+    from radiogx.nn._blocked_optim import _outer_adadelta
+
+    rng = np.random.default_rng(n_terms)
+    f32 = np.float32
+    rows, cols = 5, 37
+    p, dy, x = (rng.standard_normal(s).astype(f32) for s in [(rows, cols), (n_terms, rows), (n_terms, cols)])
+    sq, acc = (rng.random((rows, cols)).astype(f32) * f32(1e-3) for _ in range(2))
+    lr, rho, eps, wd = f32(1.0), f32(0.9), f32(1e-6), f32(decay)
+    want_p, want_sq, want_acc = p.copy(), sq.copy(), acc.copy()
+    for i in range(rows):
+        g = np.zeros(cols, f32)
+        for k in range(n_terms):
+            g = g + dy[k, i] * x[k]
+        if decay:
+            g = g + wd * want_p[i]
+        want_sq[i] = want_sq[i] * rho + (f32(1) - rho) * g * g
+        d = np.sqrt(want_acc[i] + eps) / np.sqrt(want_sq[i] + eps) * g
+        want_acc[i] = want_acc[i] * rho + (f32(1) - rho) * d * d
+        want_p[i] = want_p[i] - lr * d
+    _outer_adadelta(p, dy, x, sq, acc, np.empty(cols, f32), 0, rows, lr, rho, f32(1) - rho, eps, wd)
+    for got, want in [(p, want_p), (sq, want_sq), (acc, want_acc)]:
+        np.testing.assert_array_equal(got, want)
