@@ -92,6 +92,7 @@ n_boot = {args.n_boot}
 [steps.masking]
 collections = {masking}
 n_null = {args.n_null}
+null = "{args.masking_null}"
 precision = "bf16"
 
 [steps.saliency]
@@ -226,6 +227,9 @@ def main() -> int:
     parser.add_argument("--bootstrap", default="refit", choices=["refit", "oof"])
     parser.add_argument("--n-boot", type=int, default=100)
     parser.add_argument("--n-null", type=int, default=1000)
+    parser.add_argument("--masking-null", default="auto", choices=["auto", "labels", "random_sets", "both"],
+                        help="[steps.masking] null ('labels' needs no forward pass of random sets: the paper's dense "
+                             "network on a CPU)")
     parser.add_argument("--n-perm", type=int, default=1000)
     parser.add_argument("--collections", nargs="+", default=["synthetic", "hallmark", "reactome"],
                         choices=["synthetic", "hallmark", "reactome"], help="masked and enriched (besides single genes)")
@@ -300,7 +304,7 @@ def main() -> int:
         f"({psutil.virtual_memory().total / 2**30:.0f} GiB), radiogx {rg.__version__}, {time.strftime('%Y-%m-%d')}:",
         f"{syn['n_obs']} x {syn['n_vars']} synthetic, {n_traits} traits, preset {tr['preset']!r}, {tr['cv']} folds, "
         f"baselines {', '.join(cfg['steps.compare']['models'])}, bootstrap {bs['method']} x {bs['n_boot']}, "
-        f"masking of {', '.join(map(_label, cfg['steps.masking']['collections']))} (null {mk['n_null']}), "
+        f"masking of {', '.join(map(_label, cfg['steps.masking']['collections']))} (null {mk['null']}, {mk['n_null']} draws), "
         f"saliency {', '.join(cfg['steps.saliency']['methods'])}, enrichment of "
         f"{', '.join(map(_label, cfg['steps.enrich']['collections']))} per patient ({cfg['steps.enrich']['n_perm']} "
         "permutations), survival.",

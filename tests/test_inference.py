@@ -242,6 +242,39 @@ def test_stopping_decided_tests_keeps_the_full_runs_decisions(small_synthetic, m
     assert (sequential.loc[planted, "pval"] >= 1 / (sequential.loc[planted, "n_draws"] + 1)).all()
 
 
+def test_first_draws_of_a_size_stop_once_its_tests_are_resolved(small_synthetic, monkeypatch):
+    """With ``method="multilevel"`` the random sets of one size are drawn in doubling batches from ``FIRST_DRAWS``
+    and stop once every test of the size has its 10th exceedance. A resolved p-value, 10 / L, depends on the draws up
+    to L only, so on a stream that does not depend on the batching (one ``choice`` call per set) every p-value,
+    decision and draw count is that of drawing all ``n_null`` sets, at a fraction of the sets scored."""
+    import radiogx.tl._masking_nulls as mn
+
+    adata = small_synthetic.copy()
+    rg.tl.train(adata, "trait_0", hidden=(16,), epochs=20, cv=5, seed=0, inner_splits=1)
+    rng = np.random.default_rng(1)
+    sets = dict(adata.uns["synthetic"]["gene_sets"])
+    sets.update({f"R{i}": list(rng.choice(adata.var_names, 5 + i % 4 * 7, replace=False)) for i in range(80)})
+    drawn = []
+
+    def one_by_one(rng, n_items, size, count):
+        drawn.append(count)
+        return np.stack([rng.choice(n_items, size=size, replace=False) for _ in range(count)]).astype(np.int64)
+
+    monkeypatch.setattr(mn, "random_subsets", one_by_one)
+    runs = {}
+    for first in (mn.FIRST_DRAWS, 1000):
+        monkeypatch.setattr(mn, "FIRST_DRAWS", first)
+        drawn.clear()
+        rg.tl.gene_masking(adata, sets, null="random_sets", n_null=1000, seed=0, key_added=f"first_{first}")
+        runs[first] = (adata.uns[f"first_{first}"]["results"], sum(drawn))
+    (early, early_sets), (full, full_sets) = runs[100], runs[1000]
+    print(f"\nrandom sets scored: {early_sets} stopping early, {full_sets} drawing all n_null")
+    assert early_sets < 0.6 * full_sets
+    columns = ["pval", "padj", "n_draws", "pval_method", "log2err"]
+    pd.testing.assert_frame_equal(early[columns], full[columns])
+    assert (early["padj"] < 0.05).any() and early["null_mean"].notna().all() and (early["null_sd"] > 0).all()
+
+
 def test_own_signatures_stay_significant(subtype_model):
     adata = subtype_model.copy()
     rg.tl.gene_masking(adata, "verhaak", seed=0)

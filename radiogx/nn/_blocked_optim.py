@@ -17,10 +17,11 @@ updates that row at once (:func:`_outer_adadelta`, compiled by numba). At batch 
 layer is a rank-10 product that torch writes to memory (192 MB, 128 ms with a reused buffer, 205 ms with a new one)
 for the update to read back; formed row by row, it never leaves the cache. One step of the paper's network on one
 thread went from 430 ms (42 forward, 230 backward, 158 update) to 154-184 ms in two measurements (the update 99-114,
-of which the first layer 82: its weights and averages moved at this machine's bandwidth). The arithmetic is Adadelta's,
-in float32, element by element; only the order in which the gradient's rank-one terms are summed differs from
-torch's matrix product, so results agree with ``torch.optim.Adadelta`` to float32 rounding, and they do not depend
-on the number of threads the rows are split among (``tests/test_blocked_optim.py``).
+of which the first layer 82), then to 110-114 ms (update 68-70) with each gradient row accumulated eight batch terms
+per pass over it instead of one (bitwise the same sums). The arithmetic is Adadelta's, in float32, element by
+element; only the order in which the gradient's rank-one terms are summed differs from torch's matrix product, so
+results agree with ``torch.optim.Adadelta`` to float32 rounding, and they do not depend on the number of threads the
+rows are split among (``tests/test_blocked_optim.py``).
 """
 
 from __future__ import annotations

@@ -223,7 +223,10 @@ def gene_masking(
 
     Each p-value starts as Besag & Clifford's (1991) sequential Monte Carlo p-value over ``n_null`` draws: a test with
     10 draws scoring at least as high is resolved, ``p = 10 / L`` (``L`` the draws it needed; ``"sequential_mc"``). A
-    test with fewer has a p-value below about ``10 / n_null``, and ``method`` says how it is reached:
+    test with fewer has a p-value below about ``10 / n_null``, and ``method`` says how it is reached. With
+    ``"multilevel"`` the random sets of one size are drawn in doubling batches from 100 and stop once every test of
+    that size is resolved: its ``10 / L`` depends on the draws up to ``L`` only, so the rest of the ``n_null`` draws
+    could not change it.
 
     - ``"multilevel"`` (default): multilevel splitting (Korotkevich et al. 2021, fgsea's ``fgseaMultilevel``). The
       tail probability is a product of conditional probabilities of about one half, each estimated from 101 null
@@ -245,7 +248,8 @@ def gene_masking(
     its error). ``padj``: Benjamini-Hochberg over every set and target of a trait.
     The log-likelihood is the default score: AUC saturates under masking (random 150-gene sets reach in-sample AUC
     0.96-0.995 on the Phillips cohort) while the log-likelihood separates a subtype's own signature from random sets.
-    The cost is the draws: ``n_null`` masked passes of the network per set size, then, for sizes that hold a
+    The cost is the draws: up to ``n_null`` masked passes of the network per set size (all of them with
+    ``"sequential"``; with ``"multilevel"``, until the size's tests are resolved), then, for sizes that hold a
     strongly significant set, about 101 x 10 more per level (multilevel) or up to ``max_null`` (sequential).
 
     Parameters
@@ -265,7 +269,8 @@ def gene_masking(
         ``"both"``, ``"random_sets"`` or ``"labels"``; ``None``: ``"labels"`` for ``gene_sets="single"``, else
         ``"both"``.
     n_null
-        Null draws for every set (0: no significance).
+        Null draws for every set (0: no significance); with ``method="multilevel"``, random sets of one size stop
+        earlier, after at least 100, once each of that size's tests is resolved.
     max_null
         Most null draws for one set with ``method="sequential"``; ``None``: ``max(10 * n_null, 80 * tests)``, so that
         the smallest reachable p-value, ``1 / (1 + max_null)``, can pass Benjamini-Hochberg at 0.05 over a trait's
@@ -297,7 +302,8 @@ def gene_masking(
         ``adata.uns[key_added]`` receives ``results`` (DataFrame: ``trait``, ``gene_set``, ``target``, ``n_genes``,
         ``varies`` (whether the set's masked prediction varies within an outer fold; where it does not, the network
         ignores the set and the label null's p-value is 1 by construction), ``auc``, ``pr_auc``, ``loglik``, ``r2`` (NaN where the task has no such score), ``null_mean`` and ``null_sd``
-        of the tested score over the first ``n_null`` random sets (label permutations with ``null="labels"``), ``pval_random_sets``, ``pval_labels`` (NaN where not
+        of the tested score over the first ``n_null`` random sets (with ``method="multilevel"``, over the random sets
+        drawn for that size: at least 100) (label permutations with ``null="labels"``), ``pval_random_sets``, ``pval_labels`` (NaN where not
         computed), ``pval`` (their maximum), ``padj``, and ``log2err``, ``n_draws`` and ``pval_method`` of the null that
         gave ``pval``: ``"<null>:sequential_mc"``, ``"<null>:mc_bound"``, ``"<null>:multilevel"``,
         ``"<null>:multilevel_bound"``, ``"<null>:mc_uncallable"`` or ``"<null>:mc_called"``; ``log2err`` is NaN for
@@ -426,8 +432,9 @@ def gene_masking(
                    "score": score, "min_size": int(min_size), "max_size": -1 if max_size is None else int(max_size),
                    "precision": precision, "device": str(settings.torch_device(device)), "seed": int(seed),
                    "pvalue": ("Besag-Clifford sequential Monte Carlo" + (
-                       " over the first n_null draws, multilevel splitting (fgsea's) for the tests they left "
-                       "unresolved" if method == "multilevel" else "") + " (both: the larger of the random-set and "
+                       " over the first n_null draws (random sets of a size stop once its tests are resolved), "
+                       "multilevel splitting (fgsea's) for the tests they left unresolved" if method == "multilevel"
+                       else "") + " (both: the larger of the random-set and "
                        "label p-values); *_bound rows are upper bounds at the resolution"),
                    "correction": "Benjamini-Hochberg over the sets and targets of each trait",
                    "radiogx_version": __version__},

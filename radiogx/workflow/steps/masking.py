@@ -59,7 +59,8 @@ SPEC = StepSpec("masking", "gene_masking", 50, {
                 "else both)", choices=("auto", *literal_values("gene_masking", "null")),
                 why="'auto' is the tool's None (TOML has no null)"),
     "n_null": tool_key("int", "null draws for every set (then multilevel splitting or more draws where a p-value "
-                       "needs them); 0: scores and ranks only (required with patients = 'all')", check=in_range(0)),
+                       "needs them; with method = 'multilevel', random sets of a size stop once its tests are "
+                       "resolved); 0: scores and ranks only (required with patients = 'all')", check=in_range(0)),
     "max_null": tool_key("int", "most null draws for one set with method = 'sequential' (default: enough for BH over "
                          "the sets)", check=in_range(10)),
     "method": tool_key("str", "p-values beyond the first draws: 'multilevel' (multilevel splitting, fgsea's) or "
