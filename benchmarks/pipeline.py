@@ -304,7 +304,8 @@ def main() -> int:
         f"({psutil.virtual_memory().total / 2**30:.0f} GiB), radiogx {rg.__version__}, {time.strftime('%Y-%m-%d')}:",
         f"{syn['n_obs']} x {syn['n_vars']} synthetic, {n_traits} traits, preset {tr['preset']!r}, {tr['cv']} folds, "
         f"baselines {', '.join(cfg['steps.compare']['models'])}, bootstrap {bs['method']} x {bs['n_boot']}, "
-        f"masking of {', '.join(map(_label, cfg['steps.masking']['collections']))} (null {mk['null']}, {mk['n_null']} draws), "
+        f"masking of {', '.join(map(_label, cfg['steps.masking']['collections']))} "
+        f"(null {mk['null']}, {mk['n_null']} draws), "
         f"saliency {', '.join(cfg['steps.saliency']['methods'])}, enrichment of "
         f"{', '.join(map(_label, cfg['steps.enrich']['collections']))} per patient ({cfg['steps.enrich']['n_perm']} "
         "permutations), survival.",

@@ -76,9 +76,9 @@ def random_set_null(scorer, y, targets, sizes, observed, n_genes, *, n_null, n_m
                     method: Literal["multilevel", "sequential"] = "multilevel", eps: float = MULTILEVEL_EPS):
     """Competitive null: random gene sets of each set's exact size, drawn in one stream per size. Returns the null's
     mean and SD over the first ``n_null`` draws (with ``method="multilevel"``, over the draws made: at least
-    :data:`FIRST_DRAWS`, more until each test of the size is resolved), the p-values (targets x sets), and, with ``method="multilevel"``,
-    ``refine(wanted, called)``: the p-values with the unresolved ``wanted`` tests refined by multilevel splitting (``None``
-    with ``method="sequential"``, whose draws already ran to ``n_max``)."""
+    :data:`FIRST_DRAWS`, more until each test of the size is resolved), the p-values (targets x sets), and, with
+    ``method="multilevel"``, ``refine(wanted, called)``: the p-values with the unresolved ``wanted`` tests refined by
+    multilevel splitting (``None`` with ``method="sequential"``, whose draws already ran to ``n_max``)."""
     n_t, n_s = observed.shape
     null_mean, null_sd = np.empty((n_t, n_s)), np.empty((n_t, n_s))
     per_size = []
