@@ -119,7 +119,8 @@ def synthetic(args) -> None:
             for s in range(args.repeats):
                 again = cohort.copy()
                 rg.tl.train(again, "trait_0", preset=args.preset, architecture="gene_sets",
-                            gene_sets=cohort.uns["synthetic"]["gene_sets"], cv=args.cv, seed=100 + s, n_jobs=args.n_jobs, key_added="again")
+                            gene_sets=cohort.uns["synthetic"]["gene_sets"], cv=args.cv, seed=100 + s,
+                            n_jobs=args.n_jobs, key_added="again")
                 rg.tl.set_nodes(again, trait="trait_0", key="again")
                 hits += set(rg.get.set_nodes_df(again).nsmallest(2, "rank")["gene_set"]) == set(
                     cohort.uns["synthetic"]["traits"]["trait_0"]["sets"])

@@ -38,6 +38,7 @@ import pandas as pd
 import psutil
 
 import radiogx as rg
+from radiogx.workflow._schema import literal_values
 
 HERE = Path(__file__).resolve().parent
 SAMPLE_S = 0.25
@@ -227,7 +228,8 @@ def main() -> int:
     parser.add_argument("--bootstrap", default="refit", choices=["refit", "oof"])
     parser.add_argument("--n-boot", type=int, default=100)
     parser.add_argument("--n-null", type=int, default=1000)
-    parser.add_argument("--masking-null", default="auto", choices=["auto", "labels", "random_sets", "both"],
+    parser.add_argument("--masking-null", default="auto",
+                        choices=["auto", *literal_values("gene_masking", "null")],
                         help="[steps.masking] null ('labels' needs no forward pass of random sets: the paper's dense "
                              "network on a CPU)")
     parser.add_argument("--n-perm", type=int, default=1000)

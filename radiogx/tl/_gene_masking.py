@@ -304,8 +304,8 @@ def gene_masking(
         ignores the set and the label null's p-value is 1 by construction), ``auc``, ``pr_auc``, ``loglik``, ``r2`` (NaN where the task has no such score), ``null_mean`` and ``null_sd``
         of the tested score over the first ``n_null`` random sets (with ``method="multilevel"``, over the random sets
         drawn for that size: at least 100; label permutations with ``null="labels"``), ``pval_random_sets``,
-        ``pval_labels`` (NaN where not computed), ``pval`` (their maximum), ``padj``, and ``log2err``, ``n_draws`` and ``pval_method`` of the null that
-        gave ``pval``: ``"<null>:sequential_mc"``, ``"<null>:mc_bound"``, ``"<null>:multilevel"``,
+        ``pval_labels`` (NaN where not computed), ``pval`` (their maximum), ``padj``, and ``log2err``, ``n_draws``
+        and ``pval_method`` of the null that gave ``pval``: ``"<null>:sequential_mc"``, ``"<null>:mc_bound"``, ``"<null>:multilevel"``,
         ``"<null>:multilevel_bound"``, ``"<null>:mc_uncallable"`` or ``"<null>:mc_called"``; ``log2err`` is NaN for
         counted p-values) and ``params``.
     {copy}

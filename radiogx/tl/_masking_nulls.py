@@ -81,6 +81,7 @@ def random_set_null(scorer, y, targets, sizes, observed, n_genes, *, n_null, n_m
     multilevel splitting (``None`` with ``method="sequential"``, whose draws already ran to ``n_max``)."""
     n_t, n_s = observed.shape
     null_mean, null_sd = np.empty((n_t, n_s)), np.empty((n_t, n_s))
+    multilevel = method == "multilevel"
     per_size = []
     distinct = np.unique(sizes)
     for k in tqdm(distinct, desc=f"null sets ({len(distinct)} sizes, {n_null}+ draws)", disable=not settings.show_progress):
@@ -97,7 +98,6 @@ def random_set_null(scorer, y, targets, sizes, observed, n_genes, *, n_null, n_m
                 first.append(scores)
             return scores[rows][:, None, :] >= obs[np.ix_(rows, sub)][:, :, None], None
 
-        multilevel = method == "multilevel"
         res = sequential_pvalues((n_t, len(cols)), draw, n_first=min(n_null, FIRST_DRAWS) if multilevel else n_null,
                                  n_max=n_null if multilevel else n_max)
         head = np.concatenate(first, axis=1)[:, :n_null]
@@ -105,7 +105,7 @@ def random_set_null(scorer, y, targets, sizes, observed, n_genes, *, n_null, n_m
         null_sd[:, cols] = head.std(axis=1, ddof=1)[:, None] if n_null > 1 else np.nan
         per_size.append((int(k), cols, res))
     first_pass = _assemble((n_t, n_s), [(cols, res) for _, cols, res in per_size])
-    if method != "multilevel":
+    if not multilevel:
         return null_mean, null_sd, first_pass, None
 
     def refine(wanted: np.ndarray, called: np.ndarray) -> SequentialPvalues:

@@ -83,7 +83,8 @@ SPEC = StepSpec("train", "train", 20, {
     "input_dropout": tool_key("float", "dropout of the input genes (default: the same as dropout)",
                               check=in_range(0, 1, hi_open=True)),
     "select_genes": tool_key("int", "the first layer sees the training fold's top genes by ANOVA F (default: the "
-                             "preset's search, 30, 100 or 1000)", choices=None, check=in_range(1)),
+                             "preset's search: 30, 100 or 1000; 50, 100 or 1000 for 'attribution' and 'travel')",
+                             choices=None, check=in_range(1)),
     "interaction_rank": tool_key("int", "rank of the pairwise (factorisation-machine) term (default: 8 for gene_sets, "
                                  "else 0)", check=in_range(0)),
     "epochs": tool_key("int", _preset("maximum epochs"), check=in_range(1)),
