@@ -193,6 +193,36 @@ def test_multilevel_pvalues_of_random_sets_are_calibrated(subtype_model, monkeyp
         assert (np.diff(ordered["pval"].to_numpy()) <= 1e-12).all()
 
 
+def test_pvalues_of_early_stopped_first_draws_are_calibrated(small_synthetic, monkeypatch):
+    """True nulls of the competitive test (random sets against random sets of their size: exchangeable, whatever the
+    network learned) with the default method and ``n_null=400``, few tests per size, so that many sizes stop their
+    first draws early (once all their tests are resolved): P(p <= a) close to a on both sides."""
+    import radiogx.tl._masking_nulls as mn
+
+    adata = small_synthetic.copy()
+    rg.tl.train(adata, "trait_0", hidden=(16,), epochs=20, cv=5, seed=0, inner_splits=1)
+    rng = np.random.default_rng(6)
+    genes = np.asarray(adata.var_names)
+    sizes = rng.integers(5, 129, 2000)
+    random_sets = {f"R{i}": list(rng.choice(genes, k, replace=False)) for i, k in enumerate(sizes)}
+    drawn = []
+    real_subsets = mn.random_subsets
+
+    def counted(rng, n_items, size, count):
+        drawn.append(count)
+        return real_subsets(rng, n_items, size, count)
+
+    monkeypatch.setattr(mn, "random_subsets", counted)
+    rg.tl.gene_masking(adata, random_sets, null="random_sets", n_null=400, seed=4)
+    res = adata.uns["gene_masking"]["results"]
+    n_sizes = len(np.unique(sizes))
+    fractions = {a: float((res["pval"] <= a).mean()) for a in (0.01, 0.05)}
+    print(f"\n{len(res)} true-null tests of {n_sizes} sizes, {sum(drawn)} random sets (all first draws: "
+          f"{400 * n_sizes}): fraction with p <= a: {fractions}")
+    assert sum(drawn) < 0.8 * 400 * n_sizes
+    assert 0.004 <= fractions[0.01] <= 0.02 and 0.03 <= fractions[0.05] <= 0.07
+
+
 def test_confidence_bounds_of_counted_and_refined_pvalues():
     """Counted p-values get Clopper-Pearson bounds; a multilevel estimate, p times 2 to the -/+ z log2err; a
     multilevel bound, 0 and the bound. The random-set null is refined first, and these bounds decide which label
